@@ -1,0 +1,217 @@
+//! The full-screen interface. Elm-style and one-directional: terminal events, supervisor events
+//! and ticks become [`state::Action`]s on one channel; [`state::update`] changes the state and
+//! returns effects; [`view::view`] draws. A frame is drawn only when something changed, so an idle
+//! screen costs no CPU.
+
+pub mod keymap;
+pub mod state;
+pub mod theme;
+pub mod view;
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use crossterm::{execute, terminal};
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::host::Hosted;
+use crate::supervisor::{Command, Event, Handle, Supervisor};
+use keymap::Keymap;
+use state::{Action, ClusterInfo, Effect, State};
+use theme::Theme;
+
+pub struct Options {
+    /// Start every component at once (`kwb`), or none (`kwb --no-start`).
+    pub start_all: bool,
+    pub info: ClusterInfo,
+}
+
+/// Runs the TUI until the user quits and every component has stopped.
+pub async fn run(hosted: Hosted, options: Options) -> anyhow::Result<()> {
+    let Hosted {
+        supervisor,
+        shutdown_requests,
+        lock: _lock,
+    } = hosted;
+    let keymap = Keymap::default_keymap();
+    let theme =
+        Theme::dark().with_no_color(std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
+    let handle = supervisor.handle();
+    let mut state = State::new(handle.statuses(), options.info);
+
+    let mut terminal = enter_terminal()?;
+    let looks = Looks { theme, keymap };
+    let result = event_loop(
+        &mut terminal,
+        &mut state,
+        &looks,
+        supervisor,
+        handle,
+        shutdown_requests,
+        options.start_all,
+    )
+    .await;
+    leave_terminal();
+    result
+}
+
+type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
+
+/// What the views need besides the state: fixed for the session.
+struct Looks {
+    theme: Theme,
+    keymap: Keymap,
+}
+
+async fn event_loop(
+    terminal: &mut Term,
+    state: &mut State,
+    looks: &Looks,
+    supervisor: Supervisor,
+    handle: Handle,
+    shutdown_requests: mpsc::UnboundedReceiver<()>,
+    start_all: bool,
+) -> anyhow::Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    spawn_terminal_events(tx.clone());
+    spawn_quit_requests(shutdown_requests, tx.clone())?;
+    spawn_supervisor_events(handle.subscribe(), tx.clone());
+    let mut supervisor = Some(supervisor);
+
+    terminal.draw(|f| view::view(state, &looks.theme, &looks.keymap, f))?;
+    tracing::info!("first frame drawn");
+    if start_all {
+        handle.send(Command::StartAll);
+    }
+
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        // Ticks only matter while something on screen moves with the clock.
+        let action = tokio::select! {
+            a = rx.recv() => match a {
+                Some(a) => a,
+                None => break,
+            },
+            _ = tick.tick(), if state.needs_tick() => Action::Tick,
+        };
+        let mut actions = vec![action];
+        // Take everything already queued before drawing once: a burst of log lines costs one frame.
+        while actions.len() < 10_000 {
+            match rx.try_recv() {
+                Ok(a) => actions.push(a),
+                Err(_) => break,
+            }
+        }
+        for action in actions {
+            for effect in state::update(state, action, &looks.keymap) {
+                match effect {
+                    Effect::Supervisor(cmd) => handle.send(cmd),
+                    Effect::Shutdown => {
+                        if let Some(s) = supervisor.take() {
+                            let tx = tx.clone();
+                            tokio::spawn(async move {
+                                s.shutdown().await;
+                                let _ = tx.send(Action::ShutdownDone);
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if state.done {
+            break;
+        }
+        terminal.draw(|f| view::view(state, &looks.theme, &looks.keymap, f))?;
+    }
+    Ok(())
+}
+
+fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(ev) = events.next().await {
+            let action = match ev {
+                Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
+                Ok(TermEvent::Resize(..)) => Action::Resize,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::error!("terminal input failed: {e}");
+                    break;
+                }
+            };
+            if tx.send(action).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// `kwb down`, SIGTERM and SIGHUP (the terminal closed) quit as `q` does: everything stops.
+fn spawn_quit_requests(
+    mut shutdown_requests: mpsc::UnboundedReceiver<()>,
+    tx: mpsc::UnboundedSender<Action>,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = shutdown_requests.recv() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Action::QuitRequested);
+    });
+    Ok(())
+}
+
+fn spawn_supervisor_events(
+    mut events: broadcast::Receiver<Event>,
+    tx: mpsc::UnboundedSender<Action>,
+) {
+    tokio::spawn(async move {
+        loop {
+            let action = match events.recv().await {
+                Ok(e) => Action::Supervisor(e),
+                Err(broadcast::error::RecvError::Lagged(n)) => Action::Lagged(n),
+                Err(broadcast::error::RecvError::Closed) => break,
+            };
+            if tx.send(action).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn enter_terminal() -> anyhow::Result<Term> {
+    terminal::enable_raw_mode()
+        .context("cannot switch the terminal to raw mode: is this a terminal?")?;
+    execute!(
+        std::io::stdout(),
+        terminal::EnterAlternateScreen,
+        crossterm::cursor::Hide
+    )?;
+    // Put the terminal back if kwb panics, so the shell stays usable.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        leave_terminal();
+        default_hook(info);
+    }));
+    Ok(Terminal::new(CrosstermBackend::new(std::io::stdout()))?)
+}
+
+fn leave_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = std::io::stdout().flush();
+}

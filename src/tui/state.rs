@@ -1,0 +1,514 @@
+//! The TUI's state and `update`: every key, supervisor event and tick becomes an [`Action`];
+//! `update` changes the state and returns [`Effect`]s for the event loop to carry out. No I/O
+//! and no awaiting here, so all of it is unit-tested with plain values.
+
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::keymap::{Cmd, Keymap};
+use crate::component::Component;
+use crate::supervisor::logbuf::{LogBuffer, LogLine, Source};
+use crate::supervisor::{Command, ComponentStatus, Event};
+
+/// Lines kept per pane; older ones are in the component's log file.
+pub const PANE_LOG_LINES: usize = 5000;
+
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    Resize,
+    Supervisor(Event),
+    /// The event stream dropped this many events because the TUI fell behind.
+    Lagged(u64),
+    /// Once a second while something visible changes with time (uptime, restart countdown).
+    Tick,
+    /// Every component has stopped after a quit.
+    ShutdownDone,
+    /// Quit asked from outside: `kwb down`, SIGTERM, SIGHUP.
+    QuitRequested,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Effect {
+    Supervisor(Command),
+    /// Stop everything, then send `ShutdownDone`.
+    Shutdown,
+}
+
+/// What the header shows about the local cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub data_dir: String,
+    pub kubeconfig: String,
+    pub apiserver_url: String,
+}
+
+#[derive(Debug)]
+pub struct Pane {
+    pub status: ComponentStatus,
+    pub log: LogBuffer,
+    /// `None` follows the newest line; `Some(n)` keeps line `n` at the bottom.
+    pub scroll: Option<u64>,
+    /// The search and the line of its current match.
+    pub search: Option<(String, Option<u64>)>,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub panes: Vec<Pane>,
+    pub focus: usize,
+    pub zoomed: bool,
+    pub help: bool,
+    /// Text being typed after `/`.
+    pub search_input: Option<String>,
+    pub quitting: bool,
+    pub done: bool,
+    pub info: ClusterInfo,
+    /// The bottom bar's message and whether it reports an error.
+    pub message: Option<(String, bool, Instant)>,
+    /// Log rows of the focused pane on screen, for page up/down; set by the view.
+    pub page_rows: u16,
+}
+
+impl State {
+    pub fn new(statuses: Vec<ComponentStatus>, info: ClusterInfo) -> State {
+        State {
+            panes: statuses
+                .into_iter()
+                .map(|status| Pane {
+                    status,
+                    log: LogBuffer::new(PANE_LOG_LINES),
+                    scroll: None,
+                    search: None,
+                })
+                .collect(),
+            focus: 0,
+            zoomed: false,
+            help: false,
+            search_input: None,
+            quitting: false,
+            done: false,
+            info,
+            message: None,
+            page_rows: 10,
+        }
+    }
+
+    pub fn focused(&self) -> &Pane {
+        &self.panes[self.focus]
+    }
+
+    fn pane_of(&mut self, c: Component) -> Option<&mut Pane> {
+        self.panes.iter_mut().find(|p| p.status.component == c)
+    }
+
+    /// Whether something on screen changes with the clock alone.
+    pub fn needs_tick(&self) -> bool {
+        self.panes
+            .iter()
+            .any(|p| p.status.started_at.is_some() || p.status.restart_at.is_some())
+            || self.message.is_some()
+    }
+
+    fn say(&mut self, text: impl Into<String>, error: bool) {
+        self.message = Some((text.into(), error, Instant::now()));
+    }
+}
+
+/// Messages in the bottom bar fade after this long.
+const MESSAGE_SECS: u64 = 5;
+
+pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect> {
+    match action {
+        Action::Supervisor(Event::Status(s)) => {
+            if let Some(p) = state.pane_of(s.component) {
+                p.status = s;
+            }
+            vec![]
+        }
+        Action::Supervisor(Event::Log(c, line)) => {
+            if let Some(p) = state.pane_of(c) {
+                p.log.push(line);
+            }
+            vec![]
+        }
+        Action::Lagged(n) => {
+            for p in &mut state.panes {
+                p.log.push(LogLine::new(
+                    Source::Supervisor,
+                    format!(
+                        "{n} events skipped while the screen caught up; the log file has every line"
+                    ),
+                ));
+            }
+            vec![]
+        }
+        Action::Tick => {
+            if state
+                .message
+                .as_ref()
+                .is_some_and(|(_, _, at)| at.elapsed().as_secs() >= MESSAGE_SECS)
+            {
+                state.message = None;
+            }
+            vec![]
+        }
+        Action::Resize => vec![],
+        Action::ShutdownDone => {
+            state.done = true;
+            vec![]
+        }
+        Action::QuitRequested => quit(state),
+        Action::Key(key) => on_key(state, key, keymap),
+    }
+}
+
+fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
+    if state.quitting {
+        return vec![];
+    }
+    if let Some(input) = state.search_input.as_mut() {
+        match key.code {
+            KeyCode::Esc => state.search_input = None,
+            KeyCode::Enter => {
+                let needle = std::mem::take(input);
+                state.search_input = None;
+                search(state, needle);
+            }
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+            _ => {}
+        }
+        return vec![];
+    }
+    let Some(cmd) = keymap.command(&key) else {
+        return vec![];
+    };
+    if state.help && !matches!(cmd, Cmd::Quit) {
+        // Any key closes help; it does nothing else, so a stray key is harmless.
+        state.help = false;
+        return vec![];
+    }
+    let n = state.panes.len();
+    let focused = state.panes[state.focus].status.component;
+    match cmd {
+        Cmd::FocusNext => state.focus = (state.focus + 1) % n,
+        Cmd::FocusPrev => state.focus = (state.focus + n - 1) % n,
+        Cmd::Focus(c) => {
+            if let Some(i) = state.panes.iter().position(|p| p.status.component == c) {
+                state.focus = i;
+            }
+        }
+        Cmd::Zoom => state.zoomed = !state.zoomed,
+        Cmd::Start => {
+            state.say(format!("starting {focused}"), false);
+            return vec![Effect::Supervisor(Command::Start(focused))];
+        }
+        Cmd::Stop => {
+            state.say(format!("stopping {focused}"), false);
+            return vec![Effect::Supervisor(Command::Stop(focused))];
+        }
+        Cmd::Restart => {
+            state.say(format!("restarting {focused}"), false);
+            return vec![Effect::Supervisor(Command::Restart(focused))];
+        }
+        Cmd::StartAll => {
+            state.say("starting all components in order", false);
+            return vec![Effect::Supervisor(Command::StartAll)];
+        }
+        Cmd::StopAll => {
+            state.say("stopping all components", false);
+            return vec![Effect::Supervisor(Command::StopAll)];
+        }
+        Cmd::ScrollUp => scroll_by(state, -1),
+        Cmd::ScrollDown => scroll_by(state, 1),
+        Cmd::PageUp => scroll_by(state, -i64::from(state.page_rows.max(1))),
+        Cmd::PageDown => scroll_by(state, i64::from(state.page_rows.max(1))),
+        Cmd::ScrollTop => {
+            let p = &mut state.panes[state.focus];
+            if !p.log.is_empty() {
+                let last = p.log.end_number() - 1;
+                let top = p.log.first_number() + u64::from(state.page_rows.max(1)) - 1;
+                p.scroll = Some(top.min(last));
+            }
+        }
+        Cmd::Follow => state.panes[state.focus].scroll = None,
+        Cmd::Search => state.search_input = Some(String::new()),
+        Cmd::SearchNext => step_search(state, true),
+        Cmd::SearchPrev => step_search(state, false),
+        Cmd::Back => {
+            let p = &mut state.panes[state.focus];
+            if state.help {
+                state.help = false;
+            } else if p.search.is_some() {
+                p.search = None;
+                p.scroll = None;
+            } else if state.zoomed {
+                state.zoomed = false;
+            }
+        }
+        Cmd::Help => state.help = true,
+        Cmd::Quit => return quit(state),
+    }
+    vec![]
+}
+
+fn quit(state: &mut State) -> Vec<Effect> {
+    if state.quitting {
+        return vec![];
+    }
+    state.help = false;
+    state.quitting = true;
+    state.say("stopping every component before quitting…", false);
+    vec![Effect::Shutdown]
+}
+
+/// Moves the bottom line of the focused log; reaching the newest line follows again.
+fn scroll_by(state: &mut State, delta: i64) {
+    let p = &mut state.panes[state.focus];
+    if p.log.is_empty() {
+        return;
+    }
+    let last = p.log.end_number() - 1;
+    let current = p.scroll.unwrap_or(last);
+    let first_bottom = (p.log.first_number() + u64::from(state.page_rows.max(1)) - 1).min(last);
+    let target = current
+        .saturating_add_signed(delta)
+        .clamp(first_bottom, last);
+    p.scroll = (target < last).then_some(target);
+}
+
+fn search(state: &mut State, needle: String) {
+    let p = &mut state.panes[state.focus];
+    if needle.is_empty() {
+        p.search = None;
+        return;
+    }
+    let hit = p.log.find_backward(&needle, p.log.end_number());
+    match hit {
+        Some(n) => p.scroll = Some(n),
+        None => state.say(format!("{needle:?} not found in this pane's log"), true),
+    }
+    state.panes[state.focus].search = Some((needle, hit));
+}
+
+/// `older`: towards the start of the log (n), else towards the end (N).
+fn step_search(state: &mut State, older: bool) {
+    let p = &mut state.panes[state.focus];
+    let Some((needle, at)) = p.search.clone() else {
+        state.say("no search: press / to search this pane's log", true);
+        return;
+    };
+    let from = at.unwrap_or(p.log.end_number());
+    let hit = if older {
+        p.log.find_backward(&needle, from)
+    } else {
+        p.log.find_forward(&needle, from)
+    };
+    match hit {
+        Some(n) => {
+            p.scroll = Some(n);
+            p.search = Some((needle, Some(n)));
+        }
+        None => state.say(
+            format!(
+                "no {} match for {needle:?}",
+                if older { "older" } else { "newer" }
+            ),
+            true,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::lifecycle::Phase;
+
+    fn status(c: Component) -> ComponentStatus {
+        ComponentStatus {
+            component: c,
+            backend: "builtin".into(),
+            phase: Phase::Stopped,
+            pid: None,
+            started_at: None,
+            restarts: 0,
+            crash_loop: 0,
+            last_exit: None,
+            restart_at: None,
+            probe: None,
+            message: None,
+            waiting_for: vec![],
+        }
+    }
+
+    fn state() -> State {
+        State::new(
+            Component::ALL.iter().map(|c| status(*c)).collect(),
+            ClusterInfo::default(),
+        )
+    }
+
+    fn key(c: char) -> Action {
+        Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn code(c: KeyCode) -> Action {
+        Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn log(s: &mut State, c: Component, text: &str, km: &Keymap) {
+        update(
+            s,
+            Action::Supervisor(Event::Log(c, LogLine::new(Source::Stdout, text))),
+            km,
+        );
+    }
+
+    #[test]
+    fn focus_moves_and_wraps_and_jumps() {
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        update(&mut s, code(KeyCode::BackTab), &km);
+        assert_eq!(s.focused().status.component, Component::Proxy);
+        update(&mut s, code(KeyCode::Tab), &km);
+        assert_eq!(s.focus, 0);
+        update(&mut s, key('4'), &km);
+        assert_eq!(s.focused().status.component, Component::Scheduler);
+    }
+
+    #[test]
+    fn lifecycle_keys_act_on_the_focused_component() {
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        update(&mut s, key('2'), &km);
+        assert_eq!(
+            update(&mut s, key('s'), &km),
+            vec![Effect::Supervisor(Command::Start(Component::Apiserver))]
+        );
+        assert_eq!(
+            update(&mut s, key('x'), &km),
+            vec![Effect::Supervisor(Command::Stop(Component::Apiserver))]
+        );
+        assert_eq!(
+            update(&mut s, key('r'), &km),
+            vec![Effect::Supervisor(Command::Restart(Component::Apiserver))]
+        );
+        assert_eq!(
+            update(&mut s, key('S'), &km),
+            vec![Effect::Supervisor(Command::StartAll)]
+        );
+        assert_eq!(
+            update(&mut s, key('X'), &km),
+            vec![Effect::Supervisor(Command::StopAll)]
+        );
+    }
+
+    #[test]
+    fn zoom_help_and_back() {
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        update(&mut s, key('z'), &km);
+        assert!(s.zoomed);
+        update(&mut s, key('?'), &km);
+        assert!(s.help);
+        // A key while help is open only closes help.
+        assert_eq!(update(&mut s, key('s'), &km), vec![]);
+        assert!(!s.help);
+        update(&mut s, code(KeyCode::Esc), &km);
+        assert!(!s.zoomed);
+    }
+
+    #[test]
+    fn quit_shuts_down_once_and_ignores_keys_after() {
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        assert_eq!(update(&mut s, key('q'), &km), vec![Effect::Shutdown]);
+        assert!(s.quitting);
+        assert_eq!(update(&mut s, key('q'), &km), vec![]);
+        update(&mut s, Action::ShutdownDone, &km);
+        assert!(s.done);
+    }
+
+    #[test]
+    fn statuses_and_lines_reach_their_panes() {
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        let mut st = status(Component::Etcd);
+        st.phase = Phase::Ready;
+        update(&mut s, Action::Supervisor(Event::Status(st)), &km);
+        log(&mut s, Component::Etcd, "hello", &km);
+        assert_eq!(s.panes[0].status.phase, Phase::Ready);
+        assert_eq!(s.panes[0].log.get(0).unwrap().text, "hello");
+        assert!(s.panes[1].log.is_empty());
+    }
+
+    #[test]
+    fn scrolling_stops_at_the_ends_and_follows_at_the_bottom() {
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        s.page_rows = 3;
+        for i in 0..10 {
+            log(&mut s, Component::Etcd, &format!("line {i}"), &km);
+        }
+        update(&mut s, key('k'), &km);
+        assert_eq!(s.panes[0].scroll, Some(8));
+        update(&mut s, code(KeyCode::PageUp), &km);
+        assert_eq!(s.panes[0].scroll, Some(5));
+        update(&mut s, key('g'), &km);
+        assert_eq!(
+            s.panes[0].scroll,
+            Some(2),
+            "top keeps a full page on screen"
+        );
+        update(&mut s, code(KeyCode::PageUp), &km);
+        assert_eq!(s.panes[0].scroll, Some(2));
+        for _ in 0..6 {
+            update(&mut s, key('j'), &km);
+        }
+        assert_eq!(s.panes[0].scroll, Some(8));
+        update(&mut s, key('j'), &km);
+        assert_eq!(s.panes[0].scroll, None, "the bottom follows again");
+    }
+
+    #[test]
+    fn search_finds_newest_then_older_then_newer() {
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        for t in ["boot", "error A", "ok", "error B", "ok"] {
+            log(&mut s, Component::Etcd, t, &km);
+        }
+        update(&mut s, key('/'), &km);
+        for c in "ERROR".chars() {
+            update(&mut s, key(c), &km);
+        }
+        update(&mut s, code(KeyCode::Enter), &km);
+        assert_eq!(s.panes[0].search, Some(("ERROR".into(), Some(3))));
+        assert_eq!(s.panes[0].scroll, Some(3));
+        update(&mut s, key('n'), &km);
+        assert_eq!(s.panes[0].scroll, Some(1));
+        update(&mut s, key('n'), &km);
+        assert!(s.message.as_ref().unwrap().1, "no older match is reported");
+        update(&mut s, key('N'), &km);
+        assert_eq!(s.panes[0].scroll, Some(3));
+        update(&mut s, code(KeyCode::Esc), &km);
+        assert_eq!((s.panes[0].search.clone(), s.panes[0].scroll), (None, None));
+    }
+
+    #[test]
+    fn typing_a_search_does_not_trigger_commands() {
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        update(&mut s, key('/'), &km);
+        assert_eq!(update(&mut s, key('q'), &km), vec![]);
+        assert_eq!(update(&mut s, key('s'), &km), vec![]);
+        assert_eq!(s.search_input.as_deref(), Some("qs"));
+        update(&mut s, code(KeyCode::Esc), &km);
+        assert_eq!(s.search_input, None);
+        assert!(!s.quitting);
+    }
+}

@@ -1,0 +1,555 @@
+//! Drawing: reads the [`State`] and the [`Theme`], writes a frame. No I/O, no waiting.
+//!
+//! Layout, readable from 80x24: a header line, the body, a bottom bar. In the body the six
+//! component panes stack like an accordion — the focused one gets most rows, the others keep
+//! a title and their newest lines. From 100 columns the resource-browser area sits on the left.
+
+use std::time::SystemTime;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::keymap::{COMMANDS, Cmd, Keymap};
+use super::state::{Pane, State};
+use super::theme::Theme;
+use crate::supervisor::lifecycle::Phase;
+use crate::supervisor::logbuf::Source;
+
+/// Width from which the resource-browser area is shown beside the panes.
+const BROWSER_MIN_WIDTH: u16 = 100;
+
+pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame) {
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    draw_header(state, theme, frame, header);
+    draw_footer(state, theme, keymap, frame, footer);
+    if state.zoomed {
+        let rows = draw_pane(&state.panes[state.focus], true, theme, frame, body, true);
+        state.page_rows = rows;
+    } else if body.width >= BROWSER_MIN_WIDTH {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(body);
+        draw_browser_area(state, theme, frame, left);
+        draw_panes(state, theme, frame, right);
+    } else {
+        draw_panes(state, theme, frame, body);
+    }
+    if state.help {
+        draw_help(theme, keymap, frame, body);
+    }
+}
+
+fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let ready = state
+        .panes
+        .iter()
+        .filter(|p| p.status.phase == Phase::Ready)
+        .count();
+    let line = Line::from(vec![
+        Span::styled(" kwb ", theme.get("header.title")),
+        Span::styled(
+            format!(
+                " cluster {} · local · {ready}/{} ready · {}",
+                state.info.name,
+                state.panes.len(),
+                state.info.apiserver_url
+            ),
+            theme.get("header"),
+        ),
+    ]);
+    frame.render_widget(Paragraph::new(line).style(theme.get("header")), area);
+}
+
+fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
+    let line = if let Some(input) = &state.search_input {
+        Line::from(vec![
+            Span::styled(" search: ", theme.get("footer.key")),
+            Span::styled(format!("{input}▏"), theme.get("footer.message")),
+            Span::styled("  enter find · esc cancel", theme.get("footer")),
+        ])
+    } else if let Some((text, error, _)) = &state.message {
+        let role = if *error {
+            "footer.error"
+        } else {
+            "footer.message"
+        };
+        Line::from(Span::styled(format!(" {text}"), theme.get(role)))
+    } else {
+        let mut spans = vec![Span::raw(" ")];
+        for (cmd, label) in [
+            (Cmd::FocusNext, "focus"),
+            (Cmd::Zoom, "zoom"),
+            (Cmd::Start, "start"),
+            (Cmd::Stop, "stop"),
+            (Cmd::Restart, "restart"),
+            (Cmd::StartAll, "all"),
+            (Cmd::Search, "search"),
+            (Cmd::Help, "help"),
+            (Cmd::Quit, "quit"),
+        ] {
+            if let Some(k) = keymap.first_key(cmd) {
+                spans.push(Span::styled(k, theme.get("footer.key")));
+                spans.push(Span::styled(format!(" {label}  "), theme.get("footer")));
+            }
+        }
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line).style(theme.get("footer")), area);
+}
+
+/// The area where resource browsers will go. Until then it says how to reach the cluster.
+fn draw_browser_area(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let block = Block::default()
+        .borders(Borders::RIGHT)
+        .border_style(theme.get("pane.border"));
+    let text = vec![
+        Line::from(Span::styled("Cluster", theme.get("text.strong"))),
+        Line::from(""),
+        Line::from(Span::styled("Use it with kubectl:", theme.get("text"))),
+        Line::from(Span::styled(
+            format!("export KUBECONFIG={}", state.info.kubeconfig),
+            theme.get("text.strong"),
+        )),
+        Line::from(""),
+        Line::from(Span::styled(
+            format!("data dir {}", state.info.data_dir),
+            theme.get("text.dim"),
+        )),
+        Line::from(""),
+        Line::from(Span::styled(
+            "Resource browsers (:po, :deploy, …) will live here.",
+            theme.get("text.dim"),
+        )),
+    ];
+    frame.render_widget(
+        Paragraph::new(text).wrap(Wrap { trim: false }).block(block),
+        area,
+    );
+}
+
+/// Rows of each pane: unfocused panes get `small` rows (title + newest lines), the focused one
+/// the rest.
+pub fn pane_heights(total: u16, panes: usize, focus: usize) -> Vec<u16> {
+    let n = panes as u16;
+    if n == 0 {
+        return vec![];
+    }
+    let small = ((total * 3 / 5) / n.saturating_sub(1).max(1)).clamp(1, 10);
+    let small = if small * (n - 1) >= total {
+        (total.saturating_sub(1) / (n - 1).max(1)).max(1)
+    } else {
+        small
+    };
+    (0..n)
+        .map(|i| {
+            if usize::from(i) == focus {
+                total.saturating_sub(small * (n - 1)).max(1)
+            } else {
+                small
+            }
+        })
+        .collect()
+}
+
+fn draw_panes(state: &mut State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let heights = pane_heights(area.height, state.panes.len(), state.focus);
+    let areas = Layout::vertical(heights.iter().map(|h| Constraint::Length(*h))).split(area);
+    let mut page_rows = state.page_rows;
+    for (i, pane) in state.panes.iter().enumerate() {
+        let rows = draw_pane(pane, i == state.focus, theme, frame, areas[i], false);
+        if i == state.focus {
+            page_rows = rows;
+        }
+    }
+    state.page_rows = page_rows;
+}
+
+/// Draws one pane; returns how many log rows it showed.
+fn draw_pane(
+    pane: &Pane,
+    focused: bool,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+    zoomed: bool,
+) -> u16 {
+    if area.height == 0 {
+        return 0;
+    }
+    let s = &pane.status;
+    let title_role = if focused {
+        "pane.title.focused"
+    } else {
+        "pane.title"
+    };
+    let title_style = theme.get(title_role);
+    let (symbol, state_role) = phase_look(s.phase);
+    let mut title = vec![
+        Span::styled(format!(" {} ", s.component.name()), title_style),
+        Span::styled(
+            format!(" {symbol} {} ", s.phase.label()),
+            theme.get(state_role),
+        ),
+    ];
+    let mut facts = Vec::new();
+    if let Some(pid) = s.pid {
+        facts.push(format!("pid {pid}"));
+    }
+    if let Some(up) = s
+        .started_at
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+    {
+        facts.push(format!("up {}", short_duration(up.as_secs())));
+    }
+    facts.push(format!("restarts {}", s.restarts));
+    facts.push(format!(
+        "exit {}",
+        s.last_exit.map_or("–".to_string(), |e| e.to_string())
+    ));
+    title.push(Span::styled(
+        format!(" {}", facts.join("  ")),
+        theme.get("pane.detail"),
+    ));
+    let title_line = Line::from(title);
+
+    let detail = detail_line(pane);
+    let mut lines = vec![title_line];
+    let mut rows_left = area.height - 1;
+    // The backend/probe line when there is room for it and at least one log line.
+    if rows_left >= 2 || (zoomed && rows_left >= 1) {
+        lines.push(Line::from(Span::styled(detail, theme.get("pane.detail"))));
+        rows_left -= 1;
+    }
+    let log_rows = rows_left;
+    lines.extend(log_lines(pane, log_rows, area.width, theme));
+    let mut widget = Paragraph::new(lines);
+    if focused {
+        widget = widget.style(Style::default());
+    }
+    frame.render_widget(widget, area);
+    log_rows
+}
+
+fn detail_line(pane: &Pane) -> String {
+    let s = &pane.status;
+    let mut parts = vec![format!("{}", s.backend)];
+    if !s.waiting_for.is_empty() {
+        let names: Vec<_> = s.waiting_for.iter().map(|c| c.name()).collect();
+        parts.push(format!("waiting for {} to be ready", names.join(", ")));
+    }
+    if let Some(at) = s.restart_at {
+        let secs = at
+            .duration_since(SystemTime::now())
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let lp = if s.crash_loop > 1 {
+            format!(" · crash loop ({} crashes in a row)", s.crash_loop)
+        } else {
+            String::new()
+        };
+        parts.push(format!("restart in {secs:.0} s{lp}"));
+    }
+    if let Some(m) = &s.message {
+        parts.push(m.clone());
+    }
+    match &s.probe {
+        Some(Ok(d)) => parts.push(format!("probe ok: {d}")),
+        Some(Err(e)) => parts.push(format!("probe failed: {e}")),
+        None => {}
+    }
+    if let Some((needle, hit)) = &pane.search {
+        parts.push(match hit {
+            Some(n) => format!("search {needle:?}: line {n}"),
+            None => format!("search {needle:?}: not found"),
+        });
+    }
+    format!(" {}", parts.join(" · "))
+}
+
+fn log_lines<'a>(pane: &'a Pane, rows: u16, width: u16, theme: &Theme) -> Vec<Line<'a>> {
+    if rows == 0 || pane.log.is_empty() {
+        return vec![];
+    }
+    let bottom = pane.scroll.unwrap_or(pane.log.end_number() - 1);
+    let top = (bottom + 1)
+        .saturating_sub(u64::from(rows))
+        .max(pane.log.first_number());
+    let needle = pane.search.as_ref().map(|(n, _)| n.to_lowercase());
+    let matched = pane.search.as_ref().and_then(|(_, hit)| *hit);
+    let mut out = Vec::with_capacity(usize::from(rows));
+    for n in top..=bottom {
+        let Some(line) = pane.log.get(n) else {
+            continue;
+        };
+        let role = match line.source {
+            Source::Stdout => "log.stdout",
+            Source::Stderr => "log.stderr",
+            Source::Supervisor => "log.supervisor",
+        };
+        let prefix = if line.source == Source::Supervisor {
+            " ▸ "
+        } else {
+            " "
+        };
+        let text: String = line.text.chars().take(usize::from(width)).collect();
+        let style = if Some(n) == matched {
+            theme.get("log.match")
+        } else {
+            theme.get(role)
+        };
+        let mut spans = vec![Span::styled(prefix, style)];
+        match &needle {
+            Some(nd) if Some(n) != matched && !nd.is_empty() => {
+                spans.extend(highlight(&text, nd, style, theme.get("log.match")))
+            }
+            _ => spans.push(Span::styled(text, style)),
+        }
+        out.push(Line::from(spans));
+    }
+    out
+}
+
+/// Splits `text` so every case-insensitive occurrence of `needle` gets `hit`.
+fn highlight(text: &str, needle: &str, normal: Style, hit: Style) -> Vec<Span<'static>> {
+    let lower = text.to_lowercase();
+    // Lowercasing can change byte lengths (e.g. 'İ'); then skip highlighting rather than misplace it.
+    if lower.len() != text.len() {
+        return vec![Span::styled(text.to_string(), normal)];
+    }
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(i) = lower[at..].find(needle) {
+        let start = at + i;
+        let end = start + needle.len();
+        if start > at {
+            spans.push(Span::styled(text[at..start].to_string(), normal));
+        }
+        spans.push(Span::styled(text[start..end].to_string(), hit));
+        at = end;
+    }
+    if at < text.len() {
+        spans.push(Span::styled(text[at..].to_string(), normal));
+    }
+    spans
+}
+
+/// Symbol and theme role per state. Symbols carry the meaning too, not colour alone.
+fn phase_look(p: Phase) -> (&'static str, &'static str) {
+    match p {
+        Phase::Ready => ("●", "state.ready"),
+        Phase::Starting | Phase::Running => ("◐", "state.pending"),
+        Phase::Stopped => ("○", "state.stopped"),
+        Phase::Stopping => ("◌", "state.stopping"),
+        Phase::Unhealthy => ("▲", "state.failed"),
+        Phase::BackingOff => ("↻", "state.failed"),
+        Phase::Crashed => ("✖", "state.failed"),
+    }
+}
+
+fn short_duration(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s if s < 86400 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+fn draw_help(theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
+    let rows: Vec<(String, &str)> = COMMANDS
+        .iter()
+        .filter_map(|(cmd, _, what)| keymap.keys_of(*cmd).map(|k| (k, *what)))
+        .collect();
+    let key_width = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut lines = vec![Line::from("")];
+    for (keys, what) in &rows {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {keys:>key_width$}  "), theme.get("help.key")),
+            Span::styled(*what, theme.get("help")),
+        ]));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled(
+        "  any key closes this help",
+        theme.get("help"),
+    )));
+    let width = (key_width as u16 + 56).min(area.width);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).style(theme.get("help")).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(theme.get("help.title"))
+                .title(Span::styled(" keys ", theme.get("help.title"))),
+        ),
+        popup,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::Component;
+    use crate::supervisor::ComponentStatus;
+    use crate::supervisor::logbuf::LogLine;
+    use crate::tui::state::ClusterInfo;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn state() -> State {
+        let statuses = Component::ALL
+            .iter()
+            .map(|c| ComponentStatus {
+                component: *c,
+                backend: if *c == Component::Etcd {
+                    "binary /usr/bin/etcd".into()
+                } else {
+                    "builtin".into()
+                },
+                phase: Phase::Stopped,
+                pid: None,
+                started_at: None,
+                restarts: 0,
+                crash_loop: 0,
+                last_exit: None,
+                restart_at: None,
+                probe: None,
+                message: None,
+                waiting_for: vec![],
+            })
+            .collect();
+        State::new(
+            statuses,
+            ClusterInfo {
+                name: "kwb".into(),
+                data_dir: "/tmp/d".into(),
+                kubeconfig: "/tmp/d/kubeconfig/admin.kubeconfig".into(),
+                apiserver_url: "https://127.0.0.1:6443".into(),
+            },
+        )
+    }
+
+    fn render(state: &mut State, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let theme = Theme::dark();
+        let km = Keymap::default_keymap();
+        t.draw(|f| view(state, &theme, &km, f)).unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..h)
+            .map(|y| {
+                (0..w)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn pane_heights_fill_the_area_and_favour_focus() {
+        for total in [6u16, 10, 22, 40, 100] {
+            for focus in 0..6 {
+                let h = pane_heights(total, 6, focus);
+                assert_eq!(h.iter().sum::<u16>(), total.max(6), "total {total}");
+                assert!(h[focus] >= *h.iter().max().unwrap());
+            }
+        }
+        assert_eq!(pane_heights(22, 6, 0), vec![12, 2, 2, 2, 2, 2]);
+    }
+
+    #[test]
+    fn at_80x24_all_six_panes_show_with_state_and_facts() {
+        let mut s = state();
+        s.panes[0].status.phase = Phase::Ready;
+        s.panes[0].status.pid = Some(4711);
+        s.panes[0].status.probe = Some(Ok("GET /health 200 in 2 ms".into()));
+        s.panes[0]
+            .log
+            .push(LogLine::new(Source::Stderr, "etcd serving client requests"));
+        s.panes[1].status.phase = Phase::BackingOff;
+        s.panes[1].status.last_exit = Some(crate::supervisor::lifecycle::ExitInfo::Code(2));
+        let screen = render(&mut s, 80, 24);
+        for c in Component::ALL {
+            assert!(screen.contains(c.name()), "{} missing:\n{screen}", c.name());
+        }
+        assert!(screen.contains("● ready"), "{screen}");
+        assert!(screen.contains("pid 4711"), "{screen}");
+        assert!(screen.contains("binary /usr/bin/etcd"), "{screen}");
+        assert!(screen.contains("probe ok: GET /health 200"), "{screen}");
+        assert!(screen.contains("etcd serving client requests"), "{screen}");
+        assert!(screen.contains("↻ backing off"), "{screen}");
+        assert!(screen.contains("exit 2"), "{screen}");
+        assert!(screen.contains("? help"), "{screen}");
+    }
+
+    #[test]
+    fn wide_screens_keep_room_for_browsers_and_show_the_kubeconfig() {
+        let mut s = state();
+        let screen = render(&mut s, 140, 40);
+        assert!(
+            screen.contains("export KUBECONFIG=/tmp/d/kubeconfig/admin.kubeconfig"),
+            "{screen}"
+        );
+    }
+
+    #[test]
+    fn zoom_shows_one_pane_and_help_lists_every_binding() {
+        let mut s = state();
+        s.focus = 4;
+        s.zoomed = true;
+        let screen = render(&mut s, 80, 24);
+        assert!(screen.contains("kubelet"));
+        assert!(!screen.contains("scheduler"), "{screen}");
+        s.help = true;
+        let screen = render(&mut s, 100, 40);
+        let km = Keymap::default_keymap();
+        for (cmd, _, what) in COMMANDS {
+            assert!(screen.contains(what), "help lacks {what:?}:\n{screen}");
+            assert!(screen.contains(&km.keys_of(*cmd).unwrap()));
+        }
+    }
+
+    #[test]
+    fn search_matches_are_highlighted_and_the_scrolled_view_shows_the_match() {
+        let mut s = state();
+        for i in 0..100 {
+            s.panes[0]
+                .log
+                .push(LogLine::new(Source::Stdout, format!("line {i}")));
+        }
+        s.panes[0].search = Some(("line 7".into(), Some(7)));
+        s.panes[0].scroll = Some(7);
+        let screen = render(&mut s, 80, 24);
+        assert!(screen.contains("line 7"), "{screen}");
+        assert!(!screen.contains("line 99"), "{screen}");
+    }
+
+    #[test]
+    fn tiny_terminals_do_not_panic() {
+        let mut s = state();
+        for (w, h) in [(1, 1), (10, 3), (20, 8), (80, 7)] {
+            render(&mut s, w, h);
+            s.help = !s.help;
+            render(&mut s, w, h);
+        }
+    }
+}
