@@ -202,6 +202,15 @@ pub async fn act(data: &DataDir, command: Command, wait: bool) -> anyhow::Result
         if want_ready && s.phase == Phase::Crashed {
             bail!("{c}: {}", describe(s));
         }
+        // Three crashes in a row: report it rather than wait out the timeout. The supervisor
+        // keeps restarting it, so it recovers once, say, its dependency is up.
+        if want_ready && s.crash_loop >= 3 {
+            bail!(
+                "{c} is in a crash loop ({} crashes in a row; the supervisor keeps restarting it): {}; see `kwb logs {c}`",
+                s.crash_loop,
+                describe(s)
+            );
+        }
         if Instant::now() > deadline {
             bail!(
                 "{c} is not {} after {} s: {}",

@@ -186,6 +186,7 @@ impl Supervisor {
         let orchestrator = Orchestrator {
             workers,
             statuses: status_tx,
+            events: events.clone(),
             gated: [false; 6],
             stop_grace: options.policy.stop_grace,
         };
@@ -214,6 +215,7 @@ impl Supervisor {
 struct Orchestrator {
     workers: Vec<mpsc::UnboundedSender<Input>>,
     statuses: watch::Sender<Vec<ComponentStatus>>,
+    events: broadcast::Sender<Event>,
     /// Start-all wants these running once their dependencies are ready.
     gated: [bool; 6],
     stop_grace: Duration,
@@ -268,14 +270,26 @@ impl Orchestrator {
     }
 
     fn set_gate(&mut self, c: Component, on: bool) {
-        let i = worker::index(c);
-        self.gated[i] = on;
+        self.gated[worker::index(c)] = on;
         if !on {
-            self.statuses.send_if_modified(|s| {
-                let had = !s[i].waiting_for.is_empty();
-                s[i].waiting_for.clear();
-                had
-            });
+            self.set_waiting_for(c, Vec::new());
+        }
+    }
+
+    /// Updates what start-all holds `c` for, in the snapshot and as an event, like any status.
+    fn set_waiting_for(&self, c: Component, waiting_for: Vec<Component>) {
+        let i = worker::index(c);
+        let mut changed = None;
+        self.statuses.send_if_modified(|s| {
+            if s[i].waiting_for == waiting_for {
+                return false;
+            }
+            s[i].waiting_for = waiting_for;
+            changed = Some(s[i].clone());
+            true
+        });
+        if let Some(status) = changed {
+            let _ = self.events.send(Event::Status(status));
         }
     }
 
@@ -295,9 +309,8 @@ impl Orchestrator {
                 .collect();
             if missing.is_empty() {
                 self.send_to_worker(c, Input::Start);
-            } else if statuses[i].waiting_for != missing {
-                self.statuses
-                    .send_modify(|s| s[i].waiting_for = missing.clone());
+            } else {
+                self.set_waiting_for(c, missing);
             }
         }
     }

@@ -4,6 +4,7 @@
 //! screen costs no CPU.
 
 pub mod keymap;
+pub mod logfmt;
 pub mod state;
 pub mod theme;
 pub mod view;

@@ -128,7 +128,10 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             }
             vec![]
         }
-        Action::Supervisor(Event::Log(c, line)) => {
+        Action::Supervisor(Event::Log(c, mut line)) => {
+            if let Some(text) = super::logfmt::readable(&line.text) {
+                line.text = text;
+            }
             if let Some(p) = state.pane_of(c) {
                 p.log.push(line);
             }

@@ -260,16 +260,17 @@ fn detail_line(pane: &Pane) -> String {
     if let Some(m) = &s.message {
         parts.push(m.clone());
     }
-    match &s.probe {
-        Some(Ok(d)) => parts.push(format!("probe ok: {d}")),
-        Some(Err(e)) => parts.push(format!("probe failed: {e}")),
-        None => {}
-    }
+    // The search before the probe: it is what the user is looking at right now.
     if let Some((needle, hit)) = &pane.search {
         parts.push(match hit {
             Some(n) => format!("search {needle:?}: line {n}"),
             None => format!("search {needle:?}: not found"),
         });
+    }
+    match &s.probe {
+        Some(Ok(d)) => parts.push(format!("probe ok: {d}")),
+        Some(Err(e)) => parts.push(format!("probe failed: {e}")),
+        None => {}
     }
     format!(" {}", parts.join(" · "))
 }

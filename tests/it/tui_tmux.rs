@@ -1,0 +1,136 @@
+//! The real kwb binary in tmux: six panes, etcd (Debian's, binary backend) started from the
+//! keyboard turns ready, help lists the bindings, quit leaves no process behind.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::util::{self, TestCluster, wait_until};
+
+/// A tmux server of its own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str, width: u16, height: u16) -> Tmux {
+        let socket = format!("kwb-test-{}-{}", std::process::id(), util::free_port());
+        let t = Tmux { socket };
+        let o = t
+            .cmd(&["new-session", "-d", "-s", "kwb", "-x", &width.to_string(), "-y", &height.to_string()])
+            .arg(command)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tmux new-session: {}", util::stderr(&o));
+        // Keep the pane after kwb exits, to read its exit status.
+        t.cmd(&["set-option", "-t", "kwb", "remain-on-exit", "on"]).output().unwrap();
+        t
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket, "-f", "/dev/null"]).args(args);
+        c
+    }
+
+    fn screen(&self) -> String {
+        util::stdout(&self.cmd(&["capture-pane", "-p", "-t", "kwb"]).output().unwrap())
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "kwb"];
+        args.extend_from_slice(keys);
+        self.cmd(&args).output().unwrap();
+    }
+
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_until(what, timeout, || {
+                last = self.screen();
+                pred(&last).then(|| last.clone())
+            })
+        }));
+        found.unwrap_or_else(|_| panic!("timed out waiting for {what}; screen:\n{last}"))
+    }
+
+    fn pane_dead(&self) -> bool {
+        util::stdout(&self.cmd(&["display-message", "-p", "-t", "kwb", "#{pane_dead}"]).output().unwrap())
+            .trim()
+            == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]).output();
+    }
+}
+
+/// The title line of a component's pane.
+fn title_line<'a>(screen: &'a str, component: &str) -> Option<&'a str> {
+    screen
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == component) && l.contains("restarts"))
+}
+
+#[test]
+fn six_panes_start_etcd_from_the_keyboard_and_quit_cleanly() {
+    let test = "six_panes_start_etcd_from_the_keyboard_and_quit_cleanly";
+    if !util::require("tmux", test) || !util::require("etcd", test) {
+        return;
+    }
+    let tc = TestCluster::new(true);
+    let command = format!(
+        "{} --no-start --config {} --data-dir {}",
+        util::KWB,
+        tc.config.display(),
+        tc.data.display()
+    );
+    let tmux = Tmux::start(&command, 80, 24);
+    let screen = tmux.wait_for("six stopped panes", Duration::from_secs(20), |s| {
+        ["etcd", "apiserver", "controller-manager", "scheduler", "kubelet", "proxy"]
+            .iter()
+            .all(|c| title_line(s, c).is_some_and(|l| l.contains("stopped")))
+    });
+    assert!(screen.contains("? help") && screen.contains("q quit"), "{screen}");
+
+    // etcd has the focus at start: `s` starts it.
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for("etcd ready", Duration::from_secs(30), |s| {
+        title_line(s, "etcd").is_some_and(|l| l.contains("● ready") && l.contains("pid"))
+    });
+    assert!(screen.contains("binary /usr/bin/etcd"), "{screen}");
+    assert!(screen.contains("1/6 ready"), "{screen}");
+
+    // Help comes from the keymap.
+    tmux.keys(&["?"]);
+    let screen = tmux.wait_for("help", Duration::from_secs(5), |s| s.contains(" keys "));
+    assert!(screen.contains("start the focused component"), "{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("help closed", Duration::from_secs(5), |s| !s.contains(" keys "));
+
+    // Zoom shows etcd alone; a search finds a line in its log.
+    tmux.keys(&["z"]);
+    tmux.wait_for("zoomed etcd", Duration::from_secs(5), |s| title_line(s, "scheduler").is_none());
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "serving client traffic"]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the search hit", Duration::from_secs(15), |s| {
+        s.contains("search \"serving client traffic\": line")
+    });
+    assert!(
+        screen.lines().any(|l| l.contains("serving client traffic securely")),
+        "the match is on screen: {screen}"
+    );
+    // Esc clears the search. Wait for that before `z`: ESC then z at once reads as alt-z.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("search cleared", Duration::from_secs(5), |s| !s.contains("search \""));
+    tmux.keys(&["z"]);
+    tmux.wait_for("unzoomed", Duration::from_secs(5), |s| title_line(s, "scheduler").is_some());
+
+    tmux.keys(&["q"]);
+    wait_until("kwb to exit after q", Duration::from_secs(20), || tmux.pane_dead().then_some(()));
+    wait_until("no process of this cluster left", Duration::from_secs(5), || {
+        util::pids_mentioning(&tc.data_str()).is_empty().then_some(())
+    });
+}
