@@ -11,7 +11,7 @@ use crate::component::Component;
 use crate::control::{Client, ControlError, Request, Response};
 use crate::host;
 use crate::layout::DataDir;
-use crate::local::LocalCluster;
+use crate::local::{DataDirLock, LocalCluster};
 use crate::supervisor::lifecycle::Phase;
 use crate::supervisor::{self, Command, ComponentStatus, Event};
 
@@ -19,9 +19,9 @@ use crate::supervisor::{self, Command, ComponentStatus, Event};
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `kwb up` in the foreground: start, report, wait for Ctrl-C or `kwb down`, stop everything.
-pub async fn up(cluster: LocalCluster, start: bool) -> anyhow::Result<()> {
+pub async fn up(cluster: LocalCluster, lock: DataDirLock, start: bool) -> anyhow::Result<()> {
     let data = cluster.data.clone();
-    let mut hosted = host::host(cluster, supervisor::Options::default())?;
+    let mut hosted = host::host(cluster, lock, supervisor::Options::default())?;
     let handle = hosted.supervisor.handle();
     let mut events = handle.subscribe();
     println!(

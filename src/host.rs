@@ -1,7 +1,6 @@
 //! Hosting a local cluster's supervisor in this process (the TUI, or `kwb up`): take the data
 //! dir's lock, plan components from the cluster config, and open the control socket.
 
-use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,7 +11,7 @@ use crate::component::Component;
 use crate::config::Backend;
 use crate::control;
 use crate::launch::{self, LaunchPlan};
-use crate::local::LocalCluster;
+use crate::local::{DataDirLock, LocalCluster};
 use crate::supervisor::{self, Planner, Supervisor};
 
 /// Plans each start from the local cluster's config.
@@ -39,40 +38,6 @@ impl Planner for LocalPlanner {
     }
 }
 
-/// The exclusive lock on a data dir: one supervisor per cluster. Released when dropped (or
-/// when the process dies, since it is an flock).
-pub struct DataDirLock(#[allow(dead_code)] File);
-
-impl DataDirLock {
-    pub fn acquire(cluster: &LocalCluster) -> anyhow::Result<DataDirLock> {
-        use std::os::fd::AsRawFd;
-        let path = cluster.data.lock_file();
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        // SAFETY: flock on a valid descriptor we own; no memory is involved.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let pid = std::fs::read_to_string(cluster.data.pid_file()).unwrap_or_default();
-            anyhow::bail!(
-                "a kwb supervisor{} already runs the cluster in {}: stop it with `kwb down --data-dir {}`, or use another --data-dir",
-                if pid.trim().is_empty() {
-                    String::new()
-                } else {
-                    format!(" (pid {})", pid.trim())
-                },
-                cluster.data.root().display(),
-                cluster.data.root().display(),
-            );
-        }
-        std::fs::write(cluster.data.pid_file(), format!("{}\n", std::process::id()))
-            .with_context(|| format!("cannot write {}", cluster.data.pid_file().display()))?;
-        Ok(DataDirLock(file))
-    }
-}
-
 /// A supervisor running in this process, reachable through the control socket.
 pub struct Hosted {
     pub supervisor: Supervisor,
@@ -82,8 +47,12 @@ pub struct Hosted {
     pub lock: DataDirLock,
 }
 
-pub fn host(cluster: LocalCluster, options: supervisor::Options) -> anyhow::Result<Hosted> {
-    let lock = DataDirLock::acquire(&cluster)?;
+/// Hosts the supervisor of a cluster prepared (and locked) by [`LocalCluster::prepare`].
+pub fn host(
+    cluster: LocalCluster,
+    lock: DataDirLock,
+    options: supervisor::Options,
+) -> anyhow::Result<Hosted> {
     let socket = cluster.data.control_socket();
     let listener = control::bind(&socket)
         .with_context(|| format!("cannot open the control socket {}", socket.display()))?;

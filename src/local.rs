@@ -3,6 +3,7 @@
 //! `prepare` is what `kwb`, `kwb up` and `kwb up --detach --no-start` all do first: create the
 //! data dir, pick ports, make (or reuse) certificates and kubeconfigs. Nothing is started.
 
+use std::fs::File;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -22,11 +23,13 @@ pub struct LocalCluster {
 }
 
 impl LocalCluster {
-    /// Resolves ports and ensures PKI and kubeconfigs in the config's data dir.
-    pub fn prepare(config: ClusterConfig) -> anyhow::Result<LocalCluster> {
+    /// Takes the data dir's lock, then resolves ports and ensures PKI and kubeconfigs. The lock
+    /// comes first: ports in use by a cluster that is already running must not be re-picked.
+    pub fn prepare(config: ClusterConfig) -> anyhow::Result<(LocalCluster, DataDirLock)> {
         let data = DataDir::new(config.data_dir());
         data.create()
             .with_context(|| format!("cannot create data dir {}", data.root().display()))?;
+        let lock = DataDirLock::acquire(&data)?;
         let recorded = Ports::load_recorded(&data.ports_file());
         let ports = Ports::resolve_on_loopback(&config, &recorded)?;
         ports.save(&data.ports_file())?;
@@ -39,7 +42,7 @@ impl LocalCluster {
         };
         pki::ensure(&cluster.data, &cluster.pki_spec())
             .context("cannot prepare the cluster PKI")?;
-        Ok(cluster)
+        Ok((cluster, lock))
     }
 
     pub fn apiserver_url(&self) -> String {
@@ -64,5 +67,39 @@ impl LocalCluster {
             kubernetes_service_ip: self.config.kubernetes_service_ip(),
             node_names: self.config.node_names(),
         }
+    }
+}
+
+/// The exclusive lock on a data dir: one supervisor per cluster. Released when dropped (or
+/// when the process dies, since it is an flock).
+pub struct DataDirLock(#[allow(dead_code)] File);
+
+impl DataDirLock {
+    pub fn acquire(data: &DataDir) -> anyhow::Result<DataDirLock> {
+        use std::os::fd::AsRawFd;
+        let path = data.lock_file();
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        // SAFETY: flock on a valid descriptor we own; no memory is involved.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let pid = std::fs::read_to_string(data.pid_file()).unwrap_or_default();
+            anyhow::bail!(
+                "a kwb supervisor{} already runs the cluster in {}: stop it with `kwb down --data-dir {}`, or use another --data-dir",
+                if pid.trim().is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {})", pid.trim())
+                },
+                data.root().display(),
+                data.root().display(),
+            );
+        }
+        std::fs::write(data.pid_file(), format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write {}", data.pid_file().display()))?;
+        Ok(DataDirLock(file))
     }
 }

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use kwb::component::Component;
 use kwb::config::{ClusterConfig, DEFAULT_CONFIG_YAML};
 use kwb::layout::DataDir;
-use kwb::local::LocalCluster;
+use kwb::local::{DataDirLock, LocalCluster};
 use kwb::supervisor::{self, Command};
 use kwb::{headless, host, tui};
 
@@ -129,20 +129,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     match cli.command {
         None => {
-            let cluster = prepare(&cli.cluster)?;
+            let (cluster, lock) = prepare(&cli.cluster)?;
             let _log = log_to_file(&cluster.data)?;
-            runtime.block_on(run_tui(cluster, !cli.no_start))?;
+            runtime.block_on(run_tui(cluster, lock, !cli.no_start))?;
         }
         Some(Cmd::Up { detach, no_start }) => {
             if detach {
-                // Prepare here so config and PKI errors show in this terminal, not in a log.
-                let cluster = prepare(&cli.cluster)?;
+                // Prepare here so config and PKI errors show in this terminal, not in a log;
+                // then let go of the lock for the daemon, which takes it again.
+                let (cluster, lock) = prepare(&cli.cluster)?;
+                drop(lock);
                 let forward = forwarded_args(&cli.cluster, &cluster.data);
                 runtime.block_on(headless::up_detached(&cluster.data, &forward, !no_start))?;
             } else {
-                let cluster = prepare(&cli.cluster)?;
+                let (cluster, lock) = prepare(&cli.cluster)?;
                 let _log = log_to_file(&cluster.data)?;
-                runtime.block_on(headless::up(cluster, !no_start))?;
+                runtime.block_on(headless::up(cluster, lock, !no_start))?;
             }
         }
         Some(Cmd::Down) => runtime.block_on(headless::down(&data_dir(&cli.cluster)?))?,
@@ -196,7 +198,7 @@ fn load_config(args: &ClusterArgs) -> anyhow::Result<ClusterConfig> {
     Ok(config)
 }
 
-fn prepare(args: &ClusterArgs) -> anyhow::Result<LocalCluster> {
+fn prepare(args: &ClusterArgs) -> anyhow::Result<(LocalCluster, DataDirLock)> {
     LocalCluster::prepare(load_config(args)?)
 }
 
@@ -229,13 +231,13 @@ fn log_to_file(data: &DataDir) -> anyhow::Result<tracing_appender::non_blocking:
     Ok(guard)
 }
 
-async fn run_tui(cluster: LocalCluster, start_all: bool) -> anyhow::Result<()> {
+async fn run_tui(cluster: LocalCluster, lock: DataDirLock, start_all: bool) -> anyhow::Result<()> {
     let info = tui::state::ClusterInfo {
         name: cluster.config.name.clone(),
         data_dir: cluster.data.root().display().to_string(),
         kubeconfig: cluster.data.admin_kubeconfig().display().to_string(),
         apiserver_url: cluster.apiserver_url(),
     };
-    let hosted = host::host(cluster, supervisor::Options::default())?;
+    let hosted = host::host(cluster, lock, supervisor::Options::default())?;
     tui::run(hosted, tui::Options { start_all, info }).await
 }

@@ -29,37 +29,78 @@ fn detached_cluster_is_driven_from_the_command_line() {
         return;
     }
     let tc = TestCluster::new(true);
-    let up = ok(tc.run(&["up", "--detach", "--no-start"]), "kwb up --detach --no-start");
+    let up = ok(
+        tc.run(&["up", "--detach", "--no-start"]),
+        "kwb up --detach --no-start",
+    );
     let out = stdout(&up);
     assert!(out.contains("nothing started"), "{out}");
     let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
-    assert!(out.contains(&format!("export KUBECONFIG={}", kubeconfig.display())), "{out}");
+    assert!(
+        out.contains(&format!("export KUBECONFIG={}", kubeconfig.display())),
+        "{out}"
+    );
     assert!(kubeconfig.is_file());
-    for c in ["etcd", "apiserver", "controller-manager", "scheduler", "kubelet", "proxy"] {
+    for c in [
+        "etcd",
+        "apiserver",
+        "controller-manager",
+        "scheduler",
+        "kubelet",
+        "proxy",
+    ] {
         assert_eq!(phase_of(&tc, c), "stopped");
     }
     // A second supervisor on the same data dir is refused.
     let again = tc.run(&["up", "--detach", "--no-start"]);
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("already runs"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already runs"),
+        "{}",
+        stderr(&again)
+    );
 
     let start = ok(tc.run(&["start", "etcd"]), "kwb start etcd");
     assert!(stdout(&start).contains("etcd: ready"), "{}", stdout(&start));
+    // Another supervisor on this data dir is refused before it touches anything: the ports
+    // of the running etcd must not be re-picked and recorded over.
+    let ports_before = util::read(&tc.data.join("ports.yaml"));
+    let second = tc.run(&["up", "--no-start"]);
+    assert!(!second.status.success());
+    assert!(stderr(&second).contains("already runs"), "{}", stderr(&second));
+    assert_eq!(util::read(&tc.data.join("ports.yaml")), ports_before);
     let table = stdout(&ok(tc.run(&["status"]), "kwb status"));
-    assert!(table.contains("etcd") && table.contains("ready") && table.contains("binary /usr/bin/etcd"), "{table}");
+    assert!(
+        table.contains("etcd") && table.contains("ready") && table.contains("binary /usr/bin/etcd"),
+        "{table}"
+    );
 
-    let logs = wait_until("etcd's serving line in kwb logs", Duration::from_secs(10), || {
-        let logs = stdout(&ok(tc.run(&["logs", "etcd"]), "kwb logs etcd"));
-        logs.contains("serving client traffic").then_some(logs)
-    });
-    assert!(logs.contains("kwb: ") && logs.contains("started pid"), "{logs}");
+    let logs = wait_until(
+        "etcd's serving line in kwb logs",
+        Duration::from_secs(10),
+        || {
+            let logs = stdout(&ok(tc.run(&["logs", "etcd"]), "kwb logs etcd"));
+            logs.contains("serving client traffic").then_some(logs)
+        },
+    );
+    assert!(
+        logs.contains("kwb: ") && logs.contains("started pid"),
+        "{logs}"
+    );
 
     // The not-yet-builtin apiserver fails visibly; kwb start reports the crash loop.
     let apiserver = tc.run(&["start", "apiserver"]);
     assert!(!apiserver.status.success());
-    assert!(stderr(&apiserver).contains("crash"), "{}", stderr(&apiserver));
+    assert!(
+        stderr(&apiserver).contains("crash"),
+        "{}",
+        stderr(&apiserver)
+    );
     let api_log = stdout(&ok(tc.run(&["logs", "apiserver"]), "kwb logs apiserver"));
-    assert!(api_log.contains("not implemented yet") && api_log.contains("exited with code 3"), "{api_log}");
+    assert!(
+        api_log.contains("not implemented yet") && api_log.contains("exited with code 3"),
+        "{api_log}"
+    );
     ok(tc.run(&["stop", "apiserver"]), "kwb stop apiserver");
     assert_eq!(phase_of(&tc, "apiserver"), "stopped");
 
@@ -75,11 +116,22 @@ fn detached_cluster_is_driven_from_the_command_line() {
     ok(tc.run(&["start", "etcd"]), "kwb start etcd again");
 
     let down = ok(tc.run(&["down"]), "kwb down");
-    assert!(stdout(&down).contains("stopped the cluster"), "{}", stdout(&down));
-    assert!(util::pids_mentioning(&tc.data_str()).is_empty(), "processes left after kwb down");
+    assert!(
+        stdout(&down).contains("stopped the cluster"),
+        "{}",
+        stdout(&down)
+    );
+    assert!(
+        util::pids_mentioning(&tc.data_str()).is_empty(),
+        "processes left after kwb down"
+    );
     let after = tc.run(&["status"]);
     assert!(!after.status.success());
-    assert!(stderr(&after).contains("no kwb supervisor runs"), "{}", stderr(&after));
+    assert!(
+        stderr(&after).contains("no kwb supervisor runs"),
+        "{}",
+        stderr(&after)
+    );
     // Down when nothing runs is not an error.
     ok(tc.run(&["down"]), "kwb down twice");
 }
@@ -108,11 +160,16 @@ fn killing_kwb_with_sigkill_leaves_no_child_alive() {
     assert!(!children.is_empty());
     kwb.kill().unwrap(); // SIGKILL: no chance to clean up
     kwb.wait().unwrap();
-    wait_until("every child of the killed kwb to die", Duration::from_secs(10), || {
-        children.iter().all(|p| !pid_alive(*p)).then_some(())
-    });
+    wait_until(
+        "every child of the killed kwb to die",
+        Duration::from_secs(10),
+        || children.iter().all(|p| !pid_alive(*p)).then_some(()),
+    );
     // The lock died with the process: a new supervisor can take the cluster over at once.
-    ok(tc.run(&["up", "--detach", "--no-start"]), "kwb up after a SIGKILL");
+    ok(
+        tc.run(&["up", "--detach", "--no-start"]),
+        "kwb up after a SIGKILL",
+    );
     ok(tc.run(&["start", "etcd"]), "etcd starts again on its data");
 }
 
@@ -142,18 +199,28 @@ fn two_clusters_run_side_by_side_on_default_ports() {
 #[test]
 fn bad_config_is_reported_with_its_location_and_nothing_starts() {
     let tc = TestCluster::new(false);
-    std::fs::write(&tc.config, "name: demo\ncomponents:\n  etcd:\n    backnd: binary\n").unwrap();
+    std::fs::write(
+        &tc.config,
+        "name: demo\ncomponents:\n  etcd:\n    backnd: binary\n",
+    )
+    .unwrap();
     let o = tc.run(&["up", "--detach"]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
-    assert!(e.contains("kwb: error:") && e.contains("backnd") && e.contains("kwb.yaml"), "{e}");
+    assert!(
+        e.contains("kwb: error:") && e.contains("backnd") && e.contains("kwb.yaml"),
+        "{e}"
+    );
     assert!(!tc.data.join("supervisor.sock").exists());
 }
 
 #[test]
 fn config_default_prints_a_config_that_parses() {
     let o = ok(
-        std::process::Command::new(util::KWB).args(["config", "default"]).output().unwrap(),
+        std::process::Command::new(util::KWB)
+            .args(["config", "default"])
+            .output()
+            .unwrap(),
         "kwb config default",
     );
     let text = stdout(&o);
@@ -172,5 +239,10 @@ fn an_unimplemented_builtin_component_says_so_and_fails() {
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
     let e = stderr(&o);
-    assert!(e.contains("not implemented yet") && e.contains("kube-scheduler") && e.contains("components.scheduler"), "{e}");
+    assert!(
+        e.contains("not implemented yet")
+            && e.contains("kube-scheduler")
+            && e.contains("components.scheduler"),
+        "{e}"
+    );
 }

@@ -92,29 +92,50 @@ async fn a_crashing_component_is_restarted_with_growing_delays() {
     }
     let gaps: Vec<Duration> = starts.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(gaps[0] >= Duration::from_millis(180), "{gaps:?}");
-    assert!(gaps[1] > gaps[0] + Duration::from_millis(100), "delays must grow: {gaps:?}");
-    assert!(gaps[2] > gaps[1] + Duration::from_millis(200), "delays must grow: {gaps:?}");
+    assert!(
+        gaps[1] > gaps[0] + Duration::from_millis(100),
+        "delays must grow: {gaps:?}"
+    );
+    assert!(
+        gaps[2] > gaps[1] + Duration::from_millis(200),
+        "delays must grow: {gaps:?}"
+    );
     // The status of the fourth start is published just after its first log line.
-    assert!(h.wait_for(Duration::from_secs(5), |s| s[0].restarts >= 3).await);
+    assert!(
+        h.wait_for(Duration::from_secs(5), |s| s[0].restarts >= 3)
+            .await
+    );
     let s = h.status(Component::Etcd);
     assert_eq!(s.last_exit, Some(ExitInfo::Code(7)));
     assert!(s.crash_loop >= 3, "a crash loop is shown as such: {s:?}");
     // The component's stderr reached its log file with the supervisor's notes.
     let log = util::read(&dir.path().join("etcd.log"));
-    assert!(log.contains("boom") && log.contains("exited with code 7"), "{log}");
+    assert!(
+        log.contains("boom") && log.contains("exited with code 7"),
+        "{log}"
+    );
     // A stop while backing off ends the loop.
     h.send(Command::Stop(Component::Etcd));
-    assert!(h.wait_for(Duration::from_secs(5), |s| s[0].phase == Phase::Stopped).await);
+    assert!(
+        h.wait_for(Duration::from_secs(5), |s| s[0].phase == Phase::Stopped)
+            .await
+    );
     sup.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_component_ignoring_sigterm_is_killed_after_the_grace_period() {
     let dir = tempfile::tempdir().unwrap();
-    let sup = script("trap '' TERM; echo ready; while :; do sleep 0.1; done", &dir);
+    let sup = script(
+        "trap '' TERM; echo ready; while :; do sleep 0.1; done",
+        &dir,
+    );
     let h = sup.handle();
     h.send(Command::Start(Component::Etcd));
-    assert!(h.wait_for(Duration::from_secs(5), |s| s[0].pid.is_some()).await);
+    assert!(
+        h.wait_for(Duration::from_secs(5), |s| s[0].pid.is_some())
+            .await
+    );
     let pid = h.status(Component::Etcd).pid.unwrap();
     // Let the shell install its trap before the signal comes.
     wait_until("the script's first line", Duration::from_secs(5), || {
@@ -125,9 +146,15 @@ async fn a_component_ignoring_sigterm_is_killed_after_the_grace_period() {
     });
     let t0 = Instant::now();
     h.send(Command::Stop(Component::Etcd));
-    assert!(h.wait_for(Duration::from_secs(5), |s| s[0].phase == Phase::Stopped).await);
+    assert!(
+        h.wait_for(Duration::from_secs(5), |s| s[0].phase == Phase::Stopped)
+            .await
+    );
     let took = t0.elapsed();
-    assert!(took >= Duration::from_millis(600), "SIGKILL came before the grace period: {took:?}");
+    assert!(
+        took >= Duration::from_millis(600),
+        "SIGKILL came before the grace period: {took:?}"
+    );
     let s = h.status(Component::Etcd);
     assert_eq!(s.last_exit, Some(ExitInfo::Signal(libc::SIGKILL)));
     assert_eq!(s.restarts, 0, "a stop is not a crash");
@@ -160,16 +187,20 @@ async fn shutdown_kills_the_whole_process_group() {
 /// its log lines reach the TUI pane's buffer, and etcdctl with the cluster certs works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_etcd_becomes_ready_and_its_lines_reach_the_pane() {
-    if !util::require("etcd", "binary_etcd_becomes_ready_and_its_lines_reach_the_pane")
-        || !util::require("etcdctl", "binary_etcd_becomes_ready_and_its_lines_reach_the_pane")
-    {
+    if !util::require(
+        "etcd",
+        "binary_etcd_becomes_ready_and_its_lines_reach_the_pane",
+    ) || !util::require(
+        "etcdctl",
+        "binary_etcd_becomes_ready_and_its_lines_reach_the_pane",
+    ) {
         return;
     }
     let tc = TestCluster::new(true);
     let config = ClusterConfig::load(&tc.config).unwrap();
     let mut config = config;
     config.data_dir = Some(tc.data.clone());
-    let cluster = LocalCluster::prepare(config).unwrap();
+    let (cluster, _lock) = LocalCluster::prepare(config).unwrap();
     let sup = Supervisor::start(Arc::new(LocalPlanner(cluster)), Options::default());
     let h = sup.handle();
     let mut events = h.subscribe();
@@ -197,9 +228,19 @@ async fn binary_etcd_becomes_ready_and_its_lines_reach_the_pane() {
         update(&mut state, Action::Supervisor(ev), &keymap);
     }
     let pane = &state.panes[0];
-    assert!(pane.status.backend.starts_with("binary "), "{:?}", pane.status.backend);
     assert!(
-        pane.status.probe.as_ref().unwrap().as_ref().unwrap().contains("GET /health 200"),
+        pane.status.backend.starts_with("binary "),
+        "{:?}",
+        pane.status.backend
+    );
+    assert!(
+        pane.status
+            .probe
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .contains("GET /health 200"),
         "{:?}",
         pane.status.probe
     );
@@ -208,7 +249,10 @@ async fn binary_etcd_becomes_ready_and_its_lines_reach_the_pane() {
         lines.iter().any(|l| l.contains("serving client traffic")),
         "etcd's own lines reach the pane: {lines:#?}"
     );
-    assert!(lines.iter().any(|l| l.contains("--client-cert-auth=true")), "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("--client-cert-auth=true")),
+        "{lines:#?}"
+    );
     // The TLS material kwb made is what a real client needs.
     let put = tc.etcdctl(&["put", "/kwb/test", "hello"]);
     assert!(put.status.success(), "{}", util::stderr(&put));
@@ -216,7 +260,10 @@ async fn binary_etcd_becomes_ready_and_its_lines_reach_the_pane() {
     assert_eq!(util::stdout(&get).trim(), "hello");
     // Without a client certificate etcd refuses: the default is secure.
     let anon = std::process::Command::new("etcdctl")
-        .arg(format!("--endpoints=https://127.0.0.1:{}", tc.etcd_client_port()))
+        .arg(format!(
+            "--endpoints=https://127.0.0.1:{}",
+            tc.etcd_client_port()
+        ))
         .arg(format!("--cacert={}", tc.data.join("pki/ca.crt").display()))
         .args(["--command-timeout=2s", "get", "/kwb/test"])
         .output()
@@ -272,8 +319,14 @@ async fn start_all_waits_for_each_stage_to_be_ready() {
     let h = sup.handle();
     let mut events = h.subscribe();
     h.send(Command::StartAll);
-    assert!(h.wait_for(Duration::from_secs(10), |s| s[0].phase == Phase::Ready).await);
-    assert!(h.wait_for(Duration::from_secs(10), |s| s[1].pid.is_some()).await);
+    assert!(
+        h.wait_for(Duration::from_secs(10), |s| s[0].phase == Phase::Ready)
+            .await
+    );
+    assert!(
+        h.wait_for(Duration::from_secs(10), |s| s[1].pid.is_some())
+            .await
+    );
     // The apiserver never gets ready, so its dependents wait, visibly and as events.
     let mut saw_waiting_event = false;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -294,7 +347,10 @@ async fn start_all_waits_for_each_stage_to_be_ready() {
     }
     // A manual start is not gated: it starts even though its dependency is not ready.
     h.send(Command::Start(Component::Kubelet));
-    assert!(h.wait_for(Duration::from_secs(5), |s| s[4].pid.is_some()).await);
+    assert!(
+        h.wait_for(Duration::from_secs(5), |s| s[4].pid.is_some())
+            .await
+    );
     assert!(h.status(Component::Kubelet).waiting_for.is_empty());
     sup.shutdown().await;
     assert!(h.statuses().iter().all(|s| s.phase == Phase::Stopped));

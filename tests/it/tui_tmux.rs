@@ -16,13 +16,24 @@ impl Tmux {
         let socket = format!("kwb-test-{}-{}", std::process::id(), util::free_port());
         let t = Tmux { socket };
         let o = t
-            .cmd(&["new-session", "-d", "-s", "kwb", "-x", &width.to_string(), "-y", &height.to_string()])
+            .cmd(&[
+                "new-session",
+                "-d",
+                "-s",
+                "kwb",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
             .arg(command)
             .output()
             .unwrap();
         assert!(o.status.success(), "tmux new-session: {}", util::stderr(&o));
         // Keep the pane after kwb exits, to read its exit status.
-        t.cmd(&["set-option", "-t", "kwb", "remain-on-exit", "on"]).output().unwrap();
+        t.cmd(&["set-option", "-t", "kwb", "remain-on-exit", "on"])
+            .output()
+            .unwrap();
         t
     }
 
@@ -33,7 +44,12 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        util::stdout(&self.cmd(&["capture-pane", "-p", "-t", "kwb"]).output().unwrap())
+        util::stdout(
+            &self
+                .cmd(&["capture-pane", "-p", "-t", "kwb"])
+                .output()
+                .unwrap(),
+        )
     }
 
     fn keys(&self, keys: &[&str]) {
@@ -54,8 +70,13 @@ impl Tmux {
     }
 
     fn pane_dead(&self) -> bool {
-        util::stdout(&self.cmd(&["display-message", "-p", "-t", "kwb", "#{pane_dead}"]).output().unwrap())
-            .trim()
+        util::stdout(
+            &self
+                .cmd(&["display-message", "-p", "-t", "kwb", "#{pane_dead}"])
+                .output()
+                .unwrap(),
+        )
+        .trim()
             == "1"
     }
 }
@@ -88,11 +109,21 @@ fn six_panes_start_etcd_from_the_keyboard_and_quit_cleanly() {
     );
     let tmux = Tmux::start(&command, 80, 24);
     let screen = tmux.wait_for("six stopped panes", Duration::from_secs(20), |s| {
-        ["etcd", "apiserver", "controller-manager", "scheduler", "kubelet", "proxy"]
-            .iter()
-            .all(|c| title_line(s, c).is_some_and(|l| l.contains("stopped")))
+        [
+            "etcd",
+            "apiserver",
+            "controller-manager",
+            "scheduler",
+            "kubelet",
+            "proxy",
+        ]
+        .iter()
+        .all(|c| title_line(s, c).is_some_and(|l| l.contains("stopped")))
     });
-    assert!(screen.contains("? help") && screen.contains("q quit"), "{screen}");
+    assert!(
+        screen.contains("? help") && screen.contains("q quit"),
+        "{screen}"
+    );
 
     // etcd has the focus at start: `s` starts it.
     tmux.keys(&["s"]);
@@ -107,11 +138,15 @@ fn six_panes_start_etcd_from_the_keyboard_and_quit_cleanly() {
     let screen = tmux.wait_for("help", Duration::from_secs(5), |s| s.contains(" keys "));
     assert!(screen.contains("start the focused component"), "{screen}");
     tmux.keys(&["Escape"]);
-    tmux.wait_for("help closed", Duration::from_secs(5), |s| !s.contains(" keys "));
+    tmux.wait_for("help closed", Duration::from_secs(5), |s| {
+        !s.contains(" keys ")
+    });
 
     // Zoom shows etcd alone; a search finds a line in its log.
     tmux.keys(&["z"]);
-    tmux.wait_for("zoomed etcd", Duration::from_secs(5), |s| title_line(s, "scheduler").is_none());
+    tmux.wait_for("zoomed etcd", Duration::from_secs(5), |s| {
+        title_line(s, "scheduler").is_none()
+    });
     tmux.keys(&["/"]);
     tmux.keys(&["-l", "serving client traffic"]);
     tmux.keys(&["Enter"]);
@@ -119,18 +154,32 @@ fn six_panes_start_etcd_from_the_keyboard_and_quit_cleanly() {
         s.contains("search \"serving client traffic\": line")
     });
     assert!(
-        screen.lines().any(|l| l.contains("serving client traffic securely")),
+        screen
+            .lines()
+            .any(|l| l.contains("serving client traffic securely")),
         "the match is on screen: {screen}"
     );
     // Esc clears the search. Wait for that before `z`: ESC then z at once reads as alt-z.
     tmux.keys(&["Escape"]);
-    tmux.wait_for("search cleared", Duration::from_secs(5), |s| !s.contains("search \""));
+    tmux.wait_for("search cleared", Duration::from_secs(5), |s| {
+        !s.contains("search \"")
+    });
     tmux.keys(&["z"]);
-    tmux.wait_for("unzoomed", Duration::from_secs(5), |s| title_line(s, "scheduler").is_some());
+    tmux.wait_for("unzoomed", Duration::from_secs(5), |s| {
+        title_line(s, "scheduler").is_some()
+    });
 
     tmux.keys(&["q"]);
-    wait_until("kwb to exit after q", Duration::from_secs(20), || tmux.pane_dead().then_some(()));
-    wait_until("no process of this cluster left", Duration::from_secs(5), || {
-        util::pids_mentioning(&tc.data_str()).is_empty().then_some(())
+    wait_until("kwb to exit after q", Duration::from_secs(20), || {
+        tmux.pane_dead().then_some(())
     });
+    wait_until(
+        "no process of this cluster left",
+        Duration::from_secs(5),
+        || {
+            util::pids_mentioning(&tc.data_str())
+                .is_empty()
+                .then_some(())
+        },
+    );
 }

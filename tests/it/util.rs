@@ -165,10 +165,19 @@ impl TestCluster {
         let pki = self.data.join("pki");
         Command::new("etcdctl")
             .env("ETCDCTL_API", "3")
-            .arg(format!("--endpoints=https://127.0.0.1:{}", self.etcd_client_port()))
+            .arg(format!(
+                "--endpoints=https://127.0.0.1:{}",
+                self.etcd_client_port()
+            ))
             .arg(format!("--cacert={}", pki.join("ca.crt").display()))
-            .arg(format!("--cert={}", pki.join("apiserver-etcd-client.crt").display()))
-            .arg(format!("--key={}", pki.join("apiserver-etcd-client.key").display()))
+            .arg(format!(
+                "--cert={}",
+                pki.join("apiserver-etcd-client.crt").display()
+            ))
+            .arg(format!(
+                "--key={}",
+                pki.join("apiserver-etcd-client.key").display()
+            ))
             .args(args)
             .output()
             .unwrap()
