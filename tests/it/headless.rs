@@ -67,7 +67,11 @@ fn detached_cluster_is_driven_from_the_command_line() {
     let ports_before = util::read(&tc.data.join("ports.yaml"));
     let second = tc.run(&["up", "--no-start"]);
     assert!(!second.status.success());
-    assert!(stderr(&second).contains("already runs"), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("already runs"),
+        "{}",
+        stderr(&second)
+    );
     assert_eq!(util::read(&tc.data.join("ports.yaml")), ports_before);
     let table = stdout(&ok(tc.run(&["status"]), "kwb status"));
     assert!(
