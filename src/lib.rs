@@ -10,6 +10,7 @@
 pub mod component;
 pub mod config;
 pub mod control;
+pub mod etcd;
 pub mod headless;
 pub mod host;
 pub mod launch;

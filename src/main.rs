@@ -85,6 +85,11 @@ enum Cmd {
         #[arg(short, long)]
         follow: bool,
     },
+    /// Measure a component: `kwb bench etcd --endpoints URL` works against any etcd.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCmd,
+    },
     /// Cluster config helpers.
     Config {
         #[command(subcommand)]
@@ -96,6 +101,12 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Put throughput (1 and 16 clients), range latency over 10k keys, watch delivery latency.
+    Etcd(kwb::etcd::bench::Args),
 }
 
 #[derive(Subcommand)]
@@ -112,6 +123,12 @@ enum Output {
 
 fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // A builtin component owns its whole command line (it takes the upstream program's flags,
+    // e.g. etcd's --data-dir), so it is dispatched before kwb's own flags are parsed.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("component") {
+        return run_component(&argv[2..]);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -170,21 +187,62 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::Logs { component, follow }) => {
             runtime.block_on(headless::logs(&data_dir(&cli.cluster)?, component, follow))?
         }
+        Some(Cmd::Bench {
+            what: BenchCmd::Etcd(args),
+        }) => runtime.block_on(kwb::etcd::bench::run(args))?,
         Some(Cmd::Config {
             what: ConfigCmd::Default,
         }) => print!("{DEFAULT_CONFIG_YAML}"),
-        Some(Cmd::Component { name, args: _ }) => {
-            // Replaced component by component as the builtin implementations land. Until then the
-            // supervisor shows this message and the exit code, and restarts with backoff.
-            eprintln!(
-                "kwb component {name}: the builtin {name} is not implemented yet. Run the upstream {} instead: set `backend: binary` under components.{} in kwb.yaml (see `kwb config default`)",
-                name.upstream_binary(),
-                kwb::config::yaml_key(name),
-            );
-            return Ok(ExitCode::from(3));
+        // Dispatched in main before parsing; listed here for `kwb --help`.
+        Some(Cmd::Component { name, args }) => {
+            let mut argv = vec![name.name().to_string()];
+            argv.extend(args);
+            return Ok(run_component(&argv));
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `kwb component NAME [flags]`: a builtin control-plane component in this process.
+fn run_component(argv: &[String]) -> ExitCode {
+    let Some(name) = argv.first().and_then(|n| Component::from_name(n)) else {
+        eprintln!(
+            "kwb component: name one of: {}",
+            Component::ALL.map(|c| c.name()).join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let result = match name {
+        Component::Etcd => {
+            let config = <kwb::etcd::Config as clap::Parser>::try_parse_from(
+                std::iter::once("kwb component etcd").chain(argv[1..].iter().map(String::as_str)),
+            )
+            .unwrap_or_else(|e| e.exit());
+            log_to_stderr();
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(kwb::etcd::run(config)))
+        }
+        other => {
+            // Replaced component by component as the builtin implementations land. Until then
+            // the supervisor shows this message and the exit code, and restarts with backoff.
+            eprintln!(
+                "kwb component {other}: the builtin {other} is not implemented yet. Run the upstream {} instead: set `backend: binary` under components.{} in kwb.yaml (see `kwb config default`)",
+                other.upstream_binary(),
+                kwb::config::yaml_key(other),
+            );
+            return ExitCode::from(3);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kwb component {name}: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn load_config(args: &ClusterArgs) -> anyhow::Result<ClusterConfig> {
@@ -215,6 +273,18 @@ fn forwarded_args(args: &ClusterArgs, data: &DataDir) -> Vec<String> {
     }
     out.push(format!("--data-dir={}", data.root().display()));
     out
+}
+
+/// A builtin component logs to stderr: its supervisor captures that into its pane and log file.
+fn log_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KWB_COMPONENT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .init();
 }
 
 /// kwb's own log goes to `<data>/kwb.log`, never to the terminal the TUI draws on.
