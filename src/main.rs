@@ -275,15 +275,19 @@ fn forwarded_args(args: &ClusterArgs, data: &DataDir) -> Vec<String> {
     out
 }
 
-/// A builtin component logs to stderr: its supervisor captures that into its pane and log file.
+/// A builtin component logs JSON lines to stderr, as etcd and Kubernetes components do with
+/// structured logging: its supervisor keeps them in the log file, and the pane shows them as
+/// `I 03:25:31.338 message key=value`.
 fn log_to_stderr() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KWB_COMPONENT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_target(false)
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_target(false)
         .init();
 }
 

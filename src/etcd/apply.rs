@@ -189,6 +189,21 @@ pub fn check_txn(t: &TxnRequest, max_ops: usize) -> Result<(), EtcdError> {
     if t.compare.len() > max_ops || t.success.len() > max_ops || t.failure.len() > max_ops {
         return Err(EtcdError::TooManyOps);
     }
+    // Empty keys are refused before anything runs, in compares and in either branch.
+    if t.compare.iter().any(|c| c.key.is_empty()) {
+        return Err(EtcdError::EmptyKey);
+    }
+    for op in t.success.iter().chain(&t.failure) {
+        let empty = match &op.request {
+            Some(request_op::Request::RequestRange(r)) => r.key.is_empty(),
+            Some(request_op::Request::RequestPut(p)) => p.key.is_empty(),
+            Some(request_op::Request::RequestDeleteRange(d)) => d.key.is_empty(),
+            _ => false,
+        };
+        if empty {
+            return Err(EtcdError::EmptyKey);
+        }
+    }
     for branch in [&t.success, &t.failure] {
         let mut writes: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         collect_writes(branch, max_ops, &mut writes)?;
@@ -281,21 +296,58 @@ fn compare_kv(c: &Compare, kv: &KeyValue) -> bool {
     }
 }
 
-/// Runs a (checked) transaction: compares, then one branch, in this request's revision.
+/// Which branch each transaction on the chosen path takes. etcd decides them all before any
+/// operation runs, so a nested transaction's compares do not see the outer one's writes.
+struct Decision {
+    succeeded: bool,
+    /// For each nested transaction of the chosen branch, in order.
+    nested: Vec<Decision>,
+}
+
+fn decide(src: &impl Source, t: &TxnRequest) -> Result<Decision, EtcdError> {
+    let mut succeeded = true;
+    for c in &t.compare {
+        if !compare_holds(src, c)? {
+            succeeded = false;
+            break;
+        }
+    }
+    let branch = if succeeded { &t.success } else { &t.failure };
+    let nested = branch
+        .iter()
+        .filter_map(|op| match &op.request {
+            Some(request_op::Request::RequestTxn(n)) => Some(decide(src, n)),
+            _ => None,
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Decision { succeeded, nested })
+}
+
+/// Runs a (checked) transaction: all compares first, then the chosen branches, in this
+/// request's revision.
 pub fn txn(
     w: &mut WriteBatch<'_>,
     t: TxnRequest,
     lease_exists: &dyn Fn(i64) -> bool,
     fx: &mut Effects,
 ) -> Result<TxnResponse, EtcdError> {
-    let mut succeeded = true;
-    for c in &t.compare {
-        if !compare_holds(w, c)? {
-            succeeded = false;
-            break;
-        }
-    }
-    let ops = if succeeded { t.success } else { t.failure };
+    let decision = decide(w, &t)?;
+    run_txn(w, t, decision, lease_exists, fx)
+}
+
+fn run_txn(
+    w: &mut WriteBatch<'_>,
+    t: TxnRequest,
+    decision: Decision,
+    lease_exists: &dyn Fn(i64) -> bool,
+    fx: &mut Effects,
+) -> Result<TxnResponse, EtcdError> {
+    let ops = if decision.succeeded {
+        t.success
+    } else {
+        t.failure
+    };
+    let mut nested = decision.nested.into_iter();
     let mut responses = Vec::with_capacity(ops.len());
     for op in ops {
         let response = match op.request {
@@ -308,16 +360,25 @@ pub fn txn(
             Some(request_op::Request::RequestDeleteRange(d)) => Some(
                 response_op::Response::ResponseDeleteRange(delete_range(w, d, fx)?),
             ),
-            Some(request_op::Request::RequestTxn(nested)) => Some(
-                response_op::Response::ResponseTxn(txn(w, nested, lease_exists, fx)?),
-            ),
+            Some(request_op::Request::RequestTxn(inner)) => {
+                let d = nested
+                    .next()
+                    .expect("decide() made a decision for every nested transaction");
+                Some(response_op::Response::ResponseTxn(run_txn(
+                    w,
+                    inner,
+                    d,
+                    lease_exists,
+                    fx,
+                )?))
+            }
             None => None,
         };
         responses.push(ResponseOp { response });
     }
     Ok(TxnResponse {
         header: header(w.read_revision()),
-        succeeded,
+        succeeded: decision.succeeded,
         responses,
     })
 }

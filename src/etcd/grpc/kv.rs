@@ -11,7 +11,8 @@ use crate::etcd::apply;
 use crate::etcd::errors::EtcdError;
 use crate::etcd::proto::etcdserverpb::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, PutRequest,
-    PutResponse, RangeRequest, RangeResponse, TxnRequest, TxnResponse, kv_server::Kv, response_op,
+    PutResponse, RangeRequest, RangeResponse, ResponseHeader, TxnRequest, TxnResponse,
+    kv_server::Kv, response_op,
 };
 
 pub struct KvService(pub Arc<Shared>);
@@ -87,15 +88,30 @@ impl Kv for KvService {
     }
 }
 
-/// Headers of a transaction and of every response inside it.
+/// Headers of a transaction: the full header on the transaction; inside it, as etcd answers,
+/// responses carry only the transaction's final revision, and nested transactions none.
 fn complete_txn(s: &Shared, r: &mut TxnResponse) {
     s.complete(&mut r.header);
+    let rev = r.header.as_ref().map_or(0, |h| h.revision);
+    inner_headers(r, rev);
+}
+
+fn inner_headers(r: &mut TxnResponse, rev: i64) {
+    let only_rev = || {
+        Some(ResponseHeader {
+            revision: rev,
+            ..Default::default()
+        })
+    };
     for op in &mut r.responses {
         match &mut op.response {
-            Some(response_op::Response::ResponseRange(x)) => s.complete(&mut x.header),
-            Some(response_op::Response::ResponsePut(x)) => s.complete(&mut x.header),
-            Some(response_op::Response::ResponseDeleteRange(x)) => s.complete(&mut x.header),
-            Some(response_op::Response::ResponseTxn(x)) => complete_txn(s, x),
+            Some(response_op::Response::ResponseRange(x)) => x.header = only_rev(),
+            Some(response_op::Response::ResponsePut(x)) => x.header = only_rev(),
+            Some(response_op::Response::ResponseDeleteRange(x)) => x.header = only_rev(),
+            Some(response_op::Response::ResponseTxn(x)) => {
+                x.header = None;
+                inner_headers(x, rev);
+            }
             None => {}
         }
     }

@@ -99,11 +99,12 @@ impl Lease for LeaseService {
         req: Request<LeaseTimeToLiveRequest>,
     ) -> Result<Response<LeaseTimeToLiveResponse>, Status> {
         let r = req.into_inner();
+        // An unknown lease is not an error here: etcd answers TTL -1 ("already expired").
         let (ttl, granted, keys) = self
             .0
             .leases
             .time_to_live(r.id)
-            .ok_or(EtcdError::LeaseNotFound)?;
+            .unwrap_or((-1, 0, Vec::new()));
         Ok(Response::new(LeaseTimeToLiveResponse {
             header: self.0.header(0),
             id: r.id,

@@ -184,7 +184,7 @@ impl Cluster for ClusterService {
     ) -> Result<Response<MemberListResponse>, Status> {
         let m = &self.0.member;
         Ok(Response::new(MemberListResponse {
-            header: self.0.header(0),
+            header: self.0.cluster_header(),
             members: vec![Member {
                 id: m.member_id,
                 name: m.name.clone(),

@@ -67,6 +67,14 @@ impl Shared {
         Ok(())
     }
 
+    /// The header of Cluster responses: etcd leaves the revision out of those.
+    pub fn cluster_header(&self) -> Option<ResponseHeader> {
+        Some(ResponseHeader {
+            revision: 0,
+            ..self.header(0)?
+        })
+    }
+
     /// Fills in the identity fields of a header built by the apply layer.
     pub fn complete(&self, h: &mut Option<ResponseHeader>) {
         let rev = h.as_ref().map_or(0, |h| h.revision);

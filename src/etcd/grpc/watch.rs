@@ -139,11 +139,12 @@ async fn run_watch(
         if next < compacted {
             let _ = tx
                 .send(Ok(WatchResponse {
-                    header: shared.header(0),
+                    // etcd leaves the revision out of this one.
+                    header: shared.cluster_header(),
                     watch_id: id,
                     canceled: true,
                     compact_revision: compacted,
-                    cancel_reason: "etcdserver: mvcc: required revision has been compacted".into(),
+                    // Empty, as etcd 3.4 sends it: clients turn compact_revision into the error.
                     ..Default::default()
                 }))
                 .await;
