@@ -247,6 +247,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         } else {
             2 << 30
         },
+        nospace: Default::default(),
     });
     tokio::spawn(grpc::lease::expire(shared.clone()));
     if let Some(policy) = auto_compaction(&config)? {

@@ -49,12 +49,32 @@ fn hash_store(shared: &Shared, rev: i64) -> Result<u32, EtcdError> {
 
 #[tonic::async_trait]
 impl Maintenance for MaintenanceService {
-    async fn alarm(&self, _req: Request<AlarmRequest>) -> Result<Response<AlarmResponse>, Status> {
-        // No alarm is ever raised yet (no space quota enforced): GET lists none, and
-        // activating or deactivating changes nothing.
+    async fn alarm(&self, req: Request<AlarmRequest>) -> Result<Response<AlarmResponse>, Status> {
+        use crate::etcd::proto::etcdserverpb::{
+            AlarmMember, AlarmType, alarm_request::AlarmAction,
+        };
+        use std::sync::atomic::Ordering;
+        let r = req.into_inner();
+        let nospace = r.alarm == AlarmType::Nospace as i32;
+        match AlarmAction::try_from(r.action) {
+            Ok(AlarmAction::Activate) if nospace => self.0.nospace.store(true, Ordering::Relaxed),
+            Ok(AlarmAction::Deactivate) if nospace => {
+                self.0.nospace.store(false, Ordering::Relaxed);
+                tracing::info!("alarm NOSPACE disarmed");
+            }
+            _ => {}
+        }
+        let alarms = if self.0.nospace.load(Ordering::Relaxed) {
+            vec![AlarmMember {
+                member_id: self.0.member.member_id,
+                alarm: AlarmType::Nospace as i32,
+            }]
+        } else {
+            Vec::new()
+        };
         Ok(Response::new(AlarmResponse {
             header: self.0.header(0),
-            alarms: Vec::new(),
+            alarms,
         }))
     }
 
@@ -73,7 +93,11 @@ impl Maintenance for MaintenanceService {
             raft_index: rev,
             raft_term: RAFT_TERM,
             raft_applied_index: rev,
-            errors: Vec::new(),
+            errors: if s.nospace.load(std::sync::atomic::Ordering::Relaxed) {
+                vec![format!("memberID:{} alarm:NOSPACE ", s.member.member_id)]
+            } else {
+                Vec::new()
+            },
             db_size_in_use: size,
             is_learner: false,
         }))
@@ -83,7 +107,13 @@ impl Maintenance for MaintenanceService {
         &self,
         _req: Request<DefragmentRequest>,
     ) -> Result<Response<DefragmentResponse>, Status> {
-        // redb reuses freed pages on its own; there is nothing to rewrite offline.
+        let store = self.0.store.clone();
+        let before = store.db_size();
+        tokio::task::spawn_blocking(move || store.defragment())
+            .await
+            .map_err(|e| EtcdError::Internal(e.to_string()))?
+            .map_err(EtcdError::from)?;
+        tracing::info!(before, after = self.0.store.db_size(), "defragmented");
         Ok(Response::new(DefragmentResponse {
             header: self.0.header(0),
         }))

@@ -24,6 +24,8 @@ pub struct Shared {
     pub max_txn_ops: usize,
     /// Writes are refused once the store file is this large (etcd's --quota-backend-bytes).
     pub quota_bytes: i64,
+    /// The NOSPACE alarm: raised when the quota is passed, cleared by an alarm disarm.
+    pub nospace: std::sync::atomic::AtomicBool,
 }
 
 /// This one-member cluster's identity, as clients see it in headers and member lists.
@@ -61,7 +63,16 @@ impl Shared {
         if encoded_len > self.max_request_bytes {
             return Err(EtcdError::RequestTooLarge);
         }
+        use std::sync::atomic::Ordering;
+        if self.nospace.load(Ordering::Relaxed) {
+            return Err(EtcdError::NoSpace);
+        }
         if self.store.db_size() > self.quota_bytes {
+            tracing::warn!(
+                quota = self.quota_bytes,
+                "alarm NOSPACE raised: the store passed its quota"
+            );
+            self.nospace.store(true, Ordering::Relaxed);
             return Err(EtcdError::NoSpace);
         }
         Ok(())

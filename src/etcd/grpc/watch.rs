@@ -170,7 +170,8 @@ async fn run_watch(
                     !(put && no_put || !put && no_delete)
                 })
                 .collect();
-            if !events.is_empty() && !send_events(&shared, id, events, &tx).await {
+            let fragment_at = c.fragment.then_some(shared.max_request_bytes);
+            if !events.is_empty() && !send_events(&shared, id, events, fragment_at, &tx).await {
                 return;
             }
             next = read_to + 1;
@@ -187,30 +188,56 @@ async fn run_watch(
     }
 }
 
-/// Sends events in responses of bounded size, never splitting one revision's events.
+/// Sends events in responses of bounded size, never splitting one revision's events. A watch
+/// created with `fragment` gets responses of at most `fragment_at` bytes instead, every one but
+/// the last of a batch marked `fragment`, as etcd splits them (clients join them back).
 async fn send_events(
     shared: &Shared,
     id: i64,
     events: Vec<Event>,
+    fragment_at: Option<usize>,
     tx: &mpsc::Sender<Result<WatchResponse, Status>>,
 ) -> bool {
+    use prost::Message;
     let rev_of = |e: &Event| e.kv.as_ref().map_or(0, |kv| kv.mod_revision);
-    let mut chunk: Vec<Event> = Vec::new();
+    let mut chunks: Vec<Vec<Event>> = vec![Vec::new()];
+    let mut bytes = 0usize;
     let mut iter = events.into_iter().peekable();
     while let Some(e) = iter.next() {
         let rev = rev_of(&e);
-        chunk.push(e);
+        let size = e.encoded_len();
+        let chunk = chunks.last_mut().expect("chunks is never empty");
+        if let Some(limit) = fragment_at
+            && !chunk.is_empty()
+            && bytes + size > limit
+        {
+            chunks.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        chunks.last_mut().expect("chunks is never empty").push(e);
         let same_rev_follows = iter.peek().is_some_and(|n| rev_of(n) == rev);
-        if (chunk.len() >= MAX_EVENTS_PER_RESPONSE && !same_rev_follows) || iter.peek().is_none() {
-            let resp = WatchResponse {
-                header: shared.header(0),
-                watch_id: id,
-                events: std::mem::take(&mut chunk),
-                ..Default::default()
-            };
-            if tx.send(Ok(resp)).await.is_err() {
-                return false;
-            }
+        if fragment_at.is_none()
+            && chunks
+                .last()
+                .is_some_and(|c| c.len() >= MAX_EVENTS_PER_RESPONSE)
+            && !same_rev_follows
+            && iter.peek().is_some()
+        {
+            chunks.push(Vec::new());
+        }
+    }
+    let last = chunks.len() - 1;
+    for (i, events) in chunks.into_iter().enumerate() {
+        let resp = WatchResponse {
+            header: shared.header(0),
+            watch_id: id,
+            events,
+            fragment: fragment_at.is_some() && i < last,
+            ..Default::default()
+        };
+        if tx.send(Ok(resp)).await.is_err() {
+            return false;
         }
     }
     true

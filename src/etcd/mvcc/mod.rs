@@ -45,7 +45,8 @@ impl<E: Into<redb::Error>> From<E> for StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 pub struct Store {
-    db: Database,
+    /// Shared by every transaction; taken exclusively only to defragment.
+    db: RwLock<Database>,
     path: PathBuf,
     index: RwLock<Index>,
     /// The newest committed revision: what readers see and what watchers are told.
@@ -138,7 +139,7 @@ impl Store {
         }
         let (notify, _) = watch::channel(current);
         Ok(Store {
-            db,
+            db: RwLock::new(db),
             path: path.to_owned(),
             index: RwLock::new(index),
             committed: AtomicI64::new(current),
@@ -167,6 +168,30 @@ impl Store {
             .unwrap_or(0)
     }
 
+    fn db(&self) -> std::sync::RwLockReadGuard<'_, Database> {
+        self.db.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Rewrites the file without free pages (etcd's defragment). Writes wait; reads still in
+    /// flight are waited out, a few times, before giving up.
+    pub fn defragment(&self) -> Result<()> {
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..100 {
+            let mut db = self.db.write().unwrap_or_else(|p| p.into_inner());
+            match db.compact() {
+                Ok(_) => return Ok(()),
+                Err(redb::CompactionError::TransactionInProgress) => {
+                    drop(db);
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Storage(
+            "defragment: reads kept the store busy; try again".into(),
+        ))
+    }
+
     fn index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -181,7 +206,7 @@ impl Store {
         Ok(ReadView {
             store: self,
             rev,
-            txn: self.db.begin_read()?,
+            txn: self.db().begin_read()?,
         })
     }
 
@@ -192,7 +217,7 @@ impl Store {
         Ok(WriteBatch {
             store: self,
             _guard: guard,
-            txn: Some(self.db.begin_write()?),
+            txn: Some(self.db().begin_write()?),
             current,
             request: None,
         })
@@ -200,13 +225,7 @@ impl Store {
 
     /// Checks that `rev` can be read: 0 means the current revision.
     pub fn check_revision(&self, rev: i64) -> Result<i64> {
-        let current = self.current_revision();
-        match rev {
-            0 => Ok(current),
-            r if r > current => Err(StoreError::FutureRev),
-            r if r < self.compacted_revision() => Err(StoreError::Compacted),
-            r => Ok(r),
-        }
+        readable(rev, self.current_revision(), self.compacted_revision())
     }
 
     /// Drops history before `rev`; reads and watches from older revisions are refused after.
@@ -219,7 +238,7 @@ impl Store {
             return Err(StoreError::Compacted);
         }
         let dropped = self.index_mut().compact(rev);
-        let w = self.db.begin_write()?;
+        let w = self.db().begin_write()?;
         {
             let mut kv = w.open_table(KV)?;
             for r in &dropped {
@@ -234,7 +253,7 @@ impl Store {
 
     /// Leases as persisted: ID → granted TTL.
     pub fn leases(&self) -> Result<Vec<(i64, i64)>> {
-        let r = self.db.begin_read()?;
+        let r = self.db().begin_read()?;
         let t = r.open_table(LEASES)?;
         let mut out = Vec::new();
         for item in t.iter()? {
@@ -242,6 +261,17 @@ impl Store {
             out.push((k.value(), v.value()));
         }
         Ok(out)
+    }
+}
+
+/// The revision a read of `rev` sees (0: the newest `visible`), unless it is in the future or
+/// compacted away. The compacted revision itself stays readable, as in etcd.
+fn readable(rev: i64, visible: i64, compacted: i64) -> Result<i64> {
+    match rev {
+        0 => Ok(visible),
+        r if r > visible => Err(StoreError::FutureRev),
+        r if r < compacted => Err(StoreError::Compacted),
+        r => Ok(r),
     }
 }
 
@@ -255,12 +285,7 @@ pub struct ReadView<'a> {
 impl ReadView<'_> {
     /// Checks that `rev` can be read in this view (0: the view's revision).
     pub fn check_revision(&self, rev: i64) -> Result<i64> {
-        match rev {
-            0 => Ok(self.rev),
-            r if r > self.rev => Err(StoreError::FutureRev),
-            r if r < self.store.compacted_revision() => Err(StoreError::Compacted),
-            r => Ok(r),
-        }
+        readable(rev, self.rev, self.store.compacted_revision())
     }
 
     /// The revision this view sees.
@@ -404,12 +429,7 @@ impl WriteBatch<'_> {
 
     /// Checks that `rev` can be read inside the batch (0: what the current request sees).
     pub fn check_revision(&self, rev: i64) -> Result<i64> {
-        match rev {
-            0 => Ok(self.read_revision()),
-            r if r > self.read_revision() => Err(StoreError::FutureRev),
-            r if r < self.store.compacted_revision() => Err(StoreError::Compacted),
-            r => Ok(r),
-        }
+        readable(rev, self.read_revision(), self.store.compacted_revision())
     }
 
     /// Key values in the range as the current request sees them.
