@@ -394,3 +394,38 @@ fn etcdctl_check_perf_passes() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// --auto-compaction-mode=periodic with a retention of 1 s: history older than that is
+/// compacted away by itself (etcd takes Go durations, or hours as a bare number).
+#[test]
+fn periodic_auto_compaction_compacts_old_history() {
+    if !util::require("etcdctl", "periodic_auto_compaction_compacts_old_history") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let e = TlsEtcd::start(
+        dir.path(),
+        &[
+            "--auto-compaction-mode=periodic",
+            "--auto-compaction-retention=1s",
+        ],
+    );
+    ok(e.ctl(&["put", "k", "1"]), "put");
+    ok(e.ctl(&["put", "k", "2"]), "put");
+    let err = wait_until(
+        "revision 2 to be compacted",
+        Duration::from_secs(20),
+        || {
+            // Keep writing so there is newer history to keep.
+            ok(e.ctl(&["put", "k", "more"]), "put");
+            let o = e.ctl(&["get", "k", "--rev=2"]);
+            (!o.status.success()).then(|| util::stderr(&o))
+        },
+    );
+    assert!(
+        err.contains("required revision has been compacted"),
+        "{err}"
+    );
+    let now = ok(e.ctl(&["get", "k", "--print-value-only"]), "get");
+    assert_eq!(util::stdout(&now).trim(), "more");
+}
