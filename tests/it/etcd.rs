@@ -154,29 +154,9 @@ impl Etcd {
     }
 
     /// etcdctl over TLS with the apiserver's client certificate, as the apiserver connects.
-    /// ETCDCTL_* variables of the environment are removed: they would change what it does.
     fn etcdctl(&self, args: &[&str]) -> Command {
         let pki = self.cluster.data.pki_dir();
-        let mut c = Command::new("etcdctl");
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("ETCDCTL_") {
-                c.env_remove(k);
-            }
-        }
-        c.env("ETCDCTL_API", "3")
-            .arg(format!("--endpoints={}", self.cluster.etcd_client_url()))
-            .arg(format!("--cacert={}", pki.join("ca.crt").display()))
-            .arg(format!(
-                "--cert={}",
-                pki.join("apiserver-etcd-client.crt").display()
-            ))
-            .arg(format!(
-                "--key={}",
-                pki.join("apiserver-etcd-client.key").display()
-            ))
-            .args(args)
-            .stdin(Stdio::null());
-        c
+        util::etcdctl(&self.cluster.etcd_client_url(), Some(&pki), args)
     }
 
     fn log_tail(&self) -> String {

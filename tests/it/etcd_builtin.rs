@@ -206,21 +206,8 @@ impl TlsEtcd {
     }
 
     fn ctl(&self, args: &[&str]) -> std::process::Output {
-        Command::new("etcdctl")
-            .env("ETCDCTL_API", "3")
-            .arg(format!("--endpoints=https://127.0.0.1:{}", self.port))
-            .arg(format!("--cacert={}", self.pki.join("ca.crt").display()))
-            .arg(format!(
-                "--cert={}",
-                self.pki.join("apiserver-etcd-client.crt").display()
-            ))
-            .arg(format!(
-                "--key={}",
-                self.pki.join("apiserver-etcd-client.key").display()
-            ))
-            .args(args)
-            .output()
-            .unwrap()
+        let url = format!("https://127.0.0.1:{}", self.port);
+        util::etcdctl(&url, Some(&self.pki), args).output().unwrap()
     }
 }
 
@@ -232,10 +219,7 @@ impl Drop for TlsEtcd {
 }
 
 fn etcdctl(port: u16, args: &[&str]) -> std::process::Output {
-    Command::new("etcdctl")
-        .env("ETCDCTL_API", "3")
-        .arg(format!("--endpoints=http://127.0.0.1:{port}"))
-        .args(args)
+    util::etcdctl(&format!("http://127.0.0.1:{port}"), None, args)
         .output()
         .unwrap()
 }

@@ -162,23 +162,8 @@ impl TestCluster {
 
     /// etcdctl against this cluster's etcd, with the apiserver's client certificate.
     pub fn etcdctl(&self, args: &[&str]) -> Output {
-        let pki = self.data.join("pki");
-        Command::new("etcdctl")
-            .env("ETCDCTL_API", "3")
-            .arg(format!(
-                "--endpoints=https://127.0.0.1:{}",
-                self.etcd_client_port()
-            ))
-            .arg(format!("--cacert={}", pki.join("ca.crt").display()))
-            .arg(format!(
-                "--cert={}",
-                pki.join("apiserver-etcd-client.crt").display()
-            ))
-            .arg(format!(
-                "--key={}",
-                pki.join("apiserver-etcd-client.key").display()
-            ))
-            .args(args)
+        let url = format!("https://127.0.0.1:{}", self.etcd_client_port());
+        etcdctl(&url, Some(&self.data.join("pki")), args)
             .output()
             .unwrap()
     }
@@ -198,6 +183,34 @@ impl Drop for TestCluster {
             }
         }
     }
+}
+
+/// etcdctl (API v3) against `endpoint`, over TLS with the cluster CA and the apiserver's
+/// client certificate when a PKI dir is given, as the apiserver connects. ETCDCTL_* variables
+/// of the environment are removed: they would change what it does.
+pub fn etcdctl(endpoint: &str, pki: Option<&Path>, args: &[&str]) -> Command {
+    let mut c = Command::new("etcdctl");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ETCDCTL_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("ETCDCTL_API", "3")
+        .arg(format!("--endpoints={endpoint}"))
+        .stdin(std::process::Stdio::null());
+    if let Some(pki) = pki {
+        c.arg(format!("--cacert={}", pki.join("ca.crt").display()))
+            .arg(format!(
+                "--cert={}",
+                pki.join("apiserver-etcd-client.crt").display()
+            ))
+            .arg(format!(
+                "--key={}",
+                pki.join("apiserver-etcd-client.key").display()
+            ));
+    }
+    c.args(args);
+    c
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -296,16 +296,7 @@ impl ReadView<'_> {
     /// Key values in `[key, range_end)` at revision `at` (0: this view's), in key order.
     pub fn range(&self, key: &[u8], range_end: &[u8], at: i64) -> Result<Vec<KeyValue>> {
         let at = if at == 0 { self.rev } else { at };
-        let revs: Vec<Rev> = self
-            .store
-            .index()
-            .range(key, range_end, at)
-            .map(|(_, r)| r)
-            .collect();
-        let kv = self.txn.open_table(KV)?;
-        revs.into_iter()
-            .map(|r| read_record(&kv, r).map(|rec| rec.kv))
-            .collect()
+        range_records(self.store, &self.txn.open_table(KV)?, key, range_end, at)
     }
 
     /// Events with revisions in `from..=self.revision()` for keys in the range, in revision
@@ -369,6 +360,25 @@ impl ReadView<'_> {
         }
         Ok(out)
     }
+}
+
+/// Key values of the keys in the range that existed at `at`, read from `kv` (a committed view's
+/// table, or the batch's own, which also holds its uncommitted writes).
+fn range_records(
+    store: &Store,
+    kv: &impl ReadableTable<(i64, i64), &'static [u8]>,
+    key: &[u8],
+    range_end: &[u8],
+    at: i64,
+) -> Result<Vec<KeyValue>> {
+    let revs: Vec<Rev> = store
+        .index()
+        .range(key, range_end, at)
+        .map(|(_, r)| r)
+        .collect();
+    revs.into_iter()
+        .map(|r| read_record(kv, r).map(|rec| rec.kv))
+        .collect()
 }
 
 fn read_record(kv: &impl ReadableTable<(i64, i64), &'static [u8]>, rev: Rev) -> Result<Record> {
@@ -435,16 +445,7 @@ impl WriteBatch<'_> {
     /// Key values in the range as the current request sees them.
     pub fn range(&self, key: &[u8], range_end: &[u8], at: i64) -> Result<Vec<KeyValue>> {
         let at = if at == 0 { self.read_revision() } else { at };
-        let revs: Vec<Rev> = self
-            .store
-            .index()
-            .range(key, range_end, at)
-            .map(|(_, r)| r)
-            .collect();
-        let kv = self.txn().open_table(KV)?;
-        revs.into_iter()
-            .map(|r| read_record(&kv, r).map(|rec| rec.kv))
-            .collect()
+        range_records(self.store, &self.txn().open_table(KV)?, key, range_end, at)
     }
 
     fn next_rev(&mut self) -> Rev {
