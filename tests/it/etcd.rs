@@ -1606,12 +1606,13 @@ fn scenario_leases(e: &Etcd) -> Vec<String> {
     s.ctl(&["lease", "keep-alive", "--once", "1234abcd"]);
     s.ctl(&["lease", "timetolive", "1234abcd"]);
 
-    // A 2 s lease expires by itself and takes its key along.
-    let short = hex(&s.json(&["lease", "grant", "2"])[0]);
+    // A short lease expires by itself and takes its key along. 4 s, not the 2 s minimum: the
+    // put that attaches the key must come before expiry even on a loaded CI machine.
+    let short = hex(&s.json(&["lease", "grant", "4"])[0]);
     s.ctl(&["put", "e", "expires", &format!("--lease={short}")]);
-    // Expired leases are revoked concurrently: wait for both 2 s leases to be gone, so that
+    // Expired leases are revoked concurrently: wait for both short leases to be gone, so that
     // what follows does not depend on timing.
-    wait_until("the 2 s leases to expire", READY_TIMEOUT, || {
+    wait_until("the short leases to expire", READY_TIMEOUT, || {
         let o = e.etcdctl(&["get", "e"]).output().unwrap();
         let gone = |l: &str| {
             let o = e.etcdctl(&["lease", "timetolive", l]).output().unwrap();
