@@ -699,10 +699,15 @@ impl<'a> Session<'a> {
                 None => s.clone().into(),
             },
             ("key" | "value", Value::String(s)) => unb64(s).into(),
-            ("keys", Value::Array(a)) => a
-                .iter()
-                .map(|k| k.as_str().map_or(k.clone(), |s| unb64(s).into()))
-                .collect(),
+            // A lease's keys: etcd keeps them in a Go map, so their order is random; sorted.
+            ("keys", Value::Array(a)) => {
+                let mut keys: Vec<Value> = a
+                    .iter()
+                    .map(|k| k.as_str().map_or(k.clone(), |s| unb64(s).into()))
+                    .collect();
+                keys.sort_by_key(|k| k.to_string());
+                keys.into()
+            }
             ("ttl", Value::Number(n)) => match (n.as_i64(), granted) {
                 (Some(t), Some(g)) if g > 0 && t > g - 10 && t <= g => format!("≈{g}").into(),
                 _ => v.clone(),
