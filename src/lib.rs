@@ -7,16 +7,19 @@
 //! - [`control`]: the socket through which `kwb start|stop|status|down` reach a detached supervisor.
 //! - [`tui`]: the full-screen interface.
 
+pub mod apiserver;
 pub mod component;
 pub mod config;
 pub mod control;
 pub mod etcd;
 pub mod headless;
 pub mod host;
+pub mod kinds;
 pub mod launch;
 pub mod layout;
 pub mod local;
 pub mod pki;
 pub mod ports;
+pub mod serve;
 pub mod supervisor;
 pub mod tui;

@@ -225,6 +225,19 @@ fn run_component(argv: &[String]) -> ExitCode {
                 .map_err(anyhow::Error::from)
                 .and_then(|rt| rt.block_on(kwb::etcd::run(config)))
         }
+        Component::Apiserver => {
+            let config = <kwb::apiserver::Config as clap::Parser>::try_parse_from(
+                std::iter::once("kwb component apiserver")
+                    .chain(argv[1..].iter().map(String::as_str)),
+            )
+            .unwrap_or_else(|e| e.exit());
+            log_to_stderr();
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(kwb::apiserver::run(config)))
+        }
         other => {
             // Replaced component by component as the builtin implementations land. Until then
             // the supervisor shows this message and the exit code, and restarts with backoff.

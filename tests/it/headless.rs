@@ -92,21 +92,23 @@ fn detached_cluster_is_driven_from_the_command_line() {
         "{logs}"
     );
 
-    // The not-yet-builtin apiserver fails visibly; kwb start reports the crash loop.
-    let apiserver = tc.run(&["start", "apiserver"]);
-    assert!(!apiserver.status.success());
+    // The not-yet-builtin controller-manager fails visibly; kwb start reports the crash loop.
+    let cm = tc.run(&["start", "controller-manager"]);
+    assert!(!cm.status.success());
+    assert!(stderr(&cm).contains("crash"), "{}", stderr(&cm));
+    let cm_log = stdout(&ok(
+        tc.run(&["logs", "controller-manager"]),
+        "kwb logs controller-manager",
+    ));
     assert!(
-        stderr(&apiserver).contains("crash"),
-        "{}",
-        stderr(&apiserver)
+        cm_log.contains("not implemented yet") && cm_log.contains("exited with code 3"),
+        "{cm_log}"
     );
-    let api_log = stdout(&ok(tc.run(&["logs", "apiserver"]), "kwb logs apiserver"));
-    assert!(
-        api_log.contains("not implemented yet") && api_log.contains("exited with code 3"),
-        "{api_log}"
+    ok(
+        tc.run(&["stop", "controller-manager"]),
+        "kwb stop controller-manager",
     );
-    ok(tc.run(&["stop", "apiserver"]), "kwb stop apiserver");
-    assert_eq!(phase_of(&tc, "apiserver"), "stopped");
+    assert_eq!(phase_of(&tc, "controller-manager"), "stopped");
 
     // Restart gives a new process.
     let pid_before = status_json(&tc)[0]["pid"].as_u64().unwrap();
@@ -156,7 +158,7 @@ fn killing_kwb_with_sigkill_leaves_no_child_alive() {
         tc.run(&["status"]).status.success().then_some(())
     });
     ok(tc.run(&["start", "etcd"]), "kwb start etcd");
-    let _ = tc.run(&["start", "apiserver", "--no-wait"]);
+    let _ = tc.run(&["start", "controller-manager", "--no-wait"]);
     let children: Vec<u32> = util::pids_mentioning(&tc.data_str())
         .into_iter()
         .filter(|p| *p != kwb.id())

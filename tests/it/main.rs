@@ -1,6 +1,7 @@
 //! Integration tests: real processes, Debian's etcd and etcdctl, the kwb binary, and tmux.
 //! One test binary, a module per area.
 
+mod apiserver;
 mod etcd;
 mod etcd_builtin;
 mod headless;

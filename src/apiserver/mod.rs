@@ -1,0 +1,173 @@
+//! kwb's builtin apiserver (`kwb component apiserver`): the Kubernetes REST API over HTTPS,
+//! storing objects in etcd through the etcd v3 API (builtin etcd and Debian's alike).
+//!
+//! So far: client-certificate authentication (anonymous requests get 401), /version, /healthz,
+//! /livez, /readyz (with the etcd check), aggregated and legacy discovery built from
+//! [`crate::kinds::KINDS`], and for each kind there get, list, create, update and delete with
+//! upstream's Table columns and Status errors. Watches, patches, selectors beyond labels,
+//! protobuf bodies and most kinds are still to come (issues 4 and 5).
+//!
+//! - [`storage`]: objects in etcd under /registry
+//! - [`status`]: metav1.Status errors
+//! - [`authn`]: who is asking
+//! - [`discovery`]: /api, /apis and their group-versions
+//! - [`rest`]: the resource handlers
+
+pub mod authn;
+pub mod discovery;
+pub mod rest;
+pub mod status;
+pub mod storage;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+
+use crate::etcd::client::{Client, Tls};
+
+/// kube-apiserver's flags, those the builtin uses; the supervisor passes the same names to
+/// either backend.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "kwb component apiserver",
+    about = "kwb's builtin Kubernetes apiserver"
+)]
+pub struct Config {
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_address: String,
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub etcd_servers: Vec<String>,
+    #[arg(long)]
+    pub etcd_cafile: Option<PathBuf>,
+    #[arg(long)]
+    pub etcd_certfile: Option<PathBuf>,
+    #[arg(long)]
+    pub etcd_keyfile: Option<PathBuf>,
+    #[arg(long)]
+    pub tls_cert_file: PathBuf,
+    #[arg(long)]
+    pub tls_private_key_file: PathBuf,
+    #[arg(long)]
+    pub client_ca_file: PathBuf,
+    #[arg(long)]
+    pub service_account_key_file: Option<PathBuf>,
+    #[arg(long)]
+    pub service_account_signing_key_file: Option<PathBuf>,
+    #[arg(long)]
+    pub service_account_issuer: Option<String>,
+    #[arg(long)]
+    pub service_cluster_ip_range: Option<String>,
+    #[arg(long)]
+    pub kubelet_client_certificate: Option<PathBuf>,
+    #[arg(long)]
+    pub kubelet_client_key: Option<PathBuf>,
+}
+
+/// What every handler shares.
+pub struct Server {
+    pub storage: storage::Storage,
+}
+
+/// Kubernetes release this apiserver reports: kubectl's dispatcher picks its bundled minor
+/// from it, and k8s-openapi's schemas will match it.
+pub const MAJOR: &str = "1";
+pub const MINOR: &str = "33";
+
+fn tls_config(c: &Config) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = CertificateDer::pem_file_iter(&c.tls_cert_file)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading --tls-cert-file {}", c.tls_cert_file.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&c.tls_private_key_file).with_context(|| {
+        format!(
+            "reading --tls-private-key-file {}",
+            c.tls_private_key_file.display()
+        )
+    })?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(&c.client_ca_file)
+        .with_context(|| format!("reading --client-ca-file {}", c.client_ca_file.display()))?
+    {
+        roots.add(cert?)?;
+    }
+    // A certificate is optional at the TLS level (bearer tokens come later); requests with
+    // neither are answered 401 by the handlers, as upstream does with anonymous auth off.
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .allow_unauthenticated()
+    .build()?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// `kwb component apiserver [kube-apiserver flags]`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let tls = tls_config(&config)?;
+    let etcd_url = config.etcd_servers.first().cloned().unwrap_or_default();
+    if config.etcd_servers.len() > 1 {
+        tracing::warn!("only the first of --etcd-servers is used: {etcd_url}");
+    }
+    let etcd_tls = Tls {
+        cacert: config.etcd_cafile.clone(),
+        cert: config.etcd_certfile.clone(),
+        key: config.etcd_keyfile.clone(),
+    };
+    // etcd may come up after us (or go away); connect lazily and keep answering /readyz.
+    let client = loop {
+        match Client::connect(&etcd_url, &etcd_tls).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::warn!(etcd = %etcd_url, "etcd not reachable yet: {e:#}; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let server = Arc::new(Server {
+        storage: storage::Storage::new(client.kv),
+    });
+    rest::bootstrap(&server)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the bootstrap namespaces: {}", e.message))?;
+    let addr = format!("{}:{}", config.bind_address, config.secure_port);
+    let listener = TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}: is another apiserver running?"))?;
+    if config.bind_address != "127.0.0.1" && config.bind_address != "localhost" {
+        bail!(
+            "--bind-address={}: kwb's apiserver listens on loopback only for now",
+            config.bind_address
+        );
+    }
+    tracing::info!(address = %addr, "serving securely");
+    let router = rest::router(server);
+    let serving = crate::serve::serve(
+        listener,
+        Some(tokio_rustls::TlsAcceptor::from(tls)),
+        router,
+        |certs| {
+            certs
+                .and_then(|c| c.first())
+                .and_then(authn::user_from_cert)
+        },
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = serving => {}
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping");
+    Ok(())
+}

@@ -1,0 +1,816 @@
+//! The REST handlers: one fallback route parses the path, then get, list, create, update or
+//! delete run on [`super::storage`] for the kind the path names.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::authn::User;
+use super::status::ApiError;
+use super::{MAJOR, MINOR, Server, discovery};
+use crate::kinds::{self, Kind, table};
+
+pub fn router(server: Arc<Server>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(server)
+}
+
+/// The namespaces every cluster has.
+const BOOTSTRAP_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+pub async fn bootstrap(server: &Server) -> Result<(), ApiError> {
+    let ns = kinds::find("", "v1", "namespaces").expect("namespaces are a served kind");
+    for name in BOOTSTRAP_NAMESPACES {
+        if server.storage.get(ns, None, name).await?.is_none() {
+            let obj = prepare_new(ns, None, json!({"metadata": {"name": name}}))?;
+            match server.storage.create(ns, None, name, obj).await {
+                Ok(_) => tracing::info!(namespace = name, "created bootstrap namespace"),
+                Err(e) if e.reason == "AlreadyExists" => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_response(code: StatusCode, body: &Value) -> Response {
+    (
+        code,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(server): State<Arc<Server>>,
+    Extension(user): Extension<Option<User>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(user) = user else {
+        return ApiError::unauthorized().into_response();
+    };
+    let path = uri.path().trim_end_matches('/');
+    let query = uri.query().unwrap_or("");
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::debug!(user = %user.name, %method, path, "request");
+    let result = match (method.clone(), path) {
+        (Method::GET, "/version") => Ok(json_response(
+            StatusCode::OK,
+            &json!({
+                "major": MAJOR, "minor": MINOR,
+                "gitVersion": format!("v{MAJOR}.{MINOR}.0-kwb.{}", env!("CARGO_PKG_VERSION")),
+                "gitCommit": "", "gitTreeState": "clean", "buildDate": "",
+                "goVersion": "n/a (kwb is written in Rust)", "compiler": "rustc",
+                "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
+            }),
+        )),
+        (Method::GET, "/healthz" | "/livez") => Ok("ok".into_response()),
+        (Method::GET, "/readyz") => Ok(readyz(&server, query).await),
+        (Method::GET, "/api") => Ok(discovery_response(accept, true)),
+        (Method::GET, "/apis") => Ok(discovery_response(accept, false)),
+        _ => resource(&server, &method, path, query, &headers, body).await,
+    };
+    result.unwrap_or_else(|e| e.into_response())
+}
+
+async fn readyz(server: &Server, query: &str) -> Response {
+    let etcd = server.storage.ping().await;
+    let verbose = query
+        .split('&')
+        .any(|p| p == "verbose" || p == "verbose=true");
+    let mut text = String::new();
+    if verbose {
+        text.push_str("[+]ping ok\n[+]log ok\n");
+        match &etcd {
+            Ok(()) => text.push_str("[+]etcd ok\n"),
+            Err(e) => text.push_str(&format!("[-]etcd failed: {e}\n")),
+        }
+    }
+    match etcd {
+        Ok(()) => {
+            text.push_str(if verbose {
+                "readyz check passed\n"
+            } else {
+                "ok"
+            });
+            (StatusCode::OK, text).into_response()
+        }
+        Err(_) => {
+            text.push_str("readyz check failed\n");
+            (StatusCode::INTERNAL_SERVER_ERROR, text).into_response()
+        }
+    }
+}
+
+fn discovery_response(accept: &str, core: bool) -> Response {
+    if discovery::wants_aggregated(accept) {
+        let body = discovery::aggregated(core).to_string();
+        return (
+            StatusCode::OK,
+            [("content-type", discovery::AGGREGATED_V2)],
+            body,
+        )
+            .into_response();
+    }
+    let body = if core {
+        discovery::api_versions()
+    } else {
+        discovery::api_group_list()
+    };
+    json_response(StatusCode::OK, &body)
+}
+
+/// What a resource path names.
+struct Target {
+    kind: &'static Kind,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+/// Parses `/api/v1/...` and `/apis/<g>/<v>/...`; Err(response) for discovery documents.
+fn parse(path: &str) -> Result<Result<Target, Value>, ApiError> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (group, version, rest) = match segs.as_slice() {
+        ["api", v, rest @ ..] => ("", *v, rest),
+        ["apis", g, v, rest @ ..] => (*g, *v, rest),
+        _ => return Err(ApiError::no_route()),
+    };
+    if rest.is_empty() {
+        return discovery::resource_list(group, version)
+            .map(Err)
+            .ok_or_else(ApiError::no_route);
+    }
+    let find = |r: &str| kinds::find(group, version, r).ok_or_else(ApiError::no_route);
+    let target = match rest {
+        [r] => Target {
+            kind: find(r)?,
+            namespace: None,
+            name: None,
+        },
+        ["namespaces", ns] if group.is_empty() => Target {
+            kind: find("namespaces")?,
+            namespace: None,
+            name: Some(ns.to_string()),
+        },
+        ["namespaces", ns, r] => Target {
+            kind: find(r)?,
+            namespace: Some(ns.to_string()),
+            name: None,
+        },
+        ["namespaces", ns, r, name] => Target {
+            kind: find(r)?,
+            namespace: Some(ns.to_string()),
+            name: Some(name.to_string()),
+        },
+        [r, name] => Target {
+            kind: find(r)?,
+            namespace: None,
+            name: Some(name.to_string()),
+        },
+        _ => return Err(ApiError::no_route()),
+    };
+    // A namespaced kind named without a namespace, or the reverse, is no route upstream either.
+    if target.namespace.is_some() && !target.kind.namespaced {
+        return Err(ApiError::no_route());
+    }
+    if target.name.is_some() && target.namespace.is_none() && target.kind.namespaced {
+        return Err(ApiError::no_route());
+    }
+    Ok(Ok(target))
+}
+
+fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn resource(
+    server: &Server,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let t = match parse(path)? {
+        Ok(t) => t,
+        Err(list) => return Ok(json_response(StatusCode::OK, &list)),
+    };
+    let ns = t.namespace.as_deref();
+    let accept = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let table = accept.contains("as=Table");
+    let dry_run = query_param(query, "dryRun").is_some();
+    match (method, &t.name) {
+        (&Method::GET, None) => {
+            let (mut items, rev) = server.storage.list(t.kind, ns).await?;
+            if let Some(sel) = query_param(query, "labelSelector") {
+                let sel = LabelSelector::parse(&percent_decode(sel))?;
+                items.retain(|o| sel.matches(&o["metadata"]["labels"]));
+            }
+            if let Some(sel) = query_param(query, "fieldSelector") {
+                let sel = FieldSelector::parse(&percent_decode(sel))?;
+                items.retain(|o| sel.matches(o));
+            }
+            if table {
+                let include = query_param(query, "includeObject").unwrap_or("Metadata");
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &to_table(t.kind, &items, rev, include),
+                ));
+            }
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({
+                    "kind": format!("{}List", t.kind.kind),
+                    "apiVersion": t.kind.api_version(),
+                    "metadata": {"resourceVersion": rev.to_string()},
+                    "items": items,
+                }),
+            ))
+        }
+        (&Method::GET, Some(name)) => {
+            check_namespace(server, t.kind, ns).await?;
+            let obj = server
+                .storage
+                .get(t.kind, ns, name)
+                .await?
+                .ok_or_else(|| ApiError::not_found(t.kind, name))?;
+            if table {
+                let rev = obj["metadata"]["resourceVersion"]
+                    .as_str()
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0);
+                let include = query_param(query, "includeObject").unwrap_or("Metadata");
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &to_table(t.kind, &[obj], rev, include),
+                ));
+            }
+            Ok(json_response(StatusCode::OK, &obj))
+        }
+        (&Method::POST, None) => {
+            let obj = decode_body(headers, &body)?;
+            check_namespace(server, t.kind, ns).await?;
+            let mut obj = prepare_new(t.kind, ns, obj)?;
+            let name = obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if dry_run {
+                obj["metadata"]["resourceVersion"] = "".into();
+                return Ok(json_response(StatusCode::CREATED, &obj));
+            }
+            let created = server.storage.create(t.kind, ns, &name, obj).await?;
+            tracing::info!(
+                kind = t.kind.kind,
+                namespace = ns.unwrap_or(""),
+                name,
+                "created"
+            );
+            Ok(json_response(StatusCode::CREATED, &created))
+        }
+        (&Method::PUT, Some(name)) => {
+            let new = decode_body(headers, &body)?;
+            let current = server
+                .storage
+                .get(t.kind, ns, name)
+                .await?
+                .ok_or_else(|| ApiError::not_found(t.kind, name))?;
+            let updated = prepare_update(t.kind, name, &current, new)?;
+            let expected = match updated["metadata"]["resourceVersion"].as_str() {
+                Some(rv) if !rv.is_empty() => rv.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "metadata.resourceVersion {rv:?} is not a resource version"
+                    ))
+                })?,
+                // No resourceVersion: an unconditional update, as upstream allows.
+                _ => current["metadata"]["resourceVersion"]
+                    .as_str()
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(0),
+            };
+            if dry_run {
+                return Ok(json_response(StatusCode::OK, &updated));
+            }
+            let saved = server
+                .storage
+                .update(t.kind, ns, name, expected, updated)
+                .await?;
+            tracing::info!(
+                kind = t.kind.kind,
+                namespace = ns.unwrap_or(""),
+                name,
+                "updated"
+            );
+            Ok(json_response(StatusCode::OK, &saved))
+        }
+        (&Method::DELETE, Some(name)) => {
+            let current = server
+                .storage
+                .get(t.kind, ns, name)
+                .await?
+                .ok_or_else(|| ApiError::not_found(t.kind, name))?;
+            let rev: i64 = current["metadata"]["resourceVersion"]
+                .as_str()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            if t.kind.kind == "Namespace" {
+                // Upstream: a namespace turns Terminating and is removed once emptied by the
+                // namespace controller (issue 6), so its deletion is recorded, not carried out.
+                let mut obj = current.clone();
+                if obj["metadata"]["deletionTimestamp"].is_null() {
+                    obj["metadata"]["deletionTimestamp"] = now_rfc3339().into();
+                    obj["status"]["phase"] = "Terminating".into();
+                    let obj = if dry_run {
+                        obj
+                    } else {
+                        server.storage.update(t.kind, ns, name, rev, obj).await?
+                    };
+                    return Ok(json_response(StatusCode::OK, &obj));
+                }
+                return Ok(json_response(StatusCode::OK, &obj));
+            }
+            if !dry_run {
+                server.storage.delete(t.kind, ns, name, rev).await?;
+                tracing::info!(
+                    kind = t.kind.kind,
+                    namespace = ns.unwrap_or(""),
+                    name,
+                    "deleted"
+                );
+            }
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                    "details": {"name": name, "kind": t.kind.resource, "uid": current["metadata"]["uid"]},
+                }),
+            ))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// A namespaced request needs its namespace to exist (upstream's NamespaceLifecycle).
+async fn check_namespace(server: &Server, kind: &Kind, ns: Option<&str>) -> Result<(), ApiError> {
+    let Some(ns) = ns else { return Ok(()) };
+    if !kind.namespaced {
+        return Ok(());
+    }
+    let nskind = kinds::find("", "v1", "namespaces").expect("namespaces are a served kind");
+    match server.storage.get(nskind, None, ns).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(nskind, ns)),
+    }
+}
+
+fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if ct.contains("protobuf") {
+        return Err(ApiError::unsupported_media_type(ct));
+    }
+    let value: Value = if ct.contains("yaml") {
+        let text = std::str::from_utf8(body)
+            .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+        serde_saphyr::from_str(text)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the body is not an object"));
+    }
+    Ok(value)
+}
+
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A random RFC 4122 version-4 UUID.
+fn new_uid() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .expect("the system random source works");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn random_suffix() -> String {
+    use ring::rand::SecureRandom;
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut b = [0u8; 5];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .expect("the system random source works");
+    b.iter()
+        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+fn is_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn is_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_label)
+}
+
+/// Validates a name as the kind requires; the causes of a 422.
+fn validate_name(kind: &Kind, name: &str) -> Vec<(String, String)> {
+    let (ok, msg) = if kind.kind == "Namespace" {
+        (is_label(name), LABEL_MSG)
+    } else {
+        (is_subdomain(name), SUBDOMAIN_MSG)
+    };
+    if ok {
+        vec![]
+    } else {
+        vec![(
+            "metadata.name".into(),
+            format!("Invalid value: {name:?}: {msg}"),
+        )]
+    }
+}
+
+/// Fills in what the server owns on create: name (from generateName), namespace, uid,
+/// creationTimestamp, apiVersion and kind; checks the name and the body's kind.
+fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Value, ApiError> {
+    check_type(kind, &obj)?;
+    let meta = &mut obj["metadata"];
+    if !meta.is_object() {
+        *meta = json!({});
+    }
+    let name = match (meta["name"].as_str(), meta["generateName"].as_str()) {
+        (Some(n), _) if !n.is_empty() => n.to_string(),
+        (_, Some(g)) if !g.is_empty() => format!("{g}{}", random_suffix()),
+        _ => {
+            return Err(ApiError::invalid(
+                kind,
+                "",
+                vec![(
+                    "metadata.name".into(),
+                    "Required value: name or generateName is required".into(),
+                )],
+            ));
+        }
+    };
+    let causes = validate_name(kind, &name);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(kind, &name, causes));
+    }
+    if let Some(ns) = ns {
+        match meta["namespace"].as_str() {
+            Some(other) if !other.is_empty() && other != ns => {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            _ => meta["namespace"] = ns.into(),
+        }
+    }
+    meta["name"] = name.into();
+    meta["uid"] = new_uid().into();
+    meta["creationTimestamp"] = now_rfc3339().into();
+    if let Some(m) = meta.as_object_mut() {
+        m.remove("resourceVersion");
+        m.remove("deletionTimestamp");
+    }
+    obj["apiVersion"] = kind.api_version().into();
+    obj["kind"] = kind.kind.into();
+    if kind.kind == "Namespace" {
+        obj["spec"]["finalizers"] = json!(["kubernetes"]);
+        obj["status"] = json!({"phase": "Active"});
+    }
+    if kind.kind == "Secret" && obj["type"].is_null() {
+        obj["type"] = "Opaque".into();
+    }
+    Ok(obj)
+}
+
+/// The new object of an update: what the server owns is kept from the current one.
+fn prepare_update(
+    kind: &Kind,
+    name: &str,
+    current: &Value,
+    mut new: Value,
+) -> Result<Value, ApiError> {
+    check_type(kind, &new)?;
+    if new["metadata"]["name"].as_str() != Some(name) {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            new["metadata"]["name"].as_str().unwrap_or("")
+        )));
+    }
+    for field in ["uid", "creationTimestamp", "namespace", "deletionTimestamp"] {
+        new["metadata"][field] = current["metadata"][field].clone();
+    }
+    if let Some(m) = new["metadata"].as_object_mut() {
+        m.retain(|_, v| !v.is_null());
+    }
+    new["apiVersion"] = kind.api_version().into();
+    new["kind"] = kind.kind.into();
+    if kind.kind == "Namespace" {
+        // Status belongs to the status subresource.
+        new["status"] = current["status"].clone();
+    }
+    Ok(new)
+}
+
+/// A body's apiVersion and kind, when given, must be the URL's.
+fn check_type(kind: &Kind, obj: &Value) -> Result<(), ApiError> {
+    let api_version = obj["apiVersion"].as_str().unwrap_or("");
+    let k = obj["kind"].as_str().unwrap_or("");
+    if (!api_version.is_empty() && api_version != kind.api_version())
+        || (!k.is_empty() && k != kind.kind)
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({})",
+            kind.api_version()
+        )));
+    }
+    Ok(())
+}
+
+fn to_table(kind: &Kind, items: &[Value], rev: i64, include: &str) -> Value {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let columns: Vec<Value> = table::columns(kind)
+        .iter()
+        .map(|c| json!({"name": c.name, "type": c.r#type, "format": c.format, "description": c.description, "priority": c.priority}))
+        .collect();
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|o| {
+            let mut row = json!({"cells": table::cells(kind, o, now)});
+            match include {
+                "None" => {}
+                "Object" => row["object"] = o.clone(),
+                _ => {
+                    row["object"] = json!({
+                        "kind": "PartialObjectMetadata",
+                        "apiVersion": "meta.k8s.io/v1",
+                        "metadata": o["metadata"],
+                    })
+                }
+            }
+            row
+        })
+        .collect();
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": rev.to_string()},
+        "columnDefinitions": columns,
+        "rows": rows,
+    })
+}
+
+/// Label selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`.
+struct LabelSelector(Vec<Requirement>);
+
+enum Requirement {
+    Eq(String, String),
+    NotEq(String, String),
+    Exists(String),
+    NotExists(String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+}
+
+impl LabelSelector {
+    fn parse(s: &str) -> Result<LabelSelector, ApiError> {
+        let mut reqs = Vec::new();
+        // Split on commas outside parentheses.
+        let mut parts = Vec::new();
+        let (mut depth, mut start) = (0, 0);
+        for (i, c) in s.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    parts.push(&s[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        parts.push(&s[start..]);
+        let bad =
+            |p: &str| ApiError::bad_request(format!("unable to parse requirement: found {p:?}"));
+        for p in parts.into_iter().map(str::trim).filter(|p| !p.is_empty()) {
+            let set = |rest: &str| -> Option<Vec<String>> {
+                let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+                Some(inner.split(',').map(|v| v.trim().to_string()).collect())
+            };
+            let req = if let Some((k, v)) = p.split_once("!=") {
+                Requirement::NotEq(k.trim().into(), v.trim().into())
+            } else if let Some((k, v)) = p.split_once("==").or_else(|| p.split_once('=')) {
+                Requirement::Eq(k.trim().into(), v.trim().into())
+            } else if let Some((k, rest)) = p.split_once(" notin ") {
+                Requirement::NotIn(k.trim().into(), set(rest).ok_or_else(|| bad(p))?)
+            } else if let Some((k, rest)) = p.split_once(" in ") {
+                Requirement::In(k.trim().into(), set(rest).ok_or_else(|| bad(p))?)
+            } else if let Some(k) = p.strip_prefix('!') {
+                Requirement::NotExists(k.trim().into())
+            } else if !p.contains(' ') {
+                Requirement::Exists(p.into())
+            } else {
+                return Err(bad(p));
+            };
+            reqs.push(req);
+        }
+        Ok(LabelSelector(reqs))
+    }
+
+    fn matches(&self, labels: &Value) -> bool {
+        let get = |k: &str| labels.get(k).and_then(Value::as_str);
+        self.0.iter().all(|r| match r {
+            Requirement::Eq(k, v) => get(k) == Some(v.as_str()),
+            Requirement::NotEq(k, v) => get(k) != Some(v.as_str()),
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::NotExists(k) => get(k).is_none(),
+            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
+            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| vs.iter().all(|v| v != x)),
+        })
+    }
+}
+
+/// Field selectors every kind supports: metadata.name and metadata.namespace, = and !=.
+struct FieldSelector(Vec<(String, bool, String)>);
+
+impl FieldSelector {
+    fn parse(s: &str) -> Result<FieldSelector, ApiError> {
+        let mut out = Vec::new();
+        for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, eq, v) = if let Some((k, v)) = p.split_once("!=") {
+                (k, false, v)
+            } else if let Some((k, v)) = p.split_once("==").or_else(|| p.split_once('=')) {
+                (k, true, v)
+            } else {
+                return Err(ApiError::bad_request(format!(
+                    "invalid field selector: {p:?}"
+                )));
+            };
+            if k != "metadata.name" && k != "metadata.namespace" {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {k}"
+                )));
+            }
+            out.push((k.to_string(), eq, v.to_string()));
+        }
+        Ok(FieldSelector(out))
+    }
+
+    fn matches(&self, obj: &Value) -> bool {
+        self.0.iter().all(|(k, eq, v)| {
+            let field = k.strip_prefix("metadata.").unwrap_or(k);
+            let actual = obj["metadata"][field].as_str().unwrap_or("");
+            (actual == v) == *eq
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_selectors_match_as_kubectl_means_them() {
+        let labels = json!({"app": "web", "tier": "fe"});
+        let m = |s: &str| LabelSelector::parse(s).unwrap().matches(&labels);
+        assert!(m("app=web"));
+        assert!(m("app==web,tier"));
+        assert!(!m("app!=web"));
+        assert!(m("!missing"));
+        assert!(m("app in (web,db)"));
+        assert!(!m("tier notin (fe)"));
+        assert!(m(""));
+        assert!(LabelSelector::parse("app in web").is_err());
+    }
+
+    #[test]
+    fn paths_name_kinds_namespaces_and_names() {
+        let t = parse("/api/v1/namespaces/default/configmaps/x")
+            .unwrap()
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (t.kind.resource, t.namespace.as_deref(), t.name.as_deref()),
+            ("configmaps", Some("default"), Some("x"))
+        );
+        let t = parse("/api/v1/namespaces/kube-system")
+            .unwrap()
+            .ok()
+            .unwrap();
+        assert_eq!(
+            (t.kind.resource, t.name.as_deref()),
+            ("namespaces", Some("kube-system"))
+        );
+        let t = parse("/api/v1/configmaps").unwrap().ok().unwrap();
+        assert_eq!((t.kind.resource, t.namespace), ("configmaps", None));
+        assert!(parse("/api/v1").unwrap().is_err(), "the resource list");
+        assert!(parse("/api/v1/widgets").is_err());
+        assert!(parse("/api/v1/namespaces/default/namespaces").is_err());
+        assert!(
+            parse("/api/v1/configmaps/x").is_err(),
+            "a namespaced object needs a namespace"
+        );
+    }
+
+    #[test]
+    fn names_are_validated_as_upstream_words_it() {
+        let ns = kinds::find("", "v1", "namespaces").unwrap();
+        let cm = kinds::find("", "v1", "configmaps").unwrap();
+        assert!(validate_name(ns, "kube-system").is_empty());
+        assert!(
+            !validate_name(ns, "a.b").is_empty(),
+            "namespaces are labels"
+        );
+        assert!(validate_name(cm, "a.b").is_empty());
+        let c = validate_name(cm, "Bad_Name");
+        assert!(
+            c[0].1
+                .starts_with("Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain")
+        );
+    }
+
+    #[test]
+    fn query_values_are_percent_decoded() {
+        assert_eq!(percent_decode("app%3Dweb%2Ctier"), "app=web,tier");
+        assert_eq!(percent_decode("a+b"), "a b");
+        assert_eq!(percent_decode("bad%zz%"), "bad%zz%");
+    }
+
+    #[test]
+    fn uids_are_v4_and_generated_names_are_unique() {
+        let u = new_uid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert_ne!(random_suffix(), random_suffix());
+    }
+}

@@ -1,0 +1,94 @@
+//! What kwb knows about Kubernetes kinds, shared by the builtin apiserver (discovery, storage
+//! paths, Table columns for `kubectl get`) and, later, the TUI's browsers. Pure data and pure
+//! functions: no I/O.
+
+pub mod table;
+
+/// A served resource: how discovery names it and where it lives.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Kind {
+    /// "" for the core group.
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    /// The plural resource name in URLs.
+    pub resource: &'static str,
+    pub singular: &'static str,
+    pub short_names: &'static [&'static str],
+    pub namespaced: bool,
+    pub categories: &'static [&'static str],
+}
+
+impl Kind {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `configmaps` or `deployments.apps`, as in upstream error messages.
+    pub fn qualified_resource(&self) -> String {
+        if self.group.is_empty() {
+            self.resource.to_string()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        }
+    }
+}
+
+/// The verbs every served resource supports so far.
+pub const VERBS: &[&str] = &["create", "delete", "get", "list", "update"];
+
+/// Every kind the builtin apiserver serves. Adding a kind starts here.
+pub const KINDS: &[Kind] = &[
+    Kind {
+        group: "",
+        version: "v1",
+        kind: "Namespace",
+        resource: "namespaces",
+        singular: "namespace",
+        short_names: &["ns"],
+        namespaced: false,
+        categories: &[],
+    },
+    Kind {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        resource: "configmaps",
+        singular: "configmap",
+        short_names: &["cm"],
+        namespaced: true,
+        categories: &[],
+    },
+    Kind {
+        group: "",
+        version: "v1",
+        kind: "Secret",
+        resource: "secrets",
+        singular: "secret",
+        short_names: &[],
+        namespaced: true,
+        categories: &[],
+    },
+];
+
+/// The kind served at `group`/`version`/`resource`.
+pub fn find(group: &str, version: &str, resource: &str) -> Option<&'static Kind> {
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.resource == resource)
+}
+
+/// The group-versions served, core first.
+pub fn group_versions() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for k in KINDS {
+        if !out.contains(&(k.group, k.version)) {
+            out.push((k.group, k.version));
+        }
+    }
+    out
+}
