@@ -135,7 +135,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
     let server = Arc::new(Server {
-        storage: storage::Storage::new(client.kv),
+        storage: storage::Storage::new(client.channel),
     });
     rest::bootstrap(&server)
         .await

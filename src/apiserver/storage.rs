@@ -18,6 +18,8 @@ use crate::kinds::Kind;
 #[derive(Clone)]
 pub struct Storage {
     kv: KvClient<Channel>,
+    /// Watches get their own HTTP/2 connection's streams, shared with reads (one channel).
+    watch_channel: Channel,
 }
 
 fn etcd_error(e: tonic::Status) -> ApiError {
@@ -99,8 +101,11 @@ fn put_op(key: Vec<u8>, value: Vec<u8>) -> RequestOp {
 }
 
 impl Storage {
-    pub fn new(kv: KvClient<Channel>) -> Storage {
-        Storage { kv }
+    pub fn new(channel: Channel) -> Storage {
+        Storage {
+            kv: KvClient::new(channel.clone()).max_decoding_message_size(usize::MAX),
+            watch_channel: channel,
+        }
     }
 
     /// Whether etcd answers, for /readyz.
@@ -269,4 +274,117 @@ mod tests {
             b"/registry/configmaps0"
         );
     }
+}
+
+/// A change to an object, as a Kubernetes watch reports it.
+#[derive(Debug)]
+pub enum Change {
+    Added(Value),
+    Modified(Value),
+    /// The object as it was, with the deleting revision as its resourceVersion.
+    Deleted(Value),
+}
+
+/// The etcd revision a watch was asked to start after has been compacted away.
+#[derive(Debug)]
+pub struct Expired {
+    pub requested: i64,
+    pub compacted: i64,
+}
+
+impl Storage {
+    /// Changes to objects of a kind after revision `after`, as they happen. The stream ends when
+    /// etcd goes away; `Err(Expired)` when `after` was compacted.
+    pub async fn watch(
+        &self,
+        kind: &Kind,
+        ns: Option<&str>,
+        after: i64,
+    ) -> Result<impl futures::Stream<Item = Result<Vec<Change>, Expired>> + Send + 'static, ApiError>
+    {
+        use crate::etcd::proto::etcdserverpb::{WatchCreateRequest, WatchRequest, watch_request};
+        use crate::etcd::proto::mvccpb::event::EventType;
+        use futures::StreamExt;
+
+        let p = prefix(kind, ns);
+        let create = WatchRequest {
+            request_union: Some(watch_request::RequestUnion::CreateRequest(
+                WatchCreateRequest {
+                    range_end: prefix_end(&p),
+                    key: p,
+                    start_revision: after + 1,
+                    prev_kv: true,
+                    ..Default::default()
+                },
+            )),
+        };
+        // The request stream must stay open for the watch to live: it is kept in the stream.
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tx.send(create)
+            .await
+            .map_err(|_| ApiError::internal("etcd watch request"))?;
+        let mut client = crate::etcd::proto::etcdserverpb::watch_client::WatchClient::new(
+            self.watch_channel.clone(),
+        );
+        let responses = client
+            .watch(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+            .map_err(etcd_error)?
+            .into_inner();
+        Ok(responses
+            .map(move |r| {
+                let _keep_open = &tx;
+                r
+            })
+            .take_while(|r| futures::future::ready(r.is_ok()))
+            .filter_map(move |r| async move {
+                let r = r.ok()?;
+                if r.compact_revision > 0 {
+                    return Some(Err(Expired {
+                        requested: after,
+                        compacted: r.compact_revision,
+                    }));
+                }
+                let changes: Vec<Change> = r
+                    .events
+                    .iter()
+                    .filter_map(|e| {
+                        let kv = e.kv.as_ref()?;
+                        if e.r#type == EventType::Delete as i32 {
+                            let prev = e.prev_kv.as_ref()?;
+                            let mut obj = decode(&prev.value, kv.mod_revision).ok()?;
+                            obj["metadata"]["resourceVersion"] = kv.mod_revision.to_string().into();
+                            Some(Change::Deleted(obj))
+                        } else {
+                            let obj = decode(&kv.value, kv.mod_revision).ok()?;
+                            Some(if kv.create_revision == kv.mod_revision {
+                                Change::Added(obj)
+                            } else {
+                                Change::Modified(obj)
+                            })
+                        }
+                    })
+                    .collect();
+                (!changes.is_empty() || r.canceled).then_some(Ok(changes))
+            }))
+    }
+}
+
+/// Ends `changes` right after an expiry, without waiting for etcd's next message: upstream
+/// closes a watch after its ERROR event.
+pub fn until_expired<S>(
+    changes: S,
+) -> impl futures::Stream<Item = Result<Vec<Change>, Expired>> + Send
+where
+    S: futures::Stream<Item = Result<Vec<Change>, Expired>> + Send + 'static,
+{
+    use futures::StreamExt;
+    futures::stream::unfold((Box::pin(changes), false), |(mut s, done)| async move {
+        if done {
+            return None;
+        }
+        let item = s.next().await?;
+        let done = item.is_err();
+        Some((item, (s, done)))
+    })
 }

@@ -24,6 +24,8 @@ pub struct Tls {
 
 #[derive(Clone)]
 pub struct Client {
+    /// The connection itself, for clients of other services over it.
+    pub channel: Channel,
     pub kv: KvClient<Channel>,
     pub watch: WatchClient<Channel>,
     pub lease: LeaseClient<Channel>,
@@ -58,6 +60,7 @@ impl Client {
         // Responses of large ranges exceed tonic's 4 MiB default; etcd's clients lift it too.
         let max = usize::MAX;
         Ok(Client {
+            channel: channel.clone(),
             kv: KvClient::new(channel.clone()).max_decoding_message_size(max),
             watch: WatchClient::new(channel.clone()).max_decoding_message_size(max),
             lease: LeaseClient::new(channel.clone()),

@@ -260,3 +260,117 @@ fn bad_requests_get_upstreams_errors() {
         stderr(&pb)
     );
 }
+
+#[test]
+fn watches_report_changes_live_and_expire_after_compaction() {
+    let test = "watches_report_changes_live_and_expire_after_compaction";
+    if !util::require("kubectl", test)
+        || !util::require("curl", test)
+        || !util::require("etcdctl", test)
+    {
+        return;
+    }
+    let api = Api::start();
+    ok(
+        api.apply_stdin(
+            &["create", "-f", "-", "--validate=false"],
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\n",
+        ),
+        "create first",
+    );
+    // kubectl get -w: the list, then one row per change, in order.
+    let mut watcher = Command::new("kubectl")
+        .env(
+            "KUBECONFIG",
+            api.tc.data.join("kubeconfig/admin.kubeconfig"),
+        )
+        .arg(format!("--cache-dir={}", api.cache.path().display()))
+        .args([
+            "get",
+            "cm",
+            "-w",
+            "--output-watch-events",
+            "--request-timeout=20s",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = watcher.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The watch is open once kubectl has printed the list, which holds `first`.
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(15))
+            .expect("kubectl prints the list before watching");
+        if line.contains("first") {
+            break;
+        }
+    }
+    ok(
+        api.apply_stdin(&["create", "-f", "-", "--validate=false"], CONFIGMAP),
+        "create",
+    );
+    ok(
+        api.apply_stdin(&["replace", "-f", "-", "--validate=false"], CONFIGMAP),
+        "replace",
+    );
+    ok(api.kubectl(&["delete", "cm", "web-config"]), "delete");
+    let mut events = Vec::new();
+    while events.len() < 3 {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(15))
+            .unwrap_or_else(|_| panic!("watch events so far: {events:?}"));
+        if let Some(kind) = ["ADDED", "MODIFIED", "DELETED"]
+            .iter()
+            .find(|k| line.starts_with(*k))
+        {
+            assert!(line.contains("web-config"), "{line}");
+            events.push(kind.to_string());
+        }
+    }
+    assert_eq!(events, ["ADDED", "MODIFIED", "DELETED"]);
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+
+    // A watch from a compacted revision gets 410 Expired, as upstream answers it.
+    let rev = stdout(&ok(
+        api.tc.etcdctl(&["get", "x", "-w", "json"]),
+        "etcdctl get",
+    ));
+    let rev: serde_json::Value = serde_json::from_str(&rev).unwrap();
+    let rev = rev["header"]["revision"].as_i64().unwrap();
+    ok(
+        api.tc.etcdctl(&["compaction", &rev.to_string()]),
+        "etcdctl compaction",
+    );
+    let pki = api.tc.data.join("pki");
+    let o = Command::new("curl")
+        .args(["-s", "--max-time", "10"])
+        .arg("--cacert")
+        .arg(pki.join("ca.crt"))
+        .arg("--cert")
+        .arg(pki.join("admin.crt"))
+        .arg("--key")
+        .arg(pki.join("admin.key"))
+        .arg(format!(
+            "https://127.0.0.1:{}/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=2",
+            api.port()
+        ))
+        .output()
+        .unwrap();
+    let body = stdout(&o);
+    let event: serde_json::Value =
+        serde_json::from_str(body.lines().next().unwrap_or("{}")).unwrap();
+    assert_eq!(event["type"], "ERROR", "{body}");
+    assert_eq!(event["object"]["code"], 410, "{body}");
+    assert_eq!(event["object"]["reason"], "Expired", "{body}");
+}
