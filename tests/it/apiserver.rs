@@ -97,9 +97,57 @@ fn kubectl_reads_version_discovery_and_the_bootstrap_namespaces() {
     let v: serde_json::Value = serde_json::from_str(&v).unwrap();
     assert_eq!(v["serverVersion"]["minor"], "33", "{v}");
     let resources = stdout(&ok(api.kubectl(&["api-resources"]), "api-resources"));
-    for line in ["configmaps   cm", "namespaces   ns", "secrets"] {
-        assert!(resources.contains(line), "{resources}");
-    }
+    let row = |name: &str| -> Vec<String> {
+        resources
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing: {resources}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        row("configmaps"),
+        ["configmaps", "cm", "v1", "true", "ConfigMap"]
+    );
+    assert_eq!(
+        row("deployments"),
+        ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+    );
+    assert_eq!(row("nodes"), ["nodes", "no", "v1", "false", "Node"]);
+    // `get all` expands the `all` category; nothing exists yet.
+    let all = ok(api.kubectl(&["get", "all"]), "get all");
+    assert!(
+        stderr(&all).contains("No resources found in default namespace."),
+        "{}",
+        stderr(&all)
+    );
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: nginx\n        image: nginx:1.27\n";
+    ok(
+        api.apply_stdin(&["create", "-f", "-", "--validate=false"], deploy),
+        "create deployment",
+    );
+    let wide = stdout(&ok(
+        api.kubectl(&["get", "deploy", "-o", "wide"]),
+        "get deploy -o wide",
+    ));
+    let cols: Vec<&str> = wide.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        cols,
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ]
+    );
+    let cells: Vec<&str> = wide.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&cells[..2], ["web", "0/3"]);
+    assert_eq!(&cells[5..], ["nginx", "nginx:1.27", "app=web"]);
     let ns = stdout(&ok(api.kubectl(&["get", "ns"]), "get ns"));
     assert!(ns.starts_with("NAME"), "{ns}");
     for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
