@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::kinds::{KINDS, Kind, VERBS, group_versions};
+use crate::kinds::{KINDS, Kind, VERBS, group_versions, has_scale, has_status};
 
 /// The Content-Type kubectl requires to treat a body as aggregated discovery.
 pub const AGGREGATED_V2: &str =
@@ -16,7 +16,15 @@ pub fn wants_aggregated(accept: &str) -> bool {
 }
 
 fn aggregated_resource(k: &Kind) -> Value {
+    let mut subresources = Vec::new();
+    if has_status(k) {
+        subresources.push(json!({"subresource": "status", "responseKind": {"group": k.group, "version": k.version, "kind": k.kind}, "verbs": ["get", "patch", "update"]}));
+    }
+    if has_scale(k) {
+        subresources.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": ["get", "patch", "update"]}));
+    }
     json!({
+        "subresources": subresources,
         "resource": k.resource,
         "responseKind": {"group": k.group, "version": k.version, "kind": k.kind},
         "scope": if k.namespaced { "Namespaced" } else { "Cluster" },
@@ -74,19 +82,23 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     if kinds.is_empty() {
         return None;
     }
-    let resources: Vec<Value> = kinds
-        .iter()
-        .map(|k| {
-            json!({
-                "name": k.resource,
-                "singularName": k.singular,
-                "namespaced": k.namespaced,
-                "kind": k.kind,
-                "verbs": VERBS,
-                "shortNames": k.short_names,
-            })
-        })
-        .collect();
+    let mut resources: Vec<Value> = Vec::new();
+    for k in &kinds {
+        resources.push(json!({
+            "name": k.resource,
+            "singularName": k.singular,
+            "namespaced": k.namespaced,
+            "kind": k.kind,
+            "verbs": VERBS,
+            "shortNames": k.short_names,
+        }));
+        if has_status(k) {
+            resources.push(json!({"name": format!("{}/status", k.resource), "singularName": "", "namespaced": k.namespaced, "kind": k.kind, "verbs": ["get", "patch", "update"]}));
+        }
+        if has_scale(k) {
+            resources.push(json!({"name": format!("{}/scale", k.resource), "singularName": "", "namespaced": k.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));
+        }
+    }
     let gv = if group.is_empty() {
         version.to_string()
     } else {

@@ -15,6 +15,7 @@
 
 pub mod authn;
 pub mod discovery;
+pub mod patch;
 pub mod rest;
 pub mod status;
 pub mod storage;

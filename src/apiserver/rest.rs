@@ -135,6 +135,8 @@ struct Target {
     kind: &'static Kind,
     namespace: Option<String>,
     name: Option<String>,
+    /// `status` or `scale`.
+    subresource: Option<String>,
 }
 
 /// Parses `/api/v1/...` and `/apis/<g>/<v>/...`; Err(response) for discovery documents.
@@ -151,34 +153,34 @@ fn parse(path: &str) -> Result<Result<Target, Value>, ApiError> {
             .ok_or_else(ApiError::no_route);
     }
     let find = |r: &str| kinds::find(group, version, r).ok_or_else(ApiError::no_route);
+    let target = |kind, namespace: Option<&str>, name: Option<&str>, sub: Option<&str>| Target {
+        kind,
+        namespace: namespace.map(str::to_string),
+        name: name.map(str::to_string),
+        subresource: sub.map(str::to_string),
+    };
     let target = match rest {
-        [r] => Target {
-            kind: find(r)?,
-            namespace: None,
-            name: None,
-        },
-        ["namespaces", ns] if group.is_empty() => Target {
-            kind: find("namespaces")?,
-            namespace: None,
-            name: Some(ns.to_string()),
-        },
-        ["namespaces", ns, r] => Target {
-            kind: find(r)?,
-            namespace: Some(ns.to_string()),
-            name: None,
-        },
-        ["namespaces", ns, r, name] => Target {
-            kind: find(r)?,
-            namespace: Some(ns.to_string()),
-            name: Some(name.to_string()),
-        },
-        [r, name] => Target {
-            kind: find(r)?,
-            namespace: None,
-            name: Some(name.to_string()),
-        },
+        [r] => target(find(r)?, None, None, None),
+        ["namespaces", ns] if group.is_empty() => target(find("namespaces")?, None, Some(ns), None),
+        ["namespaces", ns, sub @ ("status" | "finalize")] if group.is_empty() => {
+            target(find("namespaces")?, None, Some(ns), Some(sub))
+        }
+        ["namespaces", ns, r] => target(find(r)?, Some(ns), None, None),
+        ["namespaces", ns, r, name] => target(find(r)?, Some(ns), Some(name), None),
+        ["namespaces", ns, r, name, sub] => target(find(r)?, Some(ns), Some(name), Some(sub)),
+        [r, name] => target(find(r)?, None, Some(name), None),
+        [r, name, sub] => target(find(r)?, None, Some(name), Some(sub)),
         _ => return Err(ApiError::no_route()),
     };
+    let served = match target.subresource.as_deref() {
+        None => true,
+        Some("status") => kinds::has_status(target.kind),
+        Some("scale") => kinds::has_scale(target.kind),
+        Some(_) => false,
+    };
+    if !served {
+        return Err(ApiError::no_route());
+    }
     // A namespaced kind named without a namespace, or the reverse, is no route upstream either.
     if target.namespace.is_some() && !target.kind.namespaced {
         return Err(ApiError::no_route());
@@ -276,11 +278,11 @@ async fn resource(
                 .get(t.kind, ns, name)
                 .await?
                 .ok_or_else(|| ApiError::not_found(t.kind, name))?;
+            if t.subresource.as_deref() == Some("scale") {
+                return Ok(json_response(StatusCode::OK, &scale_of(&obj)));
+            }
             if table {
-                let rev = obj["metadata"]["resourceVersion"]
-                    .as_str()
-                    .and_then(|r| r.parse().ok())
-                    .unwrap_or(0);
+                let rev = rv_of(&obj);
                 let include = query_param(query, "includeObject").unwrap_or("Metadata");
                 return Ok(json_response(
                     StatusCode::OK,
@@ -311,39 +313,20 @@ async fn resource(
             Ok(json_response(StatusCode::CREATED, &created))
         }
         (&Method::PUT, Some(name)) => {
-            let new = decode_body(headers, &body)?;
-            let current = server
-                .storage
-                .get(t.kind, ns, name)
-                .await?
-                .ok_or_else(|| ApiError::not_found(t.kind, name))?;
-            let updated = prepare_update(t.kind, name, &current, new)?;
-            let expected = match updated["metadata"]["resourceVersion"].as_str() {
-                Some(rv) if !rv.is_empty() => rv.parse().map_err(|_| {
-                    ApiError::bad_request(format!(
-                        "metadata.resourceVersion {rv:?} is not a resource version"
-                    ))
-                })?,
-                // No resourceVersion: an unconditional update, as upstream allows.
-                _ => current["metadata"]["resourceVersion"]
-                    .as_str()
-                    .and_then(|r| r.parse().ok())
-                    .unwrap_or(0),
+            let doc = decode_body(headers, &body)?;
+            write_named(server, &t, name, Edit::Replace(doc), dry_run).await
+        }
+        (&Method::PATCH, Some(name)) => {
+            let ct = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let edit = match ct.split(';').next().unwrap_or("").trim() {
+                "application/merge-patch+json" => Edit::MergePatch(parse_json(&body)?),
+                "application/json-patch+json" => Edit::JsonPatch(parse_json(&body)?),
+                other => return Err(ApiError::unsupported_patch(other)),
             };
-            if dry_run {
-                return Ok(json_response(StatusCode::OK, &updated));
-            }
-            let saved = server
-                .storage
-                .update(t.kind, ns, name, expected, updated)
-                .await?;
-            tracing::info!(
-                kind = t.kind.kind,
-                namespace = ns.unwrap_or(""),
-                name,
-                "updated"
-            );
-            Ok(json_response(StatusCode::OK, &saved))
+            write_named(server, &t, name, edit, dry_run).await
         }
         (&Method::DELETE, Some(name)) => {
             let current = server
@@ -487,6 +470,163 @@ async fn watch(
     let body = axum::body::Body::from_stream(futures::stream::iter(first).chain(later));
     let content_type = "application/json";
     Ok((StatusCode::OK, [("content-type", content_type)], body).into_response())
+}
+
+/// A change to a named object (or its status or scale).
+enum Edit {
+    Replace(Value),
+    MergePatch(Value),
+    JsonPatch(Value),
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
+}
+
+fn rv_of(obj: &Value) -> i64 {
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The autoscaling/v1 Scale of an object with spec.replicas.
+fn scale_of(obj: &Value) -> Value {
+    let m = &obj["metadata"];
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": m["name"], "namespace": m["namespace"], "uid": m["uid"],
+            "resourceVersion": m["resourceVersion"], "creationTimestamp": m["creationTimestamp"],
+        },
+        "spec": {"replicas": obj["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {
+            "replicas": obj["status"]["replicas"].as_i64().unwrap_or(0),
+            "selector": obj["spec"]["selector"]["matchLabels"].as_object().map(|m| {
+                m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(",")
+            }).unwrap_or_default(),
+        },
+    })
+}
+
+/// Replaces or patches a named object, its status or its scale. A patch that carries no
+/// resourceVersion is applied again to the newest object when it lost a race (upstream does
+/// the same); a replace that names an old resourceVersion gets 409.
+async fn write_named(
+    server: &Server,
+    t: &Target,
+    name: &str,
+    edit: Edit,
+    dry_run: bool,
+) -> Result<Response, ApiError> {
+    let ns = t.namespace.as_deref();
+    let sub = t.subresource.as_deref();
+    for _attempt in 0..5 {
+        let current = server
+            .storage
+            .get(t.kind, ns, name)
+            .await?
+            .ok_or_else(|| ApiError::not_found(t.kind, name))?;
+        // The document the edit applies to: the object, or its Scale.
+        let base = if sub == Some("scale") {
+            scale_of(&current)
+        } else {
+            current.clone()
+        };
+        let (doc, explicit_rv) = match &edit {
+            Edit::Replace(doc) => (doc.clone(), true),
+            Edit::MergePatch(p) => {
+                let mut d = base.clone();
+                super::patch::merge_patch(&mut d, p);
+                (d, p["metadata"]["resourceVersion"].is_string())
+            }
+            Edit::JsonPatch(p) => {
+                let mut d = base.clone();
+                super::patch::json_patch(&mut d, p).map_err(ApiError::unprocessable_patch)?;
+                (d, false)
+            }
+        };
+        let expected = match doc["metadata"]["resourceVersion"].as_str() {
+            Some(rv) if explicit_rv && !rv.is_empty() => rv.parse().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "metadata.resourceVersion {rv:?} is not a resource version"
+                ))
+            })?,
+            _ => rv_of(&current),
+        };
+        let mut new = match sub {
+            None => prepare_update(t.kind, name, &current, doc)?,
+            Some("status") => {
+                let mut new = current.clone();
+                new["status"] = doc["status"].clone();
+                new
+            }
+            Some("scale") => {
+                let replicas = doc["spec"]["replicas"].as_i64().ok_or_else(|| {
+                    ApiError::invalid(
+                        t.kind,
+                        name,
+                        vec![("spec.replicas".into(), "Required value".into())],
+                    )
+                })?;
+                if replicas < 0 {
+                    return Err(ApiError::invalid(
+                        t.kind,
+                        name,
+                        vec![(
+                            "spec.replicas".into(),
+                            format!(
+                                "Invalid value: {replicas}: must be greater than or equal to 0"
+                            ),
+                        )],
+                    ));
+                }
+                let mut new = current.clone();
+                new["spec"]["replicas"] = replicas.into();
+                new
+            }
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "subresource {other} cannot be written"
+                )));
+            }
+        };
+        if kinds::has_generation(t.kind) && new["spec"] != current["spec"] {
+            let g = current["metadata"]["generation"].as_i64().unwrap_or(1);
+            new["metadata"]["generation"] = (g + 1).into();
+        }
+        let reply = |o: &Value| {
+            if sub == Some("scale") {
+                scale_of(o)
+            } else {
+                o.clone()
+            }
+        };
+        if dry_run {
+            return Ok(json_response(StatusCode::OK, &reply(&new)));
+        }
+        match server.storage.update(t.kind, ns, name, expected, new).await {
+            Ok(saved) => {
+                tracing::info!(
+                    kind = t.kind.kind,
+                    namespace = ns.unwrap_or(""),
+                    name,
+                    subresource = sub.unwrap_or(""),
+                    "updated"
+                );
+                return Ok(json_response(StatusCode::OK, &reply(&saved)));
+            }
+            Err(e)
+                if e.reason == "Conflict" && !explicit_rv && !matches!(edit, Edit::Replace(_)) =>
+            {
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::conflict(t.kind, name))
 }
 
 /// A namespaced request needs its namespace to exist (upstream's NamespaceLifecycle).
@@ -641,11 +781,15 @@ fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Value, A
         m.remove("resourceVersion");
         m.remove("deletionTimestamp");
     }
+    drop_empty_metadata(&mut obj);
     obj["apiVersion"] = kind.api_version().into();
     obj["kind"] = kind.kind.into();
     if kind.kind == "Namespace" {
         obj["spec"]["finalizers"] = json!(["kubernetes"]);
         obj["status"] = json!({"phase": "Active"});
+    }
+    if kinds::has_generation(kind) {
+        obj["metadata"]["generation"] = 1.into();
     }
     if kind.kind == "Secret" && obj["type"].is_null() {
         obj["type"] = "Opaque".into();
@@ -675,11 +819,33 @@ fn prepare_update(
     }
     new["apiVersion"] = kind.api_version().into();
     new["kind"] = kind.kind.into();
-    if kind.kind == "Namespace" {
-        // Status belongs to the status subresource.
+    drop_empty_metadata(&mut new);
+    if kinds::has_status(kind) {
+        // Status belongs to the status subresource; the main resource ignores it.
         new["status"] = current["status"].clone();
     }
+    if let Some(g) = current["metadata"]["generation"].as_i64() {
+        new["metadata"]["generation"] = g.into();
+    }
     Ok(new)
+}
+
+/// Empty metadata maps and lists are left out, as upstream's typed objects serialise them
+/// (`omitempty`): removing the last label leaves no `labels: {}` behind.
+fn drop_empty_metadata(obj: &mut Value) {
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        for field in ["labels", "annotations", "finalizers", "ownerReferences"] {
+            let empty = match m.get(field) {
+                Some(Value::Object(o)) => o.is_empty(),
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Null) => true,
+                _ => false,
+            };
+            if empty {
+                m.remove(field);
+            }
+        }
+    }
 }
 
 /// A body's apiVersion and kind, when given, must be the URL's.

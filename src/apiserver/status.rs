@@ -123,6 +123,23 @@ impl ApiError {
         )
     }
 
+    /// A patch type not handled yet: strategic merge patch and server-side apply need the merge
+    /// keys of every kind (issue 5).
+    pub fn unsupported_patch(content_type: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            format!(
+                "the patch type {content_type:?} is not supported by kwb's apiserver yet; use --type merge or --type json"
+            ),
+        )
+    }
+
+    /// A JSON patch that cannot apply (a failed test, a missing path).
+    pub fn unprocessable_patch(message: String) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid", message)
+    }
+
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -39,7 +39,39 @@ impl Kind {
 }
 
 /// The verbs every served resource supports so far.
-pub const VERBS: &[&str] = &["create", "delete", "get", "list", "update"];
+pub const VERBS: &[&str] = &[
+    "create", "delete", "get", "list", "patch", "update", "watch",
+];
+
+/// Kinds whose status is written through the `status` subresource only.
+pub fn has_status(k: &Kind) -> bool {
+    matches!(
+        k.kind,
+        "Namespace"
+            | "Pod"
+            | "Service"
+            | "Node"
+            | "Deployment"
+            | "ReplicaSet"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "Job"
+            | "CronJob"
+    )
+}
+
+/// Kinds with the `scale` subresource (an autoscaling/v1 Scale of spec.replicas).
+pub fn has_scale(k: &Kind) -> bool {
+    matches!(k.kind, "Deployment" | "ReplicaSet" | "StatefulSet")
+}
+
+/// Kinds whose metadata.generation counts changes of their spec.
+pub fn has_generation(k: &Kind) -> bool {
+    matches!(
+        k.kind,
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob"
+    )
+}
 
 /// Every kind the builtin apiserver serves. Adding a kind starts here.
 pub const KINDS: &[Kind] = &[

@@ -422,3 +422,130 @@ fn watches_report_changes_live_and_expire_after_compaction() {
     assert_eq!(event["object"]["code"], 410, "{body}");
     assert_eq!(event["object"]["reason"], "Expired", "{body}");
 }
+
+#[test]
+fn label_annotate_scale_and_patches_work_as_on_a_real_cluster() {
+    if !util::require(
+        "kubectl",
+        "label_annotate_scale_and_patches_work_as_on_a_real_cluster",
+    ) {
+        return;
+    }
+    let api = Api::start();
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: nginx\n        image: nginx\n";
+    ok(
+        api.apply_stdin(&["create", "-f", "-", "--validate=false"], deploy),
+        "create",
+    );
+    let get = |path: &str| {
+        stdout(&ok(
+            api.kubectl(&["get", "deploy", "web", "-o", &format!("jsonpath={path}")]),
+            "jsonpath",
+        ))
+    };
+    assert_eq!(get("{.metadata.generation}"), "1");
+    // Merge patches: label, annotate, scale (on /scale).
+    ok(api.kubectl(&["label", "deploy", "web", "tier=fe"]), "label");
+    ok(
+        api.kubectl(&["annotate", "deploy", "web", "note=hi"]),
+        "annotate",
+    );
+    let o = ok(
+        api.kubectl(&["scale", "deploy", "web", "--replicas=3"]),
+        "scale",
+    );
+    assert_eq!(stdout(&o).trim(), "deployment.apps/web scaled");
+    assert_eq!(
+        get(
+            "{.spec.replicas} {.metadata.labels.tier} {.metadata.annotations.note} {.metadata.generation}"
+        ),
+        "3 fe hi 2",
+        "labels and annotations are not spec: only the scale moved the generation"
+    );
+    // GET and PUT of the Scale, with its resourceVersion.
+    ok(
+        api.kubectl(&[
+            "scale",
+            "deploy",
+            "web",
+            "--replicas=2",
+            "--current-replicas=3",
+        ]),
+        "scale --current-replicas",
+    );
+    let stale = api.kubectl(&[
+        "scale",
+        "deploy",
+        "web",
+        "--replicas=5",
+        "--current-replicas=3",
+    ]);
+    assert!(!stale.status.success(), "the precondition must fail");
+    assert_eq!(get("{.spec.replicas}"), "2");
+    // JSON patch (rollout undo sends one), with a failing test op refused.
+    ok(
+        api.kubectl(&["patch", "deploy", "web", "--type", "json", "-p", r#"[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"nginx:1.27"}]"#]),
+        "patch --type json",
+    );
+    assert_eq!(
+        get("{.spec.template.spec.containers[0].image}"),
+        "nginx:1.27"
+    );
+    let failed = api.kubectl(&[
+        "patch",
+        "deploy",
+        "web",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"test","path":"/spec/replicas","value":9}]"#,
+    ]);
+    assert!(
+        stderr(&failed).contains("testing value /spec/replicas failed"),
+        "{}",
+        stderr(&failed)
+    );
+    // Status is the status subresource's: a patch of the main resource does not change it.
+    ok(
+        api.kubectl(&[
+            "patch",
+            "deploy",
+            "web",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"status":{"replicas":7}}"#,
+        ]),
+        "patch status via main",
+    );
+    assert_eq!(get("{.status.replicas}"), "");
+    ok(
+        api.kubectl(&[
+            "patch",
+            "deploy",
+            "web",
+            "--subresource=status",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"status":{"replicas":7}}"#,
+        ]),
+        "patch status",
+    );
+    assert_eq!(get("{.status.replicas}"), "7");
+    ok(api.kubectl(&["label", "deploy", "web", "tier-"]), "unlabel");
+    assert_eq!(get("{.metadata.labels}"), "");
+    // Strategic merge patch is issue 5: a clear refusal, nothing changed.
+    let smp = api.kubectl(&[
+        "patch",
+        "deploy",
+        "web",
+        "-p",
+        r#"{"spec":{"paused":true}}"#,
+    ]);
+    assert!(
+        stderr(&smp).contains("not supported by kwb's apiserver yet"),
+        "{}",
+        stderr(&smp)
+    );
+}
