@@ -171,6 +171,16 @@ pub async fn down(data: &DataDir) -> anyhow::Result<()> {
 /// `kwb start|stop|restart NAME`: send the command, then wait for its outcome unless told not to.
 pub async fn act(data: &DataDir, command: Command, wait: bool) -> anyhow::Result<()> {
     let client = Client::new(data.control_socket(), data.root());
+    // A restart is done when a new process is ready, not the old one: note the old pid before
+    // asking, since a quick restart may have replaced it by the time we look again.
+    let target = match command {
+        Command::Start(c) | Command::Restart(c) | Command::Stop(c) => Some(c),
+        Command::StartAll | Command::StopAll => None,
+    };
+    let old_pid = match target {
+        Some(c) => client.statuses().await?.1[index(c)].pid,
+        None => None,
+    };
     match client.request(&Request::Command { command }).await? {
         Response::Ok => {}
         Response::Error { message } => bail!("the supervisor refused: {message}"),
@@ -184,8 +194,6 @@ pub async fn act(data: &DataDir, command: Command, wait: bool) -> anyhow::Result
     if !wait {
         return Ok(());
     }
-    // A restart first goes through stopping; wait for the new process, not the old one.
-    let old_pid = client.statuses().await?.1[index(c)].pid;
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         let (_, statuses) = client.statuses().await?;
