@@ -12,8 +12,14 @@ struct Api {
 }
 
 impl Api {
+    /// On the builtin etcd.
     fn start() -> Api {
-        let tc = TestCluster::new(false);
+        Api::start_on(false)
+    }
+
+    /// `debian_etcd`: the apiserver stores into Debian's etcd instead of the builtin one.
+    fn start_on(debian_etcd: bool) -> Api {
+        let tc = TestCluster::new(debian_etcd);
         ok(
             tc.run(&["up", "--detach", "--no-start"]),
             "kwb up --detach --no-start",
@@ -168,7 +174,27 @@ fn configmaps_live_and_die_as_on_a_real_cluster() {
     {
         return;
     }
-    let api = Api::start();
+    configmap_lifecycle(&Api::start());
+}
+
+/// The same lifecycle with the apiserver storing into Debian's etcd: the builtin apiserver
+/// speaks the etcd v3 API, not kwb's own etcd.
+#[test]
+fn configmaps_live_and_die_on_debians_etcd_too() {
+    let test = "configmaps_live_and_die_on_debians_etcd_too";
+    if !util::require("kubectl", test)
+        || !util::require("etcdctl", test)
+        || !util::require("etcd", test)
+    {
+        return;
+    }
+    let api = Api::start_on(true);
+    let status = stdout(&ok(api.tc.run(&["status"]), "kwb status"));
+    assert!(status.contains("binary /usr/bin/etcd"), "{status}");
+    configmap_lifecycle(&api);
+}
+
+fn configmap_lifecycle(api: &Api) {
     // OpenAPI (and so client-side validation) is issue 5.
     let create = ["create", "-f", "-", "--validate=false"];
     let o = ok(api.apply_stdin(&create, CONFIGMAP), "create -f");
