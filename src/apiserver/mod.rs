@@ -138,7 +138,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let server = Arc::new(Server {
         storage: storage::Storage::new(client.channel),
     });
-    rest::bootstrap(&server)
+    let kubernetes_ip = match &config.service_cluster_ip_range {
+        Some(r) => Some(
+            r.parse::<crate::config::Cidr>()
+                .map_err(|e| anyhow::anyhow!("--service-cluster-ip-range: {e}"))?
+                .nth(1)
+                .context("--service-cluster-ip-range has no first address")?,
+        ),
+        None => None,
+    };
+    let boot = rest::Bootstrap {
+        kubernetes_ip,
+        address: match config.bind_address.as_str() {
+            "localhost" => "127.0.0.1".to_string(),
+            other => other.to_string(),
+        },
+        port: config.secure_port,
+    };
+    rest::bootstrap(&server, &boot)
         .await
         .map_err(|e| anyhow::anyhow!("creating the bootstrap namespaces: {}", e.message))?;
     let addr = format!("{}:{}", config.bind_address, config.secure_port);

@@ -121,12 +121,11 @@ fn kubectl_reads_version_discovery_and_the_bootstrap_namespaces() {
         ["deployments", "deploy", "apps/v1", "true", "Deployment"]
     );
     assert_eq!(row("nodes"), ["nodes", "no", "v1", "false", "Node"]);
-    // `get all` expands the `all` category; nothing exists yet.
-    let all = ok(api.kubectl(&["get", "all"]), "get all");
+    // `get all` expands the `all` category: as on a real cluster, the kubernetes Service.
+    let all = stdout(&ok(api.kubectl(&["get", "all"]), "get all"));
     assert!(
-        stderr(&all).contains("No resources found in default namespace."),
-        "{}",
-        stderr(&all)
+        all.contains("service/kubernetes   ClusterIP   127.96.0.1"),
+        "{all}"
     );
     let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: nginx\n        image: nginx:1.27\n";
     ok(
@@ -165,6 +164,21 @@ fn kubectl_reads_version_discovery_and_the_bootstrap_namespaces() {
     }
     let status = stdout(&ok(api.tc.run(&["status"]), "kwb status"));
     assert!(status.contains("GET /readyz 200"), "{status}");
+    // The `kubernetes` Service (first address of the service range) and its Endpoints.
+    let svc = stdout(&ok(
+        api.kubectl(&["get", "svc", "kubernetes", "--no-headers"]),
+        "get svc",
+    ));
+    let svc: Vec<&str> = svc.split_whitespace().collect();
+    assert_eq!(
+        &svc[..5],
+        ["kubernetes", "ClusterIP", "127.96.0.1", "<none>", "443/TCP"]
+    );
+    let ep = stdout(&ok(
+        api.kubectl(&["get", "ep", "kubernetes", "--no-headers"]),
+        "get ep",
+    ));
+    assert!(ep.contains(&format!("127.0.0.1:{}", api.port())), "{ep}");
 }
 
 #[test]
