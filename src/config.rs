@@ -254,7 +254,7 @@ impl ClusterConfig {
             field,
             message,
         };
-        if !is_dns_label(&self.name) {
+        if !crate::kinds::is_dns_label(&self.name) {
             return Err(invalid(
                 "name".into(),
                 format!(
@@ -367,15 +367,6 @@ fn expand_home(p: &Path) -> PathBuf {
         (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => p.to_owned(),
     }
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
 }
 
 /// The commented default config printed by `kwb config default`. A test parses it, so it stays valid.

@@ -213,31 +213,8 @@ fn run_component(argv: &[String]) -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match name {
-        Component::Etcd => {
-            let config = <kwb::etcd::Config as clap::Parser>::try_parse_from(
-                std::iter::once("kwb component etcd").chain(argv[1..].iter().map(String::as_str)),
-            )
-            .unwrap_or_else(|e| e.exit());
-            log_to_stderr();
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|rt| rt.block_on(kwb::etcd::run(config)))
-        }
-        Component::Apiserver => {
-            let config = <kwb::apiserver::Config as clap::Parser>::try_parse_from(
-                std::iter::once("kwb component apiserver")
-                    .chain(argv[1..].iter().map(String::as_str)),
-            )
-            .unwrap_or_else(|e| e.exit());
-            log_to_stderr();
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(anyhow::Error::from)
-                .and_then(|rt| rt.block_on(kwb::apiserver::run(config)))
-        }
+        Component::Etcd => component_main(name, &argv[1..], kwb::etcd::run),
+        Component::Apiserver => component_main(name, &argv[1..], kwb::apiserver::run),
         other => {
             // Replaced component by component as the builtin implementations land. Until then
             // the supervisor shows this message and the exit code, and restarts with backoff.
@@ -256,6 +233,26 @@ fn run_component(argv: &[String]) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Parses a builtin component's flags (exiting with clap's message on bad ones), logs to
+/// stderr, and runs it on its own runtime.
+fn component_main<C, F, Fut>(name: Component, args: &[String], run: F) -> anyhow::Result<()>
+where
+    C: clap::Parser,
+    F: FnOnce(C) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let program = format!("kwb component {name}");
+    let config =
+        C::try_parse_from(std::iter::once(program.as_str()).chain(args.iter().map(String::as_str)))
+            .unwrap_or_else(|e| e.exit());
+    log_to_stderr();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(config)))
 }
 
 fn load_config(args: &ClusterArgs) -> anyhow::Result<ClusterConfig> {

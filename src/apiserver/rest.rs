@@ -787,25 +787,12 @@ fn random_suffix() -> String {
 const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
-fn is_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-fn is_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_label)
-}
-
 /// Validates a name as the kind requires; the causes of a 422.
 fn validate_name(kind: &Kind, name: &str) -> Vec<(String, String)> {
     let (ok, msg) = if kind.kind == "Namespace" {
-        (is_label(name), LABEL_MSG)
+        (kinds::is_dns_label(name), LABEL_MSG)
     } else {
-        (is_subdomain(name), SUBDOMAIN_MSG)
+        (kinds::is_dns_subdomain(name), SUBDOMAIN_MSG)
     };
     if ok {
         vec![]

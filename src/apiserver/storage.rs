@@ -174,22 +174,9 @@ impl Storage {
         obj: Value,
     ) -> Result<Value, ApiError> {
         let k = key(kind, ns, name);
-        let mut kv = self.kv.clone();
-        let r = kv
-            .txn(TxnRequest {
-                compare: vec![absent(k.clone())],
-                success: vec![put_op(k, encode(&obj))],
-                failure: vec![],
-            })
-            .await
-            .map_err(etcd_error)?
-            .into_inner();
-        if !r.succeeded {
-            return Err(ApiError::already_exists(kind, name));
-        }
-        let mut obj = obj;
-        obj["metadata"]["resourceVersion"] = r.header.map_or(0, |h| h.revision).to_string().into();
-        Ok(obj)
+        self.put_if(absent(k.clone()), k, obj)
+            .await?
+            .ok_or_else(|| ApiError::already_exists(kind, name))
     }
 
     /// Replaces the object if it is still at `expected` (its resourceVersion).
@@ -202,22 +189,34 @@ impl Storage {
         obj: Value,
     ) -> Result<Value, ApiError> {
         let k = key(kind, ns, name);
+        self.put_if(mod_revision_is(k.clone(), expected), k, obj)
+            .await?
+            .ok_or_else(|| ApiError::conflict(kind, name))
+    }
+
+    /// Writes `obj` at `key` if `compare` holds, in one etcd transaction; returns it with its
+    /// new resourceVersion, or None when the compare failed.
+    async fn put_if(
+        &self,
+        compare: Compare,
+        key: Vec<u8>,
+        mut obj: Value,
+    ) -> Result<Option<Value>, ApiError> {
         let mut kv = self.kv.clone();
         let r = kv
             .txn(TxnRequest {
-                compare: vec![mod_revision_is(k.clone(), expected)],
-                success: vec![put_op(k, encode(&obj))],
+                compare: vec![compare],
+                success: vec![put_op(key, encode(&obj))],
                 failure: vec![],
             })
             .await
             .map_err(etcd_error)?
             .into_inner();
         if !r.succeeded {
-            return Err(ApiError::conflict(kind, name));
+            return Ok(None);
         }
-        let mut obj = obj;
         obj["metadata"]["resourceVersion"] = r.header.map_or(0, |h| h.revision).to_string().into();
-        Ok(obj)
+        Ok(Some(obj))
     }
 
     /// Deletes the object if it is still at `expected`.

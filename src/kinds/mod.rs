@@ -267,6 +267,22 @@ pub const KINDS: &[Kind] = &[
     },
 ];
 
+/// A DNS-1123 label: lowercase letters, digits and '-', at most 63, alphanumeric at both ends
+/// (namespace names, cluster names).
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A DNS-1123 subdomain: dot-separated labels, at most 253 (most object names).
+pub fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
 /// The kind served at `group`/`version`/`resource`.
 pub fn find(group: &str, version: &str, resource: &str) -> Option<&'static Kind> {
     KINDS
