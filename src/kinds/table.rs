@@ -44,6 +44,21 @@ const fn col(
     }
 }
 
+/// The `-o wide` columns of workloads, whose cells come from [`template_columns`].
+const CONTAINERS: Column = col(
+    "Containers",
+    "string",
+    "Names of each container in the template.",
+    1,
+);
+const IMAGES: Column = col(
+    "Images",
+    "string",
+    "Images referenced by each container in the template.",
+    1,
+);
+const SELECTOR: Column = col("Selector", "string", "Label selector for pods.", 1);
+
 pub fn columns(kind: &Kind) -> Vec<Column> {
     let s = "string";
     let i = "integer";
@@ -194,19 +209,9 @@ pub fn columns(kind: &Kind) -> Vec<Column> {
                 0,
             ),
             AGE,
-            col(
-                "Containers",
-                s,
-                "Names of each container in the template.",
-                1,
-            ),
-            col(
-                "Images",
-                s,
-                "Images referenced by each container in the template.",
-                1,
-            ),
-            col("Selector", s, "Label selector for pods.", 1),
+            CONTAINERS,
+            IMAGES,
+            SELECTOR,
         ],
         ("apps", "ReplicaSet") => vec![
             NAME,
@@ -219,36 +224,16 @@ pub fn columns(kind: &Kind) -> Vec<Column> {
                 0,
             ),
             AGE,
-            col(
-                "Containers",
-                s,
-                "Names of each container in the template.",
-                1,
-            ),
-            col(
-                "Images",
-                s,
-                "Images referenced by each container in the template.",
-                1,
-            ),
-            col("Selector", s, "Label selector for pods.", 1),
+            CONTAINERS,
+            IMAGES,
+            SELECTOR,
         ],
         ("apps", "StatefulSet") => vec![
             NAME,
             col("Ready", s, "Number of the pod with ready state", 0),
             AGE,
-            col(
-                "Containers",
-                s,
-                "Names of each container in the template.",
-                1,
-            ),
-            col(
-                "Images",
-                s,
-                "Images referenced by each container in the template.",
-                1,
-            ),
+            CONTAINERS,
+            IMAGES,
         ],
         ("apps", "DaemonSet") => vec![
             NAME,

@@ -41,15 +41,8 @@ fn detached_cluster_is_driven_from_the_command_line() {
         "{out}"
     );
     assert!(kubeconfig.is_file());
-    for c in [
-        "etcd",
-        "apiserver",
-        "controller-manager",
-        "scheduler",
-        "kubelet",
-        "proxy",
-    ] {
-        assert_eq!(phase_of(&tc, c), "stopped");
+    for c in kwb::component::Component::ALL {
+        assert_eq!(phase_of(&tc, c.name()), "stopped");
     }
     // A second supervisor on the same data dir is refused.
     let again = tc.run(&["up", "--detach", "--no-start"]);

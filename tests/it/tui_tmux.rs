@@ -109,16 +109,9 @@ fn six_panes_start_etcd_from_the_keyboard_and_quit_cleanly() {
     );
     let tmux = Tmux::start(&command, 80, 24);
     let screen = tmux.wait_for("six stopped panes", Duration::from_secs(20), |s| {
-        [
-            "etcd",
-            "apiserver",
-            "controller-manager",
-            "scheduler",
-            "kubelet",
-            "proxy",
-        ]
-        .iter()
-        .all(|c| title_line(s, c).is_some_and(|l| l.contains("stopped")))
+        kwb::component::Component::ALL
+            .iter()
+            .all(|c| title_line(s, c.name()).is_some_and(|l| l.contains("stopped")))
     });
     assert!(
         screen.contains("? help") && screen.contains("q quit"),
