@@ -14,11 +14,15 @@
 //! - [`rest`]: the resource handlers
 
 pub mod authn;
+pub mod bootstrap;
 pub mod discovery;
 pub mod patch;
 pub mod rest;
+pub mod selector;
 pub mod status;
 pub mod storage;
+pub mod strategy;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -147,7 +151,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let boot = rest::Bootstrap {
+    let boot = bootstrap::Bootstrap {
         kubernetes_ip,
         address: match config.bind_address.as_str() {
             "localhost" => "127.0.0.1".to_string(),
@@ -155,7 +159,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
         port: config.secure_port,
     };
-    rest::bootstrap(&server, &boot)
+    bootstrap::bootstrap(&server, &boot)
         .await
         .map_err(|e| anyhow::anyhow!("creating the bootstrap namespaces: {}", e.message))?;
     let addr = format!("{}:{}", config.bind_address, config.secure_port);

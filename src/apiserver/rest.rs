@@ -10,112 +10,18 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::authn::User;
+use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::{MAJOR, MINOR, Server, discovery, storage};
+use super::strategy::{now_rfc3339, prepare_new, prepare_update};
+use super::watch::watch;
+use super::{MAJOR, MINOR, Server, discovery};
 use crate::kinds::{self, Kind, table};
 
 pub fn router(server: Arc<Server>) -> axum::Router {
     axum::Router::new().fallback(handle).with_state(server)
 }
 
-/// The namespaces every cluster has.
-const BOOTSTRAP_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
-
-/// What the bootstrap objects need to know about this apiserver.
-pub struct Bootstrap {
-    /// The first address of the service range: the `kubernetes` Service's ClusterIP.
-    pub kubernetes_ip: Option<std::net::Ipv4Addr>,
-    /// Where the apiserver listens, for the `kubernetes` Endpoints.
-    pub address: String,
-    pub port: u16,
-}
-
-pub async fn bootstrap(server: &Server, b: &Bootstrap) -> Result<(), ApiError> {
-    let ns = kinds::find("", "v1", "namespaces").expect("namespaces are a served kind");
-    for name in BOOTSTRAP_NAMESPACES {
-        if server.storage.get(ns, None, name).await?.is_none() {
-            let obj = prepare_new(ns, None, json!({"metadata": {"name": name}}))?;
-            match server.storage.create(ns, None, name, obj).await {
-                Ok(_) => tracing::info!(namespace = name, "created bootstrap namespace"),
-                Err(e) if e.reason == "AlreadyExists" => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    // The `kubernetes` Service in default, and Endpoints that point at this apiserver, as
-    // upstream keeps them (clients inside the cluster find the API through them).
-    let svc = kinds::find("", "v1", "services").expect("services are a served kind");
-    let ep = kinds::find("", "v1", "endpoints").expect("endpoints are a served kind");
-    let labels = json!({"component": "apiserver", "provider": "kubernetes"});
-    if let Some(ip) = b.kubernetes_ip
-        && server
-            .storage
-            .get(svc, Some("default"), "kubernetes")
-            .await?
-            .is_none()
-    {
-        let obj = prepare_new(
-            svc,
-            Some("default"),
-            json!({
-                "metadata": {"name": "kubernetes", "labels": labels},
-                "spec": {
-                    "type": "ClusterIP", "clusterIP": ip.to_string(), "clusterIPs": [ip.to_string()],
-                    "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
-                    "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                    "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": b.port}],
-                },
-                "status": {"loadBalancer": {}},
-            }),
-        )?;
-        if let Err(e) = server
-            .storage
-            .create(svc, Some("default"), "kubernetes", obj)
-            .await
-            && e.reason != "AlreadyExists"
-        {
-            return Err(e);
-        }
-    }
-    let subsets = json!([{
-        "addresses": [{"ip": b.address}],
-        "ports": [{"name": "https", "port": b.port, "protocol": "TCP"}],
-    }]);
-    match server
-        .storage
-        .get(ep, Some("default"), "kubernetes")
-        .await?
-    {
-        Some(current) if current["subsets"] == subsets => {}
-        Some(current) => {
-            // The apiserver's port may have changed since the last start.
-            let mut obj = current.clone();
-            obj["subsets"] = subsets;
-            server
-                .storage
-                .update(ep, Some("default"), "kubernetes", rv_of(&current), obj)
-                .await?;
-        }
-        None => {
-            let obj = prepare_new(
-                ep,
-                Some("default"),
-                json!({"metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}}, "subsets": subsets}),
-            )?;
-            if let Err(e) = server
-                .storage
-                .create(ep, Some("default"), "kubernetes", obj)
-                .await
-                && e.reason != "AlreadyExists"
-            {
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
-}
-
-fn json_response(code: StatusCode, body: &Value) -> Response {
+pub fn json_response(code: StatusCode, body: &Value) -> Response {
     (
         code,
         [("content-type", "application/json")],
@@ -270,7 +176,7 @@ fn parse(path: &str) -> Result<Result<Target, Value>, ApiError> {
     Ok(Ok(target))
 }
 
-fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+pub fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
     query
         .split('&')
         .filter_map(|p| p.split_once('='))
@@ -278,7 +184,7 @@ fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -330,7 +236,7 @@ async fn resource(
                 items.retain(|o| sel.matches(&o["metadata"]["labels"]));
             }
             if let Some(sel) = query_param(query, "fieldSelector") {
-                let sel = FieldSelector::parse(&percent_decode(sel))?;
+                let sel = FieldSelector::parse(t.kind, &percent_decode(sel))?;
                 items.retain(|o| sel.matches(o));
             }
             if table {
@@ -454,103 +360,6 @@ async fn resource(
     }
 }
 
-/// A watch: `resourceVersion` absent or 0 (or `sendInitialEvents=true`) first sends ADDED for
-/// what exists, then changes as etcd reports them, one JSON object per line; under the Table
-/// Accept each object is a one-row Table. A compacted revision ends it with 410 Expired.
-async fn watch(
-    server: &Server,
-    kind: &'static Kind,
-    ns: Option<&str>,
-    query: &str,
-    table: bool,
-) -> Result<Response, ApiError> {
-    use futures::StreamExt;
-    use storage::Change;
-
-    let labels = query_param(query, "labelSelector")
-        .map(|s| LabelSelector::parse(&percent_decode(s)))
-        .transpose()?;
-    let fields = query_param(query, "fieldSelector")
-        .map(|s| FieldSelector::parse(&percent_decode(s)))
-        .transpose()?;
-    let selected = move |o: &Value| {
-        labels
-            .as_ref()
-            .is_none_or(|l| l.matches(&o["metadata"]["labels"]))
-            && fields.as_ref().is_none_or(|f| f.matches(o))
-    };
-    let rv = query_param(query, "resourceVersion").unwrap_or("");
-    let send_initial = query_param(query, "sendInitialEvents") == Some("true");
-    let bookmarks = matches!(
-        query_param(query, "allowWatchBookmarks"),
-        Some("true" | "1")
-    );
-    let timeout = query_param(query, "timeoutSeconds")
-        .and_then(|t| t.parse::<u64>().ok())
-        .unwrap_or(1800);
-    let (initial, after) = if rv.is_empty() || rv == "0" || send_initial {
-        let (items, rev) = server.storage.list(kind, ns).await?;
-        (items, rev)
-    } else {
-        let rev = rv
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}")))?;
-        (Vec::new(), rev)
-    };
-    let encode = move |event: &str, obj: &Value| {
-        let object = if table && event != "BOOKMARK" && event != "ERROR" {
-            to_table(kind, std::slice::from_ref(obj), 0, "Metadata")
-        } else {
-            obj.clone()
-        };
-        let mut line = json!({"type": event, "object": object}).to_string();
-        line.push('\n');
-        Ok::<_, std::convert::Infallible>(Bytes::from(line))
-    };
-    let mut first: Vec<Result<Bytes, std::convert::Infallible>> = initial
-        .iter()
-        .filter(|o| selected(o))
-        .map(|o| encode("ADDED", o))
-        .collect();
-    if send_initial && bookmarks {
-        let mark = json!({
-            "kind": kind.kind, "apiVersion": kind.api_version(),
-            "metadata": {"resourceVersion": after.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}},
-        });
-        first.push(encode("BOOKMARK", &mark));
-    }
-    let changes = storage::until_expired(server.storage.watch(kind, ns, after).await?);
-    let later = changes
-        .flat_map(move |batch| {
-            let lines: Vec<Result<Bytes, std::convert::Infallible>> = match batch {
-                Ok(changes) => changes
-                    .into_iter()
-                    .filter_map(|c| {
-                        let (event, obj) = match c {
-                            Change::Added(o) => ("ADDED", o),
-                            Change::Modified(o) => ("MODIFIED", o),
-                            Change::Deleted(o) => ("DELETED", o),
-                        };
-                        selected(&obj).then(|| encode(event, &obj))
-                    })
-                    .collect(),
-                Err(e) => {
-                    let status = json!({
-                        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                        "message": format!("too old resource version: {} ({})", e.requested, e.compacted),
-                        "reason": "Expired", "code": 410,
-                    });
-                    vec![encode("ERROR", &status)]
-                }
-            };
-            futures::stream::iter(lines)
-        })
-        .take_until(tokio::time::sleep(std::time::Duration::from_secs(timeout)));
-    let body = axum::body::Body::from_stream(futures::stream::iter(first).chain(later));
-    let content_type = "application/json";
-    Ok((StatusCode::OK, [("content-type", content_type)], body).into_response())
-}
-
 /// A change to a named object (or its status or scale).
 enum Edit {
     Replace(Value),
@@ -563,7 +372,7 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
 }
 
-fn rv_of(obj: &Value) -> i64 {
+pub fn rv_of(obj: &Value) -> i64 {
     obj["metadata"]["resourceVersion"]
         .as_str()
         .and_then(|r| r.parse().ok())
@@ -744,192 +553,7 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     Ok(value)
 }
 
-fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-/// A random RFC 4122 version-4 UUID.
-fn new_uid() -> String {
-    use ring::rand::SecureRandom;
-    let mut b = [0u8; 16];
-    ring::rand::SystemRandom::new()
-        .fill(&mut b)
-        .expect("the system random source works");
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-fn random_suffix() -> String {
-    use ring::rand::SecureRandom;
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut b = [0u8; 5];
-    ring::rand::SystemRandom::new()
-        .fill(&mut b)
-        .expect("the system random source works");
-    b.iter()
-        .map(|x| ALPHABET[*x as usize % ALPHABET.len()] as char)
-        .collect()
-}
-
-const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-
-/// Validates a name as the kind requires; the causes of a 422.
-fn validate_name(kind: &Kind, name: &str) -> Vec<(String, String)> {
-    let (ok, msg) = if kind.kind == "Namespace" {
-        (kinds::is_dns_label(name), LABEL_MSG)
-    } else {
-        (kinds::is_dns_subdomain(name), SUBDOMAIN_MSG)
-    };
-    if ok {
-        vec![]
-    } else {
-        vec![(
-            "metadata.name".into(),
-            format!("Invalid value: {name:?}: {msg}"),
-        )]
-    }
-}
-
-/// Fills in what the server owns on create: name (from generateName), namespace, uid,
-/// creationTimestamp, apiVersion and kind; checks the name and the body's kind.
-fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Value, ApiError> {
-    check_type(kind, &obj)?;
-    let meta = &mut obj["metadata"];
-    if !meta.is_object() {
-        *meta = json!({});
-    }
-    let name = match (meta["name"].as_str(), meta["generateName"].as_str()) {
-        (Some(n), _) if !n.is_empty() => n.to_string(),
-        (_, Some(g)) if !g.is_empty() => format!("{g}{}", random_suffix()),
-        _ => {
-            return Err(ApiError::invalid(
-                kind,
-                "",
-                vec![(
-                    "metadata.name".into(),
-                    "Required value: name or generateName is required".into(),
-                )],
-            ));
-        }
-    };
-    let causes = validate_name(kind, &name);
-    if !causes.is_empty() {
-        return Err(ApiError::invalid(kind, &name, causes));
-    }
-    if let Some(ns) = ns {
-        match meta["namespace"].as_str() {
-            Some(other) if !other.is_empty() && other != ns => {
-                return Err(ApiError::bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request",
-                ));
-            }
-            _ => meta["namespace"] = ns.into(),
-        }
-    }
-    meta["name"] = name.into();
-    meta["uid"] = new_uid().into();
-    meta["creationTimestamp"] = now_rfc3339().into();
-    if let Some(m) = meta.as_object_mut() {
-        m.remove("resourceVersion");
-        m.remove("deletionTimestamp");
-    }
-    drop_empty_metadata(&mut obj);
-    obj["apiVersion"] = kind.api_version().into();
-    obj["kind"] = kind.kind.into();
-    if kind.kind == "Namespace" {
-        obj["spec"]["finalizers"] = json!(["kubernetes"]);
-        obj["status"] = json!({"phase": "Active"});
-    }
-    if kinds::has_generation(kind) {
-        obj["metadata"]["generation"] = 1.into();
-    }
-    if kind.kind == "Secret" && obj["type"].is_null() {
-        obj["type"] = "Opaque".into();
-    }
-    Ok(obj)
-}
-
-/// The new object of an update: what the server owns is kept from the current one.
-fn prepare_update(
-    kind: &Kind,
-    name: &str,
-    current: &Value,
-    mut new: Value,
-) -> Result<Value, ApiError> {
-    check_type(kind, &new)?;
-    if new["metadata"]["name"].as_str() != Some(name) {
-        return Err(ApiError::bad_request(format!(
-            "the name of the object ({}) does not match the name on the URL ({name})",
-            new["metadata"]["name"].as_str().unwrap_or("")
-        )));
-    }
-    for field in ["uid", "creationTimestamp", "namespace", "deletionTimestamp"] {
-        new["metadata"][field] = current["metadata"][field].clone();
-    }
-    if let Some(m) = new["metadata"].as_object_mut() {
-        m.retain(|_, v| !v.is_null());
-    }
-    new["apiVersion"] = kind.api_version().into();
-    new["kind"] = kind.kind.into();
-    drop_empty_metadata(&mut new);
-    if kinds::has_status(kind) {
-        // Status belongs to the status subresource; the main resource ignores it.
-        new["status"] = current["status"].clone();
-    }
-    if let Some(g) = current["metadata"]["generation"].as_i64() {
-        new["metadata"]["generation"] = g.into();
-    }
-    Ok(new)
-}
-
-/// Empty metadata maps and lists are left out, as upstream's typed objects serialise them
-/// (`omitempty`): removing the last label leaves no `labels: {}` behind.
-fn drop_empty_metadata(obj: &mut Value) {
-    if let Some(m) = obj["metadata"].as_object_mut() {
-        for field in ["labels", "annotations", "finalizers", "ownerReferences"] {
-            let empty = match m.get(field) {
-                Some(Value::Object(o)) => o.is_empty(),
-                Some(Value::Array(a)) => a.is_empty(),
-                Some(Value::Null) => true,
-                _ => false,
-            };
-            if empty {
-                m.remove(field);
-            }
-        }
-    }
-}
-
-/// A body's apiVersion and kind, when given, must be the URL's.
-fn check_type(kind: &Kind, obj: &Value) -> Result<(), ApiError> {
-    let api_version = obj["apiVersion"].as_str().unwrap_or("");
-    let k = obj["kind"].as_str().unwrap_or("");
-    if (!api_version.is_empty() && api_version != kind.api_version())
-        || (!k.is_empty() && k != kind.kind)
-    {
-        return Err(ApiError::bad_request(format!(
-            "the API version in the data ({api_version}) does not match the expected API version ({})",
-            kind.api_version()
-        )));
-    }
-    Ok(())
-}
-
-fn to_table(kind: &Kind, items: &[Value], rev: i64, include: &str) -> Value {
+pub fn to_table(kind: &Kind, items: &[Value], rev: i64, include: &str) -> Value {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let columns: Vec<Value> = table::columns(kind)
         .iter()
@@ -962,128 +586,9 @@ fn to_table(kind: &Kind, items: &[Value], rev: i64, include: &str) -> Value {
     })
 }
 
-/// Label selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`.
-struct LabelSelector(Vec<Requirement>);
-
-enum Requirement {
-    Eq(String, String),
-    NotEq(String, String),
-    Exists(String),
-    NotExists(String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-}
-
-impl LabelSelector {
-    fn parse(s: &str) -> Result<LabelSelector, ApiError> {
-        let mut reqs = Vec::new();
-        // Split on commas outside parentheses.
-        let mut parts = Vec::new();
-        let (mut depth, mut start) = (0, 0);
-        for (i, c) in s.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => depth -= 1,
-                ',' if depth == 0 => {
-                    parts.push(&s[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        parts.push(&s[start..]);
-        let bad =
-            |p: &str| ApiError::bad_request(format!("unable to parse requirement: found {p:?}"));
-        for p in parts.into_iter().map(str::trim).filter(|p| !p.is_empty()) {
-            let set = |rest: &str| -> Option<Vec<String>> {
-                let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
-                Some(inner.split(',').map(|v| v.trim().to_string()).collect())
-            };
-            let req = if let Some((k, v)) = p.split_once("!=") {
-                Requirement::NotEq(k.trim().into(), v.trim().into())
-            } else if let Some((k, v)) = p.split_once("==").or_else(|| p.split_once('=')) {
-                Requirement::Eq(k.trim().into(), v.trim().into())
-            } else if let Some((k, rest)) = p.split_once(" notin ") {
-                Requirement::NotIn(k.trim().into(), set(rest).ok_or_else(|| bad(p))?)
-            } else if let Some((k, rest)) = p.split_once(" in ") {
-                Requirement::In(k.trim().into(), set(rest).ok_or_else(|| bad(p))?)
-            } else if let Some(k) = p.strip_prefix('!') {
-                Requirement::NotExists(k.trim().into())
-            } else if !p.contains(' ') {
-                Requirement::Exists(p.into())
-            } else {
-                return Err(bad(p));
-            };
-            reqs.push(req);
-        }
-        Ok(LabelSelector(reqs))
-    }
-
-    fn matches(&self, labels: &Value) -> bool {
-        let get = |k: &str| labels.get(k).and_then(Value::as_str);
-        self.0.iter().all(|r| match r {
-            Requirement::Eq(k, v) => get(k) == Some(v.as_str()),
-            Requirement::NotEq(k, v) => get(k) != Some(v.as_str()),
-            Requirement::Exists(k) => get(k).is_some(),
-            Requirement::NotExists(k) => get(k).is_none(),
-            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| vs.iter().all(|v| v != x)),
-        })
-    }
-}
-
-/// Field selectors every kind supports: metadata.name and metadata.namespace, = and !=.
-struct FieldSelector(Vec<(String, bool, String)>);
-
-impl FieldSelector {
-    fn parse(s: &str) -> Result<FieldSelector, ApiError> {
-        let mut out = Vec::new();
-        for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, eq, v) = if let Some((k, v)) = p.split_once("!=") {
-                (k, false, v)
-            } else if let Some((k, v)) = p.split_once("==").or_else(|| p.split_once('=')) {
-                (k, true, v)
-            } else {
-                return Err(ApiError::bad_request(format!(
-                    "invalid field selector: {p:?}"
-                )));
-            };
-            if k != "metadata.name" && k != "metadata.namespace" {
-                return Err(ApiError::bad_request(format!(
-                    "field label not supported: {k}"
-                )));
-            }
-            out.push((k.to_string(), eq, v.to_string()));
-        }
-        Ok(FieldSelector(out))
-    }
-
-    fn matches(&self, obj: &Value) -> bool {
-        self.0.iter().all(|(k, eq, v)| {
-            let field = k.strip_prefix("metadata.").unwrap_or(k);
-            let actual = obj["metadata"][field].as_str().unwrap_or("");
-            (actual == v) == *eq
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn label_selectors_match_as_kubectl_means_them() {
-        let labels = json!({"app": "web", "tier": "fe"});
-        let m = |s: &str| LabelSelector::parse(s).unwrap().matches(&labels);
-        assert!(m("app=web"));
-        assert!(m("app==web,tier"));
-        assert!(!m("app!=web"));
-        assert!(m("!missing"));
-        assert!(m("app in (web,db)"));
-        assert!(!m("tier notin (fe)"));
-        assert!(m(""));
-        assert!(LabelSelector::parse("app in web").is_err());
-    }
 
     #[test]
     fn paths_name_kinds_namespaces_and_names() {
@@ -1115,34 +620,9 @@ mod tests {
     }
 
     #[test]
-    fn names_are_validated_as_upstream_words_it() {
-        let ns = kinds::find("", "v1", "namespaces").unwrap();
-        let cm = kinds::find("", "v1", "configmaps").unwrap();
-        assert!(validate_name(ns, "kube-system").is_empty());
-        assert!(
-            !validate_name(ns, "a.b").is_empty(),
-            "namespaces are labels"
-        );
-        assert!(validate_name(cm, "a.b").is_empty());
-        let c = validate_name(cm, "Bad_Name");
-        assert!(
-            c[0].1
-                .starts_with("Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain")
-        );
-    }
-
-    #[test]
     fn query_values_are_percent_decoded() {
         assert_eq!(percent_decode("app%3Dweb%2Ctier"), "app=web,tier");
         assert_eq!(percent_decode("a+b"), "a b");
         assert_eq!(percent_decode("bad%zz%"), "bad%zz%");
-    }
-
-    #[test]
-    fn uids_are_v4_and_generated_names_are_unique() {
-        let u = new_uid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert_ne!(random_suffix(), random_suffix());
     }
 }
