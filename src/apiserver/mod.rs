@@ -16,6 +16,7 @@
 pub mod authn;
 pub mod bootstrap;
 pub mod discovery;
+pub mod list;
 pub mod patch;
 pub mod rest;
 pub mod selector;
@@ -23,6 +24,7 @@ pub mod status;
 pub mod storage;
 pub mod strategy;
 pub mod watch;
+pub mod watchcache;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,6 +79,7 @@ pub struct Config {
 /// What every handler shares.
 pub struct Server {
     pub storage: storage::Storage,
+    pub watch_caches: watchcache::WatchCaches,
 }
 
 /// Kubernetes release this apiserver reports: kubectl's dispatcher picks its bundled minor
@@ -139,8 +142,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     };
+    let storage = storage::Storage::new(client.channel);
     let server = Arc::new(Server {
-        storage: storage::Storage::new(client.channel),
+        watch_caches: watchcache::WatchCaches::new(storage.clone()),
+        storage,
     });
     let kubernetes_ip = match &config.service_cluster_ip_range {
         Some(r) => Some(

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::authn::User;
-use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::strategy::{now_rfc3339, prepare_new, prepare_update};
 use super::watch::watch;
@@ -229,33 +228,7 @@ async fn resource(
         (&Method::GET, None) if matches!(query_param(query, "watch"), Some("true" | "1")) => {
             watch(server, t.kind, ns, query, table).await
         }
-        (&Method::GET, None) => {
-            let (mut items, rev) = server.storage.list(t.kind, ns).await?;
-            if let Some(sel) = query_param(query, "labelSelector") {
-                let sel = LabelSelector::parse(&percent_decode(sel))?;
-                items.retain(|o| sel.matches(&o["metadata"]["labels"]));
-            }
-            if let Some(sel) = query_param(query, "fieldSelector") {
-                let sel = FieldSelector::parse(t.kind, &percent_decode(sel))?;
-                items.retain(|o| sel.matches(o));
-            }
-            if table {
-                let include = query_param(query, "includeObject").unwrap_or("Metadata");
-                return Ok(json_response(
-                    StatusCode::OK,
-                    &to_table(t.kind, &items, rev, include),
-                ));
-            }
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({
-                    "kind": format!("{}List", t.kind.kind),
-                    "apiVersion": t.kind.api_version(),
-                    "metadata": {"resourceVersion": rev.to_string()},
-                    "items": items,
-                }),
-            ))
-        }
+        (&Method::GET, None) => super::list::list(server, t.kind, ns, query, table).await,
         (&Method::GET, Some(name)) => {
             check_namespace(server, t.kind, ns).await?;
             let obj = server

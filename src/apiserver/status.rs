@@ -105,6 +105,11 @@ impl ApiError {
         )
     }
 
+    /// 410 Gone: a resourceVersion or continue token older than what is kept.
+    pub fn expired(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::GONE, "Expired", message.into())
+    }
+
     pub fn method_not_allowed() -> ApiError {
         ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,

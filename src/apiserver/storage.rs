@@ -15,6 +15,27 @@ use crate::etcd::proto::etcdserverpb::{
 };
 use crate::kinds::Kind;
 
+/// Which page of a list to read.
+#[derive(Default, Debug, Clone)]
+pub struct PageRequest {
+    /// Read as of this revision (a consistent snapshot across pages); None: the newest.
+    pub revision: Option<i64>,
+    /// The first key to read; None: the first of the kind.
+    pub start: Option<Vec<u8>>,
+    /// At most this many objects; 0: all.
+    pub limit: i64,
+}
+
+/// A page of objects with their etcd keys.
+pub struct Page {
+    pub items: Vec<(Vec<u8>, Value)>,
+    pub revision: i64,
+    /// Whether objects remain after this page.
+    pub more: bool,
+    /// How many objects remain after this page.
+    pub remaining: i64,
+}
+
 #[derive(Clone)]
 pub struct Storage {
     kv: KvClient<Channel>,
@@ -146,23 +167,58 @@ impl Storage {
 
     /// Every object of a kind (in one namespace, or all), and the list's resourceVersion.
     pub async fn list(&self, kind: &Kind, ns: Option<&str>) -> Result<(Vec<Value>, i64), ApiError> {
+        let page = self.list_page(kind, ns, &PageRequest::default()).await?;
+        Ok((
+            page.items.into_iter().map(|(_, o)| o).collect(),
+            page.revision,
+        ))
+    }
+
+    /// One page of a list: up to `limit` objects from key `start` on, as of `revision`
+    /// (etcd's newest when None). A compacted revision is an `Expired` error.
+    pub async fn list_page(
+        &self,
+        kind: &Kind,
+        ns: Option<&str>,
+        req: &PageRequest,
+    ) -> Result<Page, ApiError> {
         let p = prefix(kind, ns);
+        let end = prefix_end(&p);
+        let key = match &req.start {
+            Some(start) if start.starts_with(&p) => start.clone(),
+            _ => p,
+        };
         let mut kv = self.kv.clone();
         let r = kv
             .range(RangeRequest {
-                range_end: prefix_end(&p),
-                key: p,
+                key,
+                range_end: end,
+                limit: req.limit,
+                revision: req.revision.unwrap_or(0),
                 ..Default::default()
             })
             .await
-            .map_err(etcd_error)?
+            .map_err(|e| {
+                if e.message().contains("compacted") {
+                    ApiError::expired(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                    )
+                } else {
+                    etcd_error(e)
+                }
+            })?
             .into_inner();
         let items = r
             .kvs
             .iter()
-            .map(|kv| decode(&kv.value, kv.mod_revision))
-            .collect::<Result<_, _>>()?;
-        Ok((items, r.header.map_or(0, |h| h.revision)))
+            .map(|kv| Ok((kv.key.clone(), decode(&kv.value, kv.mod_revision)?)))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(Page {
+            remaining: r.count - items.len() as i64,
+            items,
+            revision: r.header.map_or(0, |h| h.revision),
+            more: r.more,
+        })
     }
 
     /// Creates the object unless its key exists; returns it with its resourceVersion.
@@ -277,11 +333,42 @@ mod tests {
 
 /// A change to an object, as a Kubernetes watch reports it.
 #[derive(Debug)]
-pub enum Change {
-    Added(Value),
-    Modified(Value),
-    /// The object as it was, with the deleting revision as its resourceVersion.
-    Deleted(Value),
+pub struct Change {
+    pub kind: ChangeKind,
+    /// The object after the change; for a deletion, the object as it was, with the deleting
+    /// revision as its resourceVersion.
+    pub object: Value,
+    /// The object before a modification, when etcd still had it: a watch with a selector
+    /// needs it to tell an object that stopped matching.
+    pub previous: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeKind {
+    /// The watch event type.
+    pub fn event_type(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "ADDED",
+            ChangeKind::Modified => "MODIFIED",
+            ChangeKind::Deleted => "DELETED",
+        }
+    }
+}
+
+impl Change {
+    /// The etcd revision of the change (the object's resourceVersion in the event).
+    pub fn revision(&self) -> i64 {
+        self.object["metadata"]["resourceVersion"]
+            .as_str()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 /// The etcd revision a watch was asked to start after has been compacted away.
@@ -292,15 +379,21 @@ pub struct Expired {
 }
 
 impl Storage {
-    /// Changes to objects of a kind after revision `after`, as they happen. The stream ends when
-    /// etcd goes away; `Err(Expired)` when `after` was compacted.
+    /// Changes to objects of a kind after revision `after` (None: from now on), as they
+    /// happen, and the etcd revision at the watch's start. The stream ends when etcd goes away;
+    /// `Err(Expired)` when `after` was compacted.
     pub async fn watch(
         &self,
         kind: &Kind,
         ns: Option<&str>,
-        after: i64,
-    ) -> Result<impl futures::Stream<Item = Result<Vec<Change>, Expired>> + Send + 'static, ApiError>
-    {
+        after: Option<i64>,
+    ) -> Result<
+        (
+            i64,
+            impl futures::Stream<Item = Result<Vec<Change>, Expired>> + Send + 'static,
+        ),
+        ApiError,
+    > {
         use crate::etcd::proto::etcdserverpb::{WatchCreateRequest, WatchRequest, watch_request};
         use crate::etcd::proto::mvccpb::event::EventType;
         use futures::StreamExt;
@@ -311,7 +404,7 @@ impl Storage {
                 WatchCreateRequest {
                     range_end: prefix_end(&p),
                     key: p,
-                    start_revision: after + 1,
+                    start_revision: after.map_or(0, |a| a + 1),
                     prev_kv: true,
                     ..Default::default()
                 },
@@ -325,12 +418,21 @@ impl Storage {
         let mut client = crate::etcd::proto::etcdserverpb::watch_client::WatchClient::new(
             self.watch_channel.clone(),
         );
-        let responses = client
+        let mut responses = client
             .watch(tokio_stream::wrappers::ReceiverStream::new(rx))
             .await
             .map_err(etcd_error)?
             .into_inner();
-        Ok(responses
+        // The first answer confirms the watch and tells etcd's revision at its start.
+        let created = responses
+            .message()
+            .await
+            .map_err(etcd_error)?
+            .ok_or_else(|| ApiError::internal("etcd closed the watch before confirming it"))?;
+        let start = created.header.as_ref().map_or(0, |h| h.revision);
+        let after = after.unwrap_or(start);
+        let changes = futures::stream::iter([Ok(created)])
+            .chain(responses)
             .map(move |r| {
                 let _keep_open = &tx;
                 r
@@ -353,19 +455,33 @@ impl Storage {
                             let prev = e.prev_kv.as_ref()?;
                             let mut obj = decode(&prev.value, kv.mod_revision).ok()?;
                             obj["metadata"]["resourceVersion"] = kv.mod_revision.to_string().into();
-                            Some(Change::Deleted(obj))
+                            Some(Change {
+                                kind: ChangeKind::Deleted,
+                                object: obj,
+                                previous: None,
+                            })
                         } else {
-                            let obj = decode(&kv.value, kv.mod_revision).ok()?;
-                            Some(if kv.create_revision == kv.mod_revision {
-                                Change::Added(obj)
+                            let object = decode(&kv.value, kv.mod_revision).ok()?;
+                            let previous = e
+                                .prev_kv
+                                .as_ref()
+                                .and_then(|p| decode(&p.value, p.mod_revision).ok());
+                            let kind = if kv.create_revision == kv.mod_revision {
+                                ChangeKind::Added
                             } else {
-                                Change::Modified(obj)
+                                ChangeKind::Modified
+                            };
+                            Some(Change {
+                                kind,
+                                object,
+                                previous,
                             })
                         }
                     })
                     .collect();
                 (!changes.is_empty() || r.canceled).then_some(Ok(changes))
-            }))
+            });
+        Ok((start, changes))
     }
 }
 

@@ -1,21 +1,85 @@
 //! Watches: a stream of ADDED, MODIFIED, DELETED, BOOKMARK and ERROR events, one JSON object
-//! per line.
+//! per line, served from the resource's [watch cache](super::watchcache).
+//!
+//! - `resourceVersion` absent or "0", or `sendInitialEvents=true`: first an ADDED for every
+//!   object that exists (kubectl's `get NAME -w` drops that first event, expecting it), then
+//!   changes; with `sendInitialEvents=true` and bookmarks, a BOOKMARK annotated
+//!   `k8s.io/initial-events-end` marks the end of the initial objects.
+//! - otherwise: the changes after that resourceVersion; 410 Expired when etcd compacted it.
+//! - selectors are applied to events as upstream does: an object that starts matching is
+//!   ADDED, one that stops matching is DELETED.
+//! - under the Table Accept each object is a one-row Table.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
 
 use super::Server;
 use super::rest::{percent_decode, query_param, to_table};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::storage;
+use super::storage::{ChangeKind, Expired};
+use super::watchcache::{Cache, Event, watch_line};
 use crate::kinds::Kind;
 
-/// A watch: `resourceVersion` absent or 0 (or `sendInitialEvents=true`) first sends ADDED for
-/// what exists, then changes as etcd reports them, one JSON object per line; under the Table
-/// Accept each object is a one-row Table. A compacted revision ends it with 410 Expired.
+/// How often a watch that allows bookmarks gets one (upstream: about once a minute).
+const BOOKMARK_EVERY: Duration = Duration::from_secs(30);
+
+/// What one watcher is told about, in order.
+enum Item {
+    Event(Arc<Event>),
+    /// The watcher has seen everything up to this revision.
+    Bookmark(i64),
+    Expired(Expired),
+}
+
+/// Which events a watcher wants.
+struct Filter {
+    namespace: Option<String>,
+    labels: Option<LabelSelector>,
+    fields: Option<FieldSelector>,
+}
+
+impl Filter {
+    fn matches(&self, obj: &Value) -> bool {
+        self.namespace
+            .as_deref()
+            .is_none_or(|ns| obj["metadata"]["namespace"].as_str() == Some(ns))
+            && self
+                .labels
+                .as_ref()
+                .is_none_or(|l| l.matches(&obj["metadata"]["labels"]))
+            && self.fields.as_ref().is_none_or(|f| f.matches(obj))
+    }
+
+    fn is_everything_in_namespace(&self) -> bool {
+        self.labels.as_ref().is_none_or(LabelSelector::is_empty) && self.fields.is_none()
+    }
+
+    /// The event type this watcher sees for a change, if any.
+    fn event_type(&self, e: &Event) -> Option<&'static str> {
+        let now = self.matches(&e.change.object);
+        let before = match (&e.change.kind, &e.change.previous) {
+            (ChangeKind::Modified, Some(prev)) => self.matches(prev),
+            (ChangeKind::Modified, None) => now,
+            _ => now,
+        };
+        match (e.change.kind, before, now) {
+            (ChangeKind::Modified, false, true) => Some("ADDED"),
+            (ChangeKind::Modified, true, false) => Some("DELETED"),
+            (kind, _, true) => Some(kind.event_type()),
+            _ => None,
+        }
+    }
+}
+
 pub async fn watch(
     server: &Server,
     kind: &'static Kind,
@@ -23,20 +87,14 @@ pub async fn watch(
     query: &str,
     table: bool,
 ) -> Result<Response, ApiError> {
-    use futures::StreamExt;
-    use storage::Change;
-
-    let labels = query_param(query, "labelSelector")
-        .map(|s| LabelSelector::parse(&percent_decode(s)))
-        .transpose()?;
-    let fields = query_param(query, "fieldSelector")
-        .map(|s| FieldSelector::parse(kind, &percent_decode(s)))
-        .transpose()?;
-    let selected = move |o: &Value| {
-        labels
-            .as_ref()
-            .is_none_or(|l| l.matches(&o["metadata"]["labels"]))
-            && fields.as_ref().is_none_or(|f| f.matches(o))
+    let filter = Filter {
+        namespace: ns.map(str::to_string),
+        labels: query_param(query, "labelSelector")
+            .map(|s| LabelSelector::parse(&percent_decode(s)))
+            .transpose()?,
+        fields: query_param(query, "fieldSelector")
+            .map(|s| FieldSelector::parse(kind, &percent_decode(s)))
+            .transpose()?,
     };
     let rv = query_param(query, "resourceVersion").unwrap_or("");
     let send_initial = query_param(query, "sendInitialEvents") == Some("true");
@@ -47,65 +105,225 @@ pub async fn watch(
     let timeout = query_param(query, "timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
         .unwrap_or(1800);
-    let (initial, after) = if rv.is_empty() || rv == "0" || send_initial {
-        let (items, rev) = server.storage.list(kind, ns).await?;
-        (items, rev)
-    } else {
-        let rev = rv
-            .parse()
-            .map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}")))?;
-        (Vec::new(), rev)
-    };
-    let encode = move |event: &str, obj: &Value| {
-        let object = if table && event != "BOOKMARK" && event != "ERROR" {
-            to_table(kind, std::slice::from_ref(obj), 0, "Metadata")
+
+    let cache = server.watch_caches.get(kind).await?;
+    let mut first: Vec<Bytes> = Vec::new();
+    let events: futures::stream::BoxStream<'static, Item> =
+        if rv.is_empty() || rv == "0" || send_initial {
+            // Live events are taken before the list, so none is lost in between; those the
+            // list already shows are skipped.
+            let live = cache
+                .subscribe_now()
+                .ok_or_else(|| ApiError::internal("the watch cache closed; watch again"))?;
+            let (items, listed) = server.storage.list(kind, ns).await?;
+            first.extend(
+                items
+                    .iter()
+                    .filter(|o| filter.matches(o))
+                    .map(|o| encode(kind, table, "ADDED", o)),
+            );
+            if send_initial && bookmarks {
+                first.push(encode(
+                    kind,
+                    table,
+                    "BOOKMARK",
+                    &bookmark(kind, listed, true),
+                ));
+            }
+            live_events(VecDeque::new(), live, listed, &cache, bookmarks)
         } else {
-            obj.clone()
+            let after: i64 = rv
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version {rv:?}")))?;
+            match cache.subscribe(after) {
+                Some(sub) => live_events(sub.replay.into(), sub.live, after, &cache, bookmarks),
+                None => {
+                    // Older than the cache remembers: etcd itself may still have it.
+                    let (_, changes) = server.storage.watch(kind, ns, Some(after)).await?;
+                    super::storage::until_expired(changes)
+                        .flat_map(|batch| {
+                            let items: Vec<Item> = match batch {
+                                Ok(changes) => changes
+                                    .into_iter()
+                                    .map(|c| Item::Event(Arc::new(Event::new(c))))
+                                    .collect(),
+                                Err(e) => vec![Item::Expired(e)],
+                            };
+                            futures::stream::iter(items)
+                        })
+                        .boxed()
+                }
+            }
         };
-        let mut line = json!({"type": event, "object": object}).to_string();
-        line.push('\n');
-        Ok::<_, std::convert::Infallible>(Bytes::from(line))
-    };
-    let mut first: Vec<Result<Bytes, std::convert::Infallible>> = initial
-        .iter()
-        .filter(|o| selected(o))
-        .map(|o| encode("ADDED", o))
-        .collect();
-    if send_initial && bookmarks {
-        let mark = json!({
-            "kind": kind.kind, "apiVersion": kind.api_version(),
-            "metadata": {"resourceVersion": after.to_string(), "annotations": {"k8s.io/initial-events-end": "true"}},
-        });
-        first.push(encode("BOOKMARK", &mark));
-    }
-    let changes = storage::until_expired(server.storage.watch(kind, ns, after).await?);
-    let later = changes
-        .flat_map(move |batch| {
-            let lines: Vec<Result<Bytes, std::convert::Infallible>> = match batch {
-                Ok(changes) => changes
-                    .into_iter()
-                    .filter_map(|c| {
-                        let (event, obj) = match c {
-                            Change::Added(o) => ("ADDED", o),
-                            Change::Modified(o) => ("MODIFIED", o),
-                            Change::Deleted(o) => ("DELETED", o),
-                        };
-                        selected(&obj).then(|| encode(event, &obj))
-                    })
-                    .collect(),
-                Err(e) => {
-                    let status = json!({
+
+    let plain = !table && filter.is_everything_in_namespace();
+    let later = events
+        .filter_map(move |item| {
+            let line = match item {
+                Item::Event(e) => filter.event_type(&e).map(|t| {
+                    if plain && t == e.change.kind.event_type() {
+                        e.json_line()
+                    } else {
+                        encode(kind, table, t, &e.change.object)
+                    }
+                }),
+                Item::Bookmark(rev) => {
+                    Some(encode(kind, table, "BOOKMARK", &bookmark(kind, rev, false)))
+                }
+                Item::Expired(e) => Some(watch_line(
+                    "ERROR",
+                    &json!({
                         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                         "message": format!("too old resource version: {} ({})", e.requested, e.compacted),
                         "reason": "Expired", "code": 410,
-                    });
-                    vec![encode("ERROR", &status)]
+                    }),
+                )),
+            };
+            futures::future::ready(line)
+        })
+        .take_until(tokio::time::sleep(Duration::from_secs(timeout)));
+    let body = futures::stream::iter(first)
+        .chain(later)
+        .map(Ok::<_, std::convert::Infallible>);
+    Ok((
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response())
+}
+
+fn encode(kind: &Kind, table: bool, event_type: &str, obj: &Value) -> Bytes {
+    if table && event_type != "BOOKMARK" && event_type != "ERROR" {
+        watch_line(
+            event_type,
+            &to_table(kind, std::slice::from_ref(obj), 0, "Metadata"),
+        )
+    } else {
+        watch_line(event_type, obj)
+    }
+}
+
+/// A BOOKMARK's object: only the kind and a resourceVersion.
+fn bookmark(kind: &Kind, rev: i64, initial_events_end: bool) -> Value {
+    let mut mark = json!({
+        "kind": kind.kind, "apiVersion": kind.api_version(),
+        "metadata": {"resourceVersion": rev.to_string()},
+    });
+    if initial_events_end {
+        mark["metadata"]["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    mark
+}
+
+/// The cache's kept events, then its live ones after revision `after`, with a bookmark now
+/// and then when asked. Ends when the watcher falls too far behind or the cache closes: the
+/// client watches again from the last revision it saw.
+fn live_events(
+    replay: VecDeque<Arc<Event>>,
+    live: broadcast::Receiver<Arc<Event>>,
+    after: i64,
+    cache: &Arc<Cache>,
+    bookmarks: bool,
+) -> futures::stream::BoxStream<'static, Item> {
+    struct State {
+        replay: VecDeque<Arc<Event>>,
+        live: broadcast::Receiver<Arc<Event>>,
+        after: i64,
+        cache: Arc<Cache>,
+        tick: Option<tokio::time::Interval>,
+    }
+    let tick = bookmarks.then(|| {
+        let mut t = tokio::time::interval(BOOKMARK_EVERY);
+        t.reset();
+        t
+    });
+    let state = State {
+        replay,
+        live,
+        after,
+        cache: cache.clone(),
+        tick,
+    };
+    let stream = futures::stream::unfold(state, |mut s| async move {
+        if let Some(e) = s.replay.pop_front() {
+            s.after = e.revision;
+            return Some((Item::Event(e), s));
+        }
+        loop {
+            let tick = async {
+                match &mut s.tick {
+                    Some(t) => {
+                        t.tick().await;
+                    }
+                    None => std::future::pending().await,
                 }
             };
-            futures::stream::iter(lines)
+            tokio::select! {
+                got = s.live.recv() => match got {
+                    Ok(e) if e.revision <= s.after => continue,
+                    Ok(e) => {
+                        s.after = e.revision;
+                        return Some((Item::Event(e), s));
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "a watcher fell behind; ending its watch");
+                        return None;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                () = tick => {
+                    let rev = s.cache.revision().max(s.after);
+                    return Some((Item::Bookmark(rev), s));
+                }
+            }
+        }
+    });
+    stream.boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apiserver::storage::Change;
+
+    fn modified(labels_before: Value, labels_now: Value) -> Event {
+        Event::new(Change {
+            kind: ChangeKind::Modified,
+            object: json!({"metadata": {"name": "p", "namespace": "default", "resourceVersion": "5", "labels": labels_now}}),
+            previous: Some(
+                json!({"metadata": {"name": "p", "namespace": "default", "labels": labels_before}}),
+            ),
         })
-        .take_until(tokio::time::sleep(std::time::Duration::from_secs(timeout)));
-    let body = axum::body::Body::from_stream(futures::stream::iter(first).chain(later));
-    let content_type = "application/json";
-    Ok((StatusCode::OK, [("content-type", content_type)], body).into_response())
+    }
+
+    #[test]
+    fn objects_entering_or_leaving_a_selector_are_added_or_deleted() {
+        let f = Filter {
+            namespace: Some("default".into()),
+            labels: Some(LabelSelector::parse("app=web").unwrap()),
+            fields: None,
+        };
+        let web = json!({"app": "web"});
+        let db = json!({"app": "db"});
+        assert_eq!(
+            f.event_type(&modified(db.clone(), web.clone())),
+            Some("ADDED")
+        );
+        assert_eq!(
+            f.event_type(&modified(web.clone(), db.clone())),
+            Some("DELETED")
+        );
+        assert_eq!(
+            f.event_type(&modified(web.clone(), web.clone())),
+            Some("MODIFIED")
+        );
+        assert_eq!(f.event_type(&modified(db.clone(), db)), None);
+        let other_ns = Filter {
+            namespace: Some("kube-system".into()),
+            labels: None,
+            fields: None,
+        };
+        assert_eq!(other_ns.event_type(&modified(web.clone(), web)), None);
+    }
 }
