@@ -92,7 +92,9 @@ pub async fn list(
             0
         };
         let page = server.storage.list_page(kind, ns, &req).await?;
-        req.revision = Some(page.revision);
+        // etcd's header tells its newest revision, not the one read: the snapshot is the
+        // first page's.
+        let snapshot = *req.revision.get_or_insert(page.revision);
         let mut last_key = None;
         let mut taken_all = true;
         let count = page.items.len();
@@ -111,16 +113,16 @@ pub async fn list(
         match last_key {
             // Stopped inside the page: the next page starts at the first key not taken.
             Some((key, left)) if !taken_all => {
-                break (page.revision, Some(key), page.remaining + left as i64);
+                break (snapshot, Some(key), page.remaining + left as i64);
             }
             Some((mut key, _)) if page.more => {
                 key.push(0);
                 if full {
-                    break (page.revision, Some(key), page.remaining);
+                    break (snapshot, Some(key), page.remaining);
                 }
                 req.start = Some(key);
             }
-            _ => break (page.revision, None, 0),
+            _ => break (snapshot, None, 0),
         }
     };
 

@@ -6,14 +6,14 @@ use std::process::{Command, Output};
 use crate::util::{self, TestCluster, ok, stderr, stdout};
 
 /// A cluster with etcd and the apiserver started, and kubectl pointed at it.
-struct Api {
-    tc: TestCluster,
+pub struct Api {
+    pub tc: TestCluster,
     cache: tempfile::TempDir,
 }
 
 impl Api {
     /// On the builtin etcd.
-    fn start() -> Api {
+    pub fn start() -> Api {
         Api::start_on(false)
     }
 
@@ -39,7 +39,7 @@ impl Api {
 
     /// kubectl with the admin kubeconfig and a discovery cache of its own (the cache is keyed
     /// by host:port only, so servers of other tests must not share it).
-    fn kubectl(&self, args: &[&str]) -> Output {
+    pub fn kubectl(&self, args: &[&str]) -> Output {
         Command::new("kubectl")
             .env(
                 "KUBECONFIG",
@@ -74,7 +74,7 @@ impl Api {
         child.wait_with_output().unwrap()
     }
 
-    fn port(&self) -> u16 {
+    pub fn port(&self) -> u16 {
         let ports = util::read(&self.tc.data.join("ports.yaml"));
         ports
             .split("apiserver:")

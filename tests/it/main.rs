@@ -5,6 +5,7 @@ mod apiserver;
 mod etcd;
 mod etcd_builtin;
 mod headless;
+mod kube_client;
 mod supervisor;
 mod tui_tmux;
 mod util;
