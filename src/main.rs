@@ -107,6 +107,9 @@ enum Cmd {
 enum BenchCmd {
     /// Put throughput (1 and 16 clients), range latency over 10k keys, watch delivery latency.
     Etcd(kwb::etcd::bench::Args),
+    /// Create, get, list and watch latency, creates/s with 1 and 16 clients, a list of 10k
+    /// pods, one change reaching 100 watchers (any cluster, through kube-rs).
+    Apiserver(kwb::apiserver::bench::Args),
 }
 
 #[derive(Subcommand)]
@@ -190,6 +193,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::Bench {
             what: BenchCmd::Etcd(args),
         }) => runtime.block_on(kwb::etcd::bench::run(args))?,
+        Some(Cmd::Bench {
+            what: BenchCmd::Apiserver(args),
+        }) => {
+            let kubeconfig = data_dir(&cli.cluster)?.admin_kubeconfig();
+            runtime.block_on(kwb::apiserver::bench::run(args, kubeconfig))?
+        }
         Some(Cmd::Config {
             what: ConfigCmd::Default,
         }) => print!("{DEFAULT_CONFIG_YAML}"),

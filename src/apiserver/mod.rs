@@ -14,6 +14,7 @@
 //! - [`rest`]: the resource handlers
 
 pub mod authn;
+pub mod bench;
 pub mod bootstrap;
 pub mod discovery;
 pub mod list;
