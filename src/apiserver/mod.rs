@@ -19,6 +19,7 @@ pub mod bootstrap;
 pub mod discovery;
 pub mod list;
 pub mod patch;
+pub mod protobuf;
 pub mod rest;
 pub mod selector;
 pub mod status;

@@ -508,7 +508,14 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    if ct.contains("protobuf") {
+    let media = ct.split(';').next().unwrap_or("").trim();
+    if media == "application/vnd.kubernetes.protobuf" {
+        return super::protobuf::decode(body).map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    if !matches!(
+        media,
+        "application/json" | "application/yaml" | "application/x-yaml" | "text/yaml" | "*/*" | ""
+    ) {
         return Err(ApiError::unsupported_media_type(ct));
     }
     let value: Value = if ct.contains("yaml") {

@@ -339,13 +339,145 @@ fn bad_requests_get_upstreams_errors() {
     let body: serde_json::Value = serde_json::from_slice(&anon.stdout).unwrap();
     assert_eq!(body["code"], 401, "{body}");
     assert_eq!(body["reason"], "Unauthorized");
-    // Typed create sends protobuf, not decoded yet: a clear 415, nothing created.
-    let pb = api.kubectl(&["create", "namespace", "demo"]);
-    assert!(!pb.status.success());
+}
+
+#[test]
+fn typed_create_commands_send_protobuf_and_get_what_they_asked_for() {
+    if !util::require(
+        "kubectl",
+        "typed_create_commands_send_protobuf_and_get_what_they_asked_for",
+    ) {
+        return;
+    }
+    let api = Api::start();
+    // Each of these sends its object as Kubernetes protobuf.
+    for (args, created) in [
+        (
+            &["create", "namespace", "demo"][..],
+            "namespace/demo created",
+        ),
+        (
+            &[
+                "create",
+                "deployment",
+                "web",
+                "--image=nginx:1.27",
+                "--replicas=0",
+                "--port=80",
+            ],
+            "deployment.apps/web created",
+        ),
+        (
+            &[
+                "create",
+                "configmap",
+                "cfg",
+                "--from-literal=a=1",
+                "--from-literal=b=two",
+            ],
+            "configmap/cfg created",
+        ),
+        (
+            &[
+                "create",
+                "secret",
+                "generic",
+                "pw",
+                "--from-literal=password=s3cr3t",
+            ],
+            "secret/pw created",
+        ),
+        (
+            &["create", "service", "clusterip", "web", "--tcp=80:8080"],
+            "service/web created",
+        ),
+        (
+            &[
+                "create",
+                "job",
+                "once",
+                "--image=busybox",
+                "--",
+                "echo",
+                "hi",
+            ],
+            "job.batch/once created",
+        ),
+        (
+            &[
+                "create",
+                "cronjob",
+                "tick",
+                "--image=busybox",
+                "--schedule=*/5 * * * *",
+                "--",
+                "date",
+            ],
+            "cronjob.batch/tick created",
+        ),
+        (
+            &["create", "job", "manual", "--from=cronjob/tick"],
+            "job.batch/manual created",
+        ),
+    ] {
+        let o = api.kubectl(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o).trim(), created, "{args:?}");
+    }
+    let json = |args: &[&str]| -> serde_json::Value {
+        let o = ok(api.kubectl(args), "kubectl get -o json");
+        serde_json::from_str(&stdout(&o)).unwrap()
+    };
+    let d = json(&["get", "deployment", "web", "-o", "json"]);
+    assert_eq!(d["spec"]["replicas"], 0, "an explicit 0 survives: {d}");
+    assert_eq!(d["spec"]["selector"]["matchLabels"]["app"], "web");
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "nginx:1.27");
+    assert_eq!(c["ports"][0]["containerPort"], 80);
+    assert!(d["metadata"]["creationTimestamp"].is_string());
+    let cm = json(&["get", "configmap", "cfg", "-o", "json"]);
+    assert_eq!(cm["data"], serde_json::json!({"a": "1", "b": "two"}));
+    let secret = json(&["get", "secret", "pw", "-o", "json"]);
+    assert_eq!(secret["data"]["password"], "czNjcjN0", "base64 of s3cr3t");
+    let svc = json(&["get", "service", "web", "-o", "json"]);
+    assert_eq!(svc["spec"]["ports"][0]["port"], 80);
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    assert_eq!(svc["spec"]["selector"]["app"], "web");
+    let job = json(&["get", "job", "once", "-o", "json"]);
+    let spec = &job["spec"]["template"]["spec"];
+    assert_eq!(
+        spec["containers"][0]["command"],
+        serde_json::json!(["echo", "hi"])
+    );
+    assert_eq!(spec["restartPolicy"], "Never");
+    let cron = json(&["get", "cronjob", "tick", "-o", "json"]);
+    assert_eq!(cron["spec"]["schedule"], "*/5 * * * *");
+    let manual = json(&["get", "job", "manual", "-o", "json"]);
+    assert_eq!(
+        manual["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"],
+        "manual"
+    );
+    assert_eq!(
+        manual["spec"]["template"]["spec"]["containers"][0]["command"],
+        serde_json::json!(["date"])
+    );
+    let ns = json(&["get", "namespace", "demo", "-o", "json"]);
+    assert_eq!(ns["status"]["phase"], "Active");
+
+    // Already exists, and an invalid name, as a real cluster words them.
+    let again = api.kubectl(&["create", "namespace", "demo"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        stderr(&again).trim(),
+        "Error from server (AlreadyExists): namespaces \"demo\" already exists"
+    );
+    let bad = api.kubectl(&["create", "configmap", "Bad_Name"]);
     assert!(
-        stderr(&pb).contains("protobuf bodies are not supported"),
+        stderr(&bad).contains(
+            "error: failed to create configmap: ConfigMap \"Bad_Name\" is invalid: metadata.name: Invalid value"
+        ),
         "{}",
-        stderr(&pb)
+        stderr(&bad)
     );
 }
 
