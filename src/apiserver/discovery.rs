@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::kinds::{KINDS, Kind, VERBS, group_versions, has_scale, has_status};
+use crate::kinds::{KINDS, Kind, Subresource, group_versions, subresources, verbs};
 
 /// The Content-Type kubectl requires to treat a body as aggregated discovery.
 pub const AGGREGATED_V2: &str =
@@ -15,21 +15,26 @@ pub fn wants_aggregated(accept: &str) -> bool {
     accept.contains("as=APIGroupDiscoveryList") && accept.contains("v=v2")
 }
 
+/// A subresource's kind: its own, or its parent's.
+fn sub_kind(k: &Kind, s: &Subresource) -> (&'static str, &'static str, &'static str) {
+    s.kind.unwrap_or((k.group, k.version, k.kind))
+}
+
 fn aggregated_resource(k: &Kind) -> Value {
-    let mut subresources = Vec::new();
-    if has_status(k) {
-        subresources.push(json!({"subresource": "status", "responseKind": {"group": k.group, "version": k.version, "kind": k.kind}, "verbs": ["get", "patch", "update"]}));
-    }
-    if has_scale(k) {
-        subresources.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": ["get", "patch", "update"]}));
-    }
+    let subs: Vec<Value> = subresources(k)
+        .iter()
+        .map(|s| {
+            let (group, version, kind) = sub_kind(k, s);
+            json!({"subresource": s.name, "responseKind": {"group": group, "version": version, "kind": kind}, "verbs": s.verbs})
+        })
+        .collect();
     json!({
-        "subresources": subresources,
+        "subresources": subs,
         "resource": k.resource,
         "responseKind": {"group": k.group, "version": k.version, "kind": k.kind},
         "scope": if k.namespaced { "Namespaced" } else { "Cluster" },
         "singularResource": k.singular,
-        "verbs": VERBS,
+        "verbs": verbs(k),
         "shortNames": k.short_names,
         "categories": k.categories,
     })
@@ -89,14 +94,17 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             "singularName": k.singular,
             "namespaced": k.namespaced,
             "kind": k.kind,
-            "verbs": VERBS,
+            "verbs": verbs(k),
             "shortNames": k.short_names,
         }));
-        if has_status(k) {
-            resources.push(json!({"name": format!("{}/status", k.resource), "singularName": "", "namespaced": k.namespaced, "kind": k.kind, "verbs": ["get", "patch", "update"]}));
-        }
-        if has_scale(k) {
-            resources.push(json!({"name": format!("{}/scale", k.resource), "singularName": "", "namespaced": k.namespaced, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));
+        for s in subresources(k) {
+            let (group, version, kind) = sub_kind(k, &s);
+            let mut r = json!({"name": format!("{}/{}", k.resource, s.name), "singularName": "", "namespaced": k.namespaced, "kind": kind, "verbs": s.verbs});
+            if s.kind.is_some() {
+                r["group"] = group.into();
+                r["version"] = version.into();
+            }
+            resources.push(r);
         }
     }
     let gv = if group.is_empty() {

@@ -21,10 +21,12 @@ pub mod list;
 pub mod patch;
 pub mod protobuf;
 pub mod rest;
+pub mod reviews;
 pub mod selector;
 pub mod status;
 pub mod storage;
 pub mod strategy;
+pub mod tokens;
 pub mod watch;
 pub mod watchcache;
 
@@ -82,7 +84,11 @@ pub struct Config {
 pub struct Server {
     pub storage: storage::Storage,
     pub watch_caches: watchcache::WatchCaches,
+    pub tokens: tokens::Tokens,
 }
+
+/// The issuer of service-account tokens when --service-account-issuer is not given.
+pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 
 /// Kubernetes release this apiserver reports: kubectl's dispatcher picks its bundled minor
 /// from it, and k8s-openapi's schemas will match it.
@@ -144,10 +150,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
         }
     };
+    let tokens = tokens::Tokens::load(
+        config.service_account_signing_key_file.as_deref(),
+        config.service_account_key_file.as_deref(),
+        config
+            .service_account_issuer
+            .as_deref()
+            .unwrap_or(DEFAULT_ISSUER),
+    )
+    .context("loading the service-account keys")?;
     let storage = storage::Storage::new(client.channel);
     let server = Arc::new(Server {
         watch_caches: watchcache::WatchCaches::new(storage.clone()),
         storage,
+        tokens,
     });
     let kubernetes_ip = match &config.service_cluster_ip_range {
         Some(r) => Some(

@@ -37,8 +37,18 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(user) = user else {
-        return ApiError::unauthorized().into_response();
+    let user = match user {
+        Some(u) => u,
+        None => match bearer_token(&headers) {
+            Some(token) => match super::reviews::authenticate_token(&server, token).await {
+                Ok(u) => u,
+                Err(e) => {
+                    tracing::info!(error = %e, "bearer token refused");
+                    return ApiError::unauthorized().into_response();
+                }
+            },
+            None => return ApiError::unauthorized().into_response(),
+        },
     };
     let path = uri.path().trim_end_matches('/');
     let query = uri.query().unwrap_or("");
@@ -62,7 +72,7 @@ async fn handle(
         (Method::GET, "/readyz") => Ok(readyz(&server, query).await),
         (Method::GET, "/api") => Ok(discovery_response(accept, true)),
         (Method::GET, "/apis") => Ok(discovery_response(accept, false)),
-        _ => resource(&server, &method, path, query, &headers, body).await,
+        _ => resource(&server, &user, &method, path, query, &headers, body).await,
     };
     result.unwrap_or_else(|e| e.into_response())
 }
@@ -158,9 +168,7 @@ fn parse(path: &str) -> Result<Result<Target, Value>, ApiError> {
     };
     let served = match target.subresource.as_deref() {
         None => true,
-        Some("status") => kinds::has_status(target.kind),
-        Some("scale") => kinds::has_scale(target.kind),
-        Some(_) => false,
+        Some(name) => kinds::subresource(target.kind, name).is_some(),
     };
     if !served {
         return Err(ApiError::no_route());
@@ -205,8 +213,16 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The token of an `Authorization: Bearer …` header.
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
 async fn resource(
     server: &Server,
+    user: &User,
     method: &Method,
     path: &str,
     query: &str,
@@ -248,6 +264,19 @@ async fn resource(
                 ));
             }
             Ok(json_response(StatusCode::OK, &obj))
+        }
+        (&Method::POST, None) if kinds::is_review(t.kind) => {
+            let review = decode_body(headers, &body)?;
+            let answer = super::reviews::answer(server, t.kind, user, review).await?;
+            Ok(json_response(StatusCode::CREATED, &answer))
+        }
+        (_, _) if kinds::is_review(t.kind) => Err(ApiError::method_not_allowed()),
+        (&Method::POST, Some(name)) if t.subresource.as_deref() == Some("token") => {
+            let request = decode_body(headers, &body)?;
+            let answer =
+                super::reviews::token_request(server, ns.unwrap_or("default"), name, request)
+                    .await?;
+            Ok(json_response(StatusCode::CREATED, &answer))
         }
         (&Method::POST, None) => {
             let obj = decode_body(headers, &body)?;

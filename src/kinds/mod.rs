@@ -38,10 +38,94 @@ impl Kind {
     }
 }
 
-/// The verbs every served resource supports so far.
+/// The verbs of a stored resource.
 pub const VERBS: &[&str] = &[
-    "create", "delete", "get", "list", "patch", "update", "watch",
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
 ];
+
+/// Kinds that are questions to the server, answered and never stored (the *Review kinds):
+/// only `create`.
+pub fn is_review(k: &Kind) -> bool {
+    k.kind.ends_with("Review")
+}
+
+/// The verbs a kind's resource supports.
+pub fn verbs(k: &Kind) -> &'static [&'static str] {
+    if is_review(k) { &["create"] } else { VERBS }
+}
+
+/// A subresource: `pods/log`, `deployments/scale`, …
+#[derive(Debug, PartialEq, Eq)]
+pub struct Subresource {
+    pub name: &'static str,
+    /// The kind it takes and returns; None: the parent's kind.
+    pub kind: Option<(&'static str, &'static str, &'static str)>,
+    pub verbs: &'static [&'static str],
+}
+
+const GET_UPDATE: &[&str] = &["get", "patch", "update"];
+
+/// The subresources of a kind, as discovery lists them and the server serves them.
+pub fn subresources(k: &Kind) -> Vec<Subresource> {
+    let mut out = Vec::new();
+    if has_status(k) {
+        out.push(Subresource {
+            name: "status",
+            kind: None,
+            verbs: GET_UPDATE,
+        });
+    }
+    if has_scale(k) {
+        out.push(Subresource {
+            name: "scale",
+            kind: Some(("autoscaling", "v1", "Scale")),
+            verbs: GET_UPDATE,
+        });
+    }
+    match k.kind {
+        "Pod" => {
+            out.push(Subresource {
+                name: "binding",
+                kind: Some(("", "v1", "Binding")),
+                verbs: &["create"],
+            });
+            out.push(Subresource {
+                name: "eviction",
+                kind: Some(("policy", "v1", "Eviction")),
+                verbs: &["create"],
+            });
+            out.push(Subresource {
+                name: "log",
+                kind: Some(("", "v1", "Pod")),
+                verbs: &["get"],
+            });
+        }
+        "ServiceAccount" => out.push(Subresource {
+            name: "token",
+            kind: Some(("authentication.k8s.io", "v1", "TokenRequest")),
+            verbs: &["create"],
+        }),
+        "Namespace" => out.push(Subresource {
+            name: "finalize",
+            kind: None,
+            verbs: &["update"],
+        }),
+        _ => {}
+    }
+    out
+}
+
+/// A subresource of a kind, by name.
+pub fn subresource(k: &Kind, name: &str) -> Option<Subresource> {
+    subresources(k).into_iter().find(|s| s.name == name)
+}
 
 /// Kinds whose status is written through the `status` subresource only.
 pub fn has_status(k: &Kind) -> bool {
@@ -263,6 +347,56 @@ pub const KINDS: &[Kind] = &[
         singular: "event",
         short_names: &["ev"],
         namespaced: true,
+        categories: &[],
+    },
+    Kind {
+        group: "authentication.k8s.io",
+        version: "v1",
+        kind: "SelfSubjectReview",
+        resource: "selfsubjectreviews",
+        singular: "selfsubjectreview",
+        short_names: &[],
+        namespaced: false,
+        categories: &[],
+    },
+    Kind {
+        group: "authentication.k8s.io",
+        version: "v1",
+        kind: "TokenReview",
+        resource: "tokenreviews",
+        singular: "tokenreview",
+        short_names: &[],
+        namespaced: false,
+        categories: &[],
+    },
+    Kind {
+        group: "authorization.k8s.io",
+        version: "v1",
+        kind: "SelfSubjectAccessReview",
+        resource: "selfsubjectaccessreviews",
+        singular: "selfsubjectaccessreview",
+        short_names: &[],
+        namespaced: false,
+        categories: &[],
+    },
+    Kind {
+        group: "authorization.k8s.io",
+        version: "v1",
+        kind: "SelfSubjectRulesReview",
+        resource: "selfsubjectrulesreviews",
+        singular: "selfsubjectrulesreview",
+        short_names: &[],
+        namespaced: false,
+        categories: &[],
+    },
+    Kind {
+        group: "authorization.k8s.io",
+        version: "v1",
+        kind: "SubjectAccessReview",
+        resource: "subjectaccessreviews",
+        singular: "subjectaccessreview",
+        short_names: &[],
+        namespaced: false,
         categories: &[],
     },
 ];

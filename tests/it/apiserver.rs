@@ -721,3 +721,97 @@ fn label_annotate_scale_and_patches_work_as_on_a_real_cluster() {
         stderr(&smp)
     );
 }
+
+#[test]
+fn whoami_tokens_and_can_i_work_as_on_a_real_cluster() {
+    if !util::require(
+        "kubectl",
+        "whoami_tokens_and_can_i_work_as_on_a_real_cluster",
+    ) {
+        return;
+    }
+    let api = Api::start();
+    let me = ok(
+        api.kubectl(&["auth", "whoami", "-o", "json"]),
+        "auth whoami",
+    );
+    let me: serde_json::Value = serde_json::from_str(&stdout(&me)).unwrap();
+    assert_eq!(me["kind"], "SelfSubjectReview");
+    assert_eq!(me["status"]["userInfo"]["username"], "kubernetes-admin");
+    let groups = me["status"]["userInfo"]["groups"].to_string();
+    assert!(groups.contains("system:masters") && groups.contains("system:authenticated"));
+    let can = ok(
+        api.kubectl(&["auth", "can-i", "list", "pods"]),
+        "auth can-i",
+    );
+    assert_eq!(stdout(&can).trim(), "yes");
+
+    // A service account's token, used with no client certificate at all.
+    ok(
+        api.kubectl(&["create", "serviceaccount", "robot"]),
+        "create serviceaccount",
+    );
+    let token = ok(
+        api.kubectl(&["create", "token", "robot", "--duration=1h"]),
+        "create token",
+    );
+    let token = stdout(&token).trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
+    let as_token = |token: &str, args: &[&str]| {
+        Command::new("kubectl")
+            .arg("--kubeconfig=/dev/null")
+            .arg(format!("--server=https://127.0.0.1:{}", api.port()))
+            .arg(format!(
+                "--certificate-authority={}",
+                api.tc.data.join("pki/ca.crt").display()
+            ))
+            .arg(format!("--token={token}"))
+            .arg(format!("--cache-dir={}", api.cache.path().display()))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let robot = ok(as_token(&token, &["auth", "whoami"]), "whoami as robot");
+    let text = stdout(&robot);
+    assert!(
+        text.contains("system:serviceaccount:default:robot"),
+        "{text}"
+    );
+    assert!(text.contains("system:serviceaccounts:default"), "{text}");
+    ok(
+        as_token(&token, &["get", "namespaces"]),
+        "a token user reads",
+    );
+
+    // Forged, and orphaned, tokens get 401.
+    let mut forged = token.clone();
+    forged.pop();
+    forged.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let refused = as_token(&forged, &["get", "namespaces"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("You must be logged in to the server (Unauthorized)"),
+        "{}",
+        stderr(&refused)
+    );
+    ok(
+        api.kubectl(&["delete", "serviceaccount", "robot"]),
+        "delete serviceaccount",
+    );
+    let orphaned = as_token(&token, &["get", "namespaces"]);
+    assert!(
+        stderr(&orphaned).contains("Unauthorized"),
+        "{}",
+        stderr(&orphaned)
+    );
+    ok(
+        api.kubectl(&["create", "serviceaccount", "brief"]),
+        "create serviceaccount",
+    );
+    let short = api.kubectl(&["create", "token", "brief", "--duration=1m"]);
+    assert!(
+        stderr(&short).contains("may not specify a duration less than 10 minutes"),
+        "{}",
+        stderr(&short)
+    );
+}
