@@ -59,10 +59,8 @@ pub async fn bootstrap(server: &Server, b: &Bootstrap) -> Result<(), ApiError> {
                 "status": {"loadBalancer": {}},
             }),
         )?;
-        if let Err(e) = server
-            .storage
-            .create(svc, Some("default"), "kubernetes", obj)
-            .await
+        if let Err(e) =
+            super::allocator::create(server, svc, "default", "kubernetes", obj, false).await
             && e.reason != "AlreadyExists"
         {
             return Err(e);

@@ -13,9 +13,11 @@
 //! - [`discovery`]: /api, /apis and their group-versions
 //! - [`rest`]: the resource handlers
 
+pub mod allocator;
 pub mod authn;
 pub mod bench;
 pub mod bootstrap;
+pub mod defaults;
 pub mod discovery;
 pub mod list;
 pub mod patch;
@@ -85,6 +87,8 @@ pub struct Server {
     pub storage: storage::Storage,
     pub watch_caches: watchcache::WatchCaches,
     pub tokens: tokens::Tokens,
+    /// `--service-cluster-ip-range`: where Service ClusterIPs come from.
+    pub service_range: Option<crate::config::Cidr>,
 }
 
 /// The issuer of service-account tokens when --service-account-issuer is not given.
@@ -159,17 +163,24 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or(DEFAULT_ISSUER),
     )
     .context("loading the service-account keys")?;
+    let service_range = config
+        .service_cluster_ip_range
+        .as_deref()
+        .map(|r| {
+            r.parse::<crate::config::Cidr>()
+                .map_err(|e| anyhow::anyhow!("--service-cluster-ip-range: {e}"))
+        })
+        .transpose()?;
     let storage = storage::Storage::new(client.channel);
     let server = Arc::new(Server {
+        service_range,
         watch_caches: watchcache::WatchCaches::new(storage.clone()),
         storage,
         tokens,
     });
-    let kubernetes_ip = match &config.service_cluster_ip_range {
+    let kubernetes_ip = match &service_range {
         Some(r) => Some(
-            r.parse::<crate::config::Cidr>()
-                .map_err(|e| anyhow::anyhow!("--service-cluster-ip-range: {e}"))?
-                .nth(1)
+            r.nth(1)
                 .context("--service-cluster-ip-range has no first address")?,
         ),
         None => None,

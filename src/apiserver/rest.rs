@@ -286,6 +286,21 @@ async fn resource(
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
+            if t.kind.kind == "Service" {
+                let mut created = super::allocator::create(
+                    server,
+                    t.kind,
+                    ns.unwrap_or("default"),
+                    &name,
+                    obj,
+                    dry_run,
+                )
+                .await?;
+                if dry_run {
+                    created["metadata"]["resourceVersion"] = "".into();
+                }
+                return Ok(json_response(StatusCode::CREATED, &created));
+            }
             if dry_run {
                 obj["metadata"]["resourceVersion"] = "".into();
                 return Ok(json_response(StatusCode::CREATED, &obj));
@@ -342,7 +357,19 @@ async fn resource(
                 return Ok(json_response(StatusCode::OK, &obj));
             }
             if !dry_run {
-                server.storage.delete(t.kind, ns, name, rev).await?;
+                if t.kind.kind == "Service" {
+                    super::allocator::delete(
+                        server,
+                        t.kind,
+                        ns.unwrap_or("default"),
+                        name,
+                        rev,
+                        &current,
+                    )
+                    .await?;
+                } else {
+                    server.storage.delete(t.kind, ns, name, rev).await?;
+                }
                 tracing::info!(
                     kind = t.kind.kind,
                     namespace = ns.unwrap_or(""),
@@ -497,7 +524,21 @@ async fn write_named(
         if dry_run {
             return Ok(json_response(StatusCode::OK, &reply(&new)));
         }
-        match server.storage.update(t.kind, ns, name, expected, new).await {
+        let saved = if t.kind.kind == "Service" && sub.is_none() {
+            super::allocator::update(
+                server,
+                t.kind,
+                ns.unwrap_or("default"),
+                name,
+                expected,
+                &current,
+                new,
+            )
+            .await
+        } else {
+            server.storage.update(t.kind, ns, name, expected, new).await
+        };
+        match saved {
             Ok(saved) => {
                 tracing::info!(
                     kind = t.kind.kind,

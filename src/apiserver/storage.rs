@@ -26,6 +26,14 @@ pub struct PageRequest {
     pub limit: i64,
 }
 
+/// Keys written along with an object: `claim` (key, value) pairs must be absent and are
+/// created, `release` keys are deleted.
+#[derive(Default, Debug)]
+pub struct Claims {
+    pub claim: Vec<(Vec<u8>, Vec<u8>)>,
+    pub release: Vec<Vec<u8>>,
+}
+
 /// A page of objects with their etcd keys.
 pub struct Page {
     pub items: Vec<(Vec<u8>, Value)>,
@@ -108,6 +116,17 @@ fn absent(key: Vec<u8>) -> Compare {
         key,
         target_union: Some(TargetUnion::CreateRevision(0)),
         ..Default::default()
+    }
+}
+
+fn delete_op(key: Vec<u8>) -> RequestOp {
+    RequestOp {
+        request: Some(request_op::Request::RequestDeleteRange(
+            DeleteRangeRequest {
+                key,
+                ..Default::default()
+            },
+        )),
     }
 }
 
@@ -273,6 +292,62 @@ impl Storage {
         }
         obj["metadata"]["resourceVersion"] = r.header.map_or(0, |h| h.revision).to_string().into();
         Ok(Some(obj))
+    }
+
+    /// Writes (or, with `obj` None, deletes) an object together with claims on other keys, in
+    /// one etcd transaction: the object must be absent (`expected` None) or at `expected`,
+    /// every key of `claim` absent (it is then created), and every key of `release` is
+    /// deleted. Ok(None) when a condition failed. Service IPs and node ports are held so.
+    pub async fn write_with_claims(
+        &self,
+        kind: &Kind,
+        ns: Option<&str>,
+        name: &str,
+        expected: Option<i64>,
+        obj: Option<&Value>,
+        claims: &Claims,
+    ) -> Result<Option<i64>, ApiError> {
+        let k = key(kind, ns, name);
+        let mut compare = vec![match expected {
+            None => absent(k.clone()),
+            Some(rev) => mod_revision_is(k.clone(), rev),
+        }];
+        let mut success = vec![match obj {
+            Some(o) => put_op(k.clone(), encode(o)),
+            None => delete_op(k.clone()),
+        }];
+        for (key, value) in &claims.claim {
+            compare.push(absent(key.clone()));
+            success.push(put_op(key.clone(), value.clone()));
+        }
+        success.extend(claims.release.iter().cloned().map(delete_op));
+        let mut kv = self.kv.clone();
+        let r = kv
+            .txn(TxnRequest {
+                compare,
+                success,
+                failure: vec![],
+            })
+            .await
+            .map_err(etcd_error)?
+            .into_inner();
+        Ok(r.succeeded.then(|| r.header.map_or(0, |h| h.revision)))
+    }
+
+    /// The keys under a prefix (claims, such as allocated service IPs).
+    pub async fn keys(&self, prefix: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
+        let mut kv = self.kv.clone();
+        let r = kv
+            .range(RangeRequest {
+                key: prefix.to_vec(),
+                range_end: prefix_end(prefix),
+                keys_only: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(etcd_error)?
+            .into_inner();
+        Ok(r.kvs.into_iter().map(|kv| kv.key).collect())
     }
 
     /// Deletes the object if it is still at `expected`.

@@ -116,7 +116,14 @@ pub fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Valu
     if kind.kind == "Namespace" {
         obj["spec"]["finalizers"] = json!(["kubernetes"]);
         obj["status"] = json!({"phase": "Active"});
+        // Upstream labels every namespace with its name, so selectors can pick namespaces.
+        let name = obj["metadata"]["name"].clone();
+        obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
     }
+    if kind.kind == "Job" {
+        job_selector(&mut obj);
+    }
+    super::defaults::apply(kind.kind, &mut obj);
     if kinds::has_generation(kind) {
         obj["metadata"]["generation"] = 1.into();
     }
@@ -124,6 +131,30 @@ pub fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Valu
         obj["type"] = "Opaque".into();
     }
     Ok(obj)
+}
+
+/// A Job selects its pods by its own uid, unless the user asked to choose (manualSelector):
+/// upstream generates the selector and the pod labels on create.
+fn job_selector(job: &mut Value) {
+    if job["spec"]["manualSelector"] == json!(true) {
+        return;
+    }
+    let uid = job["metadata"]["uid"].clone();
+    let name = job["metadata"]["name"].clone();
+    job["spec"]["selector"] =
+        json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid.clone()}});
+    let labels = &mut job["spec"]["template"]["metadata"]["labels"];
+    if !labels.is_object() {
+        *labels = json!({});
+    }
+    for (key, value) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ] {
+        labels[key] = value.clone();
+    }
 }
 
 /// The new object of an update: what the server owns is kept from the current one.
@@ -156,6 +187,7 @@ pub fn prepare_update(
     if let Some(g) = current["metadata"]["generation"].as_i64() {
         new["metadata"]["generation"] = g.into();
     }
+    super::defaults::apply(kind.kind, &mut new);
     Ok(new)
 }
 

@@ -440,6 +440,15 @@ fn typed_create_commands_send_protobuf_and_get_what_they_asked_for() {
     let secret = json(&["get", "secret", "pw", "-o", "json"]);
     assert_eq!(secret["data"]["password"], "czNjcjN0", "base64 of s3cr3t");
     let svc = json(&["get", "service", "web", "-o", "json"]);
+    let ip = svc["spec"]["clusterIP"].as_str().unwrap_or("").to_string();
+    assert!(
+        ip.parse::<std::net::Ipv4Addr>().is_ok() && ip != "127.96.0.1",
+        "a ClusterIP from the service range: {svc}"
+    );
+    assert_eq!(svc["spec"]["clusterIPs"], serde_json::json!([ip]));
+    assert_eq!(svc["spec"]["type"], "ClusterIP");
+    assert_eq!(svc["spec"]["sessionAffinity"], "None");
+    assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP");
     assert_eq!(svc["spec"]["ports"][0]["port"], 80);
     assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
     assert_eq!(svc["spec"]["selector"]["app"], "web");
@@ -463,6 +472,81 @@ fn typed_create_commands_send_protobuf_and_get_what_they_asked_for() {
     );
     let ns = json(&["get", "namespace", "demo", "-o", "json"]);
     assert_eq!(ns["status"]["phase"], "Active");
+    assert_eq!(
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "demo"
+    );
+    // Defaults a real cluster fills in.
+    assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
+    assert_eq!(d["spec"]["revisionHistoryLimit"], 10);
+    assert_eq!(d["spec"]["progressDeadlineSeconds"], 600);
+    let pod_spec = &d["spec"]["template"]["spec"];
+    assert_eq!(pod_spec["restartPolicy"], "Always");
+    assert_eq!(pod_spec["dnsPolicy"], "ClusterFirst");
+    assert_eq!(pod_spec["schedulerName"], "default-scheduler");
+    assert_eq!(pod_spec["terminationGracePeriodSeconds"], 30);
+    assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+    assert_eq!(c["terminationMessagePath"], "/dev/termination-log");
+    assert_eq!(job["spec"]["backoffLimit"], 6);
+    let job_uid = job["metadata"]["uid"].as_str().unwrap();
+    assert_eq!(
+        job["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"],
+        job_uid
+    );
+    assert_eq!(spec["restartPolicy"], "Never");
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Allow");
+
+    // NodePorts: allocated from 30000-32767, never twice, freed on delete.
+    ok(
+        api.kubectl(&[
+            "create",
+            "service",
+            "nodeport",
+            "edge",
+            "--tcp=80:8080",
+            "--node-port=30080",
+        ]),
+        "create service nodeport",
+    );
+    let taken = api.kubectl(&[
+        "create",
+        "service",
+        "nodeport",
+        "edge2",
+        "--tcp=80:8080",
+        "--node-port=30080",
+    ]);
+    assert!(
+        stderr(&taken).contains(
+            "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated"
+        ),
+        "{}",
+        stderr(&taken)
+    );
+    ok(
+        api.kubectl(&["create", "service", "nodeport", "auto", "--tcp=80:8080"]),
+        "create service nodeport",
+    );
+    let auto = json(&["get", "service", "auto", "-o", "json"]);
+    let port = auto["spec"]["ports"][0]["nodePort"].as_u64().unwrap();
+    assert!((30000..=32767).contains(&port), "{auto}");
+    assert_ne!(auto["spec"]["clusterIP"], svc["spec"]["clusterIP"]);
+    ok(
+        api.kubectl(&["delete", "service", "edge"]),
+        "delete service",
+    );
+    ok(
+        api.kubectl(&[
+            "create",
+            "service",
+            "nodeport",
+            "edge2",
+            "--tcp=80:8080",
+            "--node-port=30080",
+        ]),
+        "the freed node port is free again",
+    );
 
     // Already exists, and an invalid name, as a real cluster words them.
     let again = api.kubectl(&["create", "namespace", "demo"]);
