@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::authn::User;
 use super::status::ApiError;
-use super::strategy::{now_rfc3339, prepare_new, prepare_update};
+use super::strategy::{prepare_new, prepare_update};
 use super::watch::watch;
 use super::{MAJOR, MINOR, Server, discovery};
 use crate::kinds::{self, Kind, table};
@@ -278,10 +278,30 @@ async fn resource(
                     .await?;
             Ok(json_response(StatusCode::CREATED, &answer))
         }
+        (&Method::POST, Some(name)) if t.subresource.as_deref() == Some("binding") => {
+            let binding = decode_body(headers, &body)?;
+            super::pods::bind(server, ns.unwrap_or("default"), name, &binding).await
+        }
+        (&Method::POST, Some(name)) if t.subresource.as_deref() == Some("eviction") => {
+            let eviction = decode_body(headers, &body)?;
+            super::pods::evict(server, ns.unwrap_or("default"), name, &eviction).await
+        }
         (&Method::POST, None) => {
             let obj = decode_body(headers, &body)?;
-            check_namespace(server, t.kind, ns).await?;
+            if let Some(namespace) = check_namespace(server, t.kind, ns).await?
+                && !namespace["metadata"]["deletionTimestamp"].is_null()
+            {
+                return Err(ApiError::forbidden(format!(
+                    "{} \"{}\" is forbidden: unable to create new content in namespace {} because it is being terminated",
+                    t.kind.resource,
+                    obj["metadata"]["name"].as_str().unwrap_or(""),
+                    ns.unwrap_or("")
+                )));
+            }
             let mut obj = prepare_new(t.kind, ns, obj)?;
+            if t.kind.kind == "Pod" {
+                super::pods::admit(server, ns.unwrap_or("default"), &mut obj).await?;
+            }
             let name = obj["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
@@ -330,60 +350,13 @@ async fn resource(
             };
             write_named(server, &t, name, edit, dry_run).await
         }
-        (&Method::DELETE, Some(name)) => {
-            let current = server
-                .storage
-                .get(t.kind, ns, name)
-                .await?
-                .ok_or_else(|| ApiError::not_found(t.kind, name))?;
-            let rev: i64 = current["metadata"]["resourceVersion"]
-                .as_str()
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(0);
-            if t.kind.kind == "Namespace" {
-                // Upstream: a namespace turns Terminating and is removed once emptied by the
-                // namespace controller (issue 6), so its deletion is recorded, not carried out.
-                let mut obj = current.clone();
-                if obj["metadata"]["deletionTimestamp"].is_null() {
-                    obj["metadata"]["deletionTimestamp"] = now_rfc3339().into();
-                    obj["status"]["phase"] = "Terminating".into();
-                    let obj = if dry_run {
-                        obj
-                    } else {
-                        server.storage.update(t.kind, ns, name, rev, obj).await?
-                    };
-                    return Ok(json_response(StatusCode::OK, &obj));
-                }
-                return Ok(json_response(StatusCode::OK, &obj));
-            }
-            if !dry_run {
-                if t.kind.kind == "Service" {
-                    super::allocator::delete(
-                        server,
-                        t.kind,
-                        ns.unwrap_or("default"),
-                        name,
-                        rev,
-                        &current,
-                    )
-                    .await?;
-                } else {
-                    server.storage.delete(t.kind, ns, name, rev).await?;
-                }
-                tracing::info!(
-                    kind = t.kind.kind,
-                    namespace = ns.unwrap_or(""),
-                    name,
-                    "deleted"
-                );
-            }
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({
-                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                    "details": {"name": name, "kind": t.kind.resource, "uid": current["metadata"]["uid"]},
-                }),
-            ))
+        (&Method::DELETE, Some(name)) if t.subresource.is_none() => {
+            let opts = super::delete::Options::parse(&body, query)?;
+            super::delete::delete(server, t.kind, ns, name, &opts).await
+        }
+        (&Method::DELETE, None) => {
+            let opts = super::delete::Options::parse(&body, query)?;
+            super::delete::delete_collection(server, t.kind, ns, query, &opts).await
         }
         _ => Err(ApiError::method_not_allowed()),
     }
@@ -524,6 +497,11 @@ async fn write_named(
         if dry_run {
             return Ok(json_response(StatusCode::OK, &reply(&new)));
         }
+        if super::delete::finalized(&new) {
+            // The last finalizer went: the deletion it held up happens now.
+            super::delete::remove(server, t.kind, ns, name, &current).await?;
+            return Ok(json_response(StatusCode::OK, &reply(&new)));
+        }
         let saved = if t.kind.kind == "Service" && sub.is_none() {
             super::allocator::update(
                 server,
@@ -560,15 +538,20 @@ async fn write_named(
     Err(ApiError::conflict(t.kind, name))
 }
 
-/// A namespaced request needs its namespace to exist (upstream's NamespaceLifecycle).
-async fn check_namespace(server: &Server, kind: &Kind, ns: Option<&str>) -> Result<(), ApiError> {
-    let Some(ns) = ns else { return Ok(()) };
+/// A namespaced request needs its namespace to exist (upstream's NamespaceLifecycle); the
+/// namespace, for the caller's further checks.
+async fn check_namespace(
+    server: &Server,
+    kind: &Kind,
+    ns: Option<&str>,
+) -> Result<Option<Value>, ApiError> {
+    let Some(ns) = ns else { return Ok(None) };
     if !kind.namespaced {
-        return Ok(());
+        return Ok(None);
     }
     let nskind = kinds::find("", "v1", "namespaces").expect("namespaces are a served kind");
     match server.storage.get(nskind, None, ns).await? {
-        Some(_) => Ok(()),
+        Some(n) => Ok(Some(n)),
         None => Err(ApiError::not_found(nskind, ns)),
     }
 }

@@ -64,6 +64,29 @@ impl ApiError {
         .with_details(kind, name)
     }
 
+    /// 403: the request is understood and refused (admission).
+    pub fn forbidden(message: String) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "Forbidden", message)
+    }
+
+    /// 429: try again later (an eviction a disruption budget forbids now).
+    pub fn too_many_requests(message: String) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message)
+    }
+
+    /// 409 with a reason of its own (failed preconditions, a pod already bound).
+    pub fn conflict_with(kind: &Kind, name: &str, why: String) -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                kind.qualified_resource()
+            ),
+        )
+        .with_details(kind, name)
+    }
+
     /// 422 with causes: kubectl prints `The <Kind> "<name>" is invalid: <field>: <message>`.
     pub fn invalid(kind: &Kind, name: &str, causes: Vec<(String, String)>) -> ApiError {
         let text: Vec<String> = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect();

@@ -35,7 +35,7 @@ pub fn new_uid() -> String {
     )
 }
 
-fn random_suffix() -> String {
+pub fn random_suffix() -> String {
     use ring::rand::SecureRandom;
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut b = [0u8; 5];

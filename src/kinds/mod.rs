@@ -141,6 +141,7 @@ pub fn has_status(k: &Kind) -> bool {
             | "DaemonSet"
             | "Job"
             | "CronJob"
+            | "PodDisruptionBudget"
     )
 }
 
@@ -336,6 +337,16 @@ pub const KINDS: &[Kind] = &[
         resource: "endpointslices",
         singular: "endpointslice",
         short_names: &[],
+        namespaced: true,
+        categories: &[],
+    },
+    Kind {
+        group: "policy",
+        version: "v1",
+        kind: "PodDisruptionBudget",
+        resource: "poddisruptionbudgets",
+        singular: "poddisruptionbudget",
+        short_names: &["pdb"],
         namespaced: true,
         categories: &[],
     },

@@ -899,3 +899,163 @@ fn whoami_tokens_and_can_i_work_as_on_a_real_cluster() {
         stderr(&short)
     );
 }
+
+impl Api {
+    /// curl with the admin client certificate: method, path, JSON body.
+    fn curl(&self, method: &str, path: &str, body: Option<&str>) -> serde_json::Value {
+        let pki = self.tc.data.join("pki");
+        let mut c = Command::new("curl");
+        c.args(["-s", "--max-time", "10", "-X", method])
+            .arg("--cacert")
+            .arg(pki.join("ca.crt"))
+            .arg("--cert")
+            .arg(pki.join("admin.crt"))
+            .arg("--key")
+            .arg(pki.join("admin.key"))
+            .args(["-H", "Content-Type: application/json"]);
+        if let Some(b) = body {
+            c.args(["--data", b]);
+        }
+        let o = c
+            .arg(format!("https://127.0.0.1:{}{path}", self.port()))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|_| panic!("{method} {path}: {}", stdout(&o)))
+    }
+}
+
+#[test]
+fn pods_are_bound_stopped_gracefully_and_evicted_as_upstream() {
+    let test = "pods_are_bound_stopped_gracefully_and_evicted_as_upstream";
+    if !util::require("kubectl", test) || !util::require("curl", test) {
+        return;
+    }
+    let api = Api::start();
+    ok(
+        api.kubectl(&["run", "web", "--image=nginx", "--labels=app=web"]),
+        "kubectl run",
+    );
+    let pods = "/api/v1/namespaces/default/pods";
+    // The scheduler's binding, once only.
+    let bound = api.curl(
+        "POST",
+        &format!("{pods}/web/binding"),
+        Some(r#"{"apiVersion":"v1","kind":"Binding","metadata":{"name":"web"},"target":{"apiVersion":"v1","kind":"Node","name":"n1"}}"#),
+    );
+    assert_eq!(bound["status"], "Success", "{bound}");
+    let again = api.curl(
+        "POST",
+        &format!("{pods}/web/binding"),
+        Some(r#"{"metadata":{"name":"web"},"target":{"name":"n2"}}"#),
+    );
+    assert_eq!(again["code"], 409, "{again}");
+    let pod = api.curl("GET", &format!("{pods}/web"), None);
+    assert_eq!(pod["spec"]["nodeName"], "n1");
+    assert_eq!(pod["status"]["conditions"][0]["type"], "PodScheduled");
+
+    // A disruption budget with no room refuses the eviction (429), as `kubectl drain` sees.
+    ok(
+        api.kubectl(&[
+            "create",
+            "poddisruptionbudget",
+            "web",
+            "--selector=app=web",
+            "--min-available=1",
+        ]),
+        "create pdb",
+    );
+    let evicted = api.curl(
+        "POST",
+        &format!("{pods}/web/eviction"),
+        Some(r#"{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"web"}}"#),
+    );
+    assert_eq!(evicted["code"], 429, "{evicted}");
+    assert_eq!(evicted["reason"], "TooManyRequests");
+
+    // A bound pod stops gracefully: deletionTimestamp now + 30 s, still there.
+    let o = ok(
+        api.kubectl(&["delete", "pod", "web", "--wait=false"]),
+        "delete pod",
+    );
+    assert_eq!(stdout(&o).trim(), "pod \"web\" deleted");
+    let pod = api.curl("GET", &format!("{pods}/web"), None);
+    assert_eq!(pod["metadata"]["deletionGracePeriodSeconds"], 30, "{pod}");
+    assert!(pod["metadata"]["deletionTimestamp"].is_string());
+    // The kubelet (or --force) finishes it with grace 0.
+    ok(
+        api.kubectl(&["delete", "pod", "web", "--grace-period=0", "--force"]),
+        "force delete",
+    );
+    let gone = api.curl("GET", &format!("{pods}/web"), None);
+    assert_eq!(gone["code"], 404, "{gone}");
+
+    // An unscheduled pod goes at once; finalizers hold an object until they are cleared.
+    ok(api.kubectl(&["run", "lonely", "--image=nginx"]), "run");
+    ok(api.kubectl(&["delete", "pod", "lonely"]), "delete pod");
+    ok(
+        api.apply_stdin(
+            &["create", "-f", "-", "--validate=false"],
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: [example.com/keep]\n",
+        ),
+        "create held configmap",
+    );
+    ok(
+        api.kubectl(&["delete", "configmap", "held", "--wait=false"]),
+        "delete held",
+    );
+    let held = api.curl("GET", "/api/v1/namespaces/default/configmaps/held", None);
+    assert!(held["metadata"]["deletionTimestamp"].is_string(), "{held}");
+    ok(
+        api.kubectl(&[
+            "patch",
+            "configmap",
+            "held",
+            "--type=merge",
+            "-p",
+            r#"{"metadata":{"finalizers":null}}"#,
+        ]),
+        "clear finalizers",
+    );
+    let held = api.curl("GET", "/api/v1/namespaces/default/configmaps/held", None);
+    assert_eq!(
+        held["code"], 404,
+        "the last finalizer's removal deletes it: {held}"
+    );
+
+    // deletecollection by label.
+    for n in ["a", "b", "c"] {
+        ok(
+            api.kubectl(&["create", "configmap", n, "--from-literal=x=1"]),
+            "create",
+        );
+    }
+    ok(
+        api.kubectl(&["label", "configmap", "a", "b", "sweep=yes"]),
+        "label",
+    );
+    let swept = api.curl(
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps?labelSelector=sweep%3Dyes",
+        None,
+    );
+    assert_eq!(swept["items"].as_array().map(Vec::len), Some(2), "{swept}");
+    let left = ok(api.kubectl(&["get", "configmaps", "-o", "name"]), "get");
+    assert!(stdout(&left).contains("configmap/c") && !stdout(&left).contains("configmap/a"));
+
+    // A terminating namespace takes nothing new.
+    ok(
+        api.kubectl(&["create", "namespace", "closing"]),
+        "create ns",
+    );
+    ok(
+        api.kubectl(&["delete", "namespace", "closing", "--wait=false"]),
+        "delete ns",
+    );
+    let refused = api.kubectl(&["create", "configmap", "late", "-n", "closing"]);
+    assert!(
+        stderr(&refused).contains("because it is being terminated"),
+        "{}",
+        stderr(&refused)
+    );
+}
