@@ -1,17 +1,20 @@
 //! kwb's builtin apiserver (`kwb component apiserver`): the Kubernetes REST API over HTTPS,
 //! storing objects in etcd through the etcd v3 API (builtin etcd and Debian's alike).
 //!
-//! So far: client-certificate authentication (anonymous requests get 401), /version, /healthz,
-//! /livez, /readyz (with the etcd check), aggregated and legacy discovery built from
-//! [`crate::kinds::KINDS`], and for each kind there get, list, create, update and delete with
-//! upstream's Table columns and Status errors. Watches, patches, selectors beyond labels,
-//! protobuf bodies and most kinds are still to come (issues 4 and 5).
+//! Requests are authenticated by client certificate or service-account token; every
+//! authenticated user may do everything until RBAC (issue 5). Strategic merge patch,
+//! server-side apply and OpenAPI are issue 5 too.
 //!
-//! - [`storage`]: objects in etcd under /registry
-//! - [`status`]: metav1.Status errors
-//! - [`authn`]: who is asking
-//! - [`discovery`]: /api, /apis and their group-versions
-//! - [`rest`]: the resource handlers
+//! - [`rest`]: routing and the handlers of each verb; [`list`], [`watch`] and [`delete`] for
+//!   the verbs with more to them, [`pods`] for binding, eviction and ServiceAccount admission,
+//!   [`reviews`] for whoami/can-i/TokenRequest
+//! - [`strategy`], [`defaults`]: what the server does to an object on its way in
+//! - [`storage`]: objects in etcd under /registry; [`watchcache`]: one etcd watch per resource
+//!   fanned out to every watcher; [`allocator`]: Service IPs and node ports
+//! - [`protobuf`]: kubectl's protobuf bodies; [`selector`]: label and field selectors
+//! - [`status`]: metav1.Status errors; [`authn`], [`tokens`]: who is asking
+//! - [`discovery`]: /api, /apis and their group-versions; [`bootstrap`]: what every cluster has
+//! - [`bench`]: `kwb bench apiserver`
 
 pub mod allocator;
 pub mod authn;
