@@ -12,8 +12,8 @@
 //!
 //! One subtlety: many upstream fields are plain (non-pointer) Go strings and integers, where an
 //! explicit `""` or `0` cannot be told apart from "absent". For those fields upstream defaults
-//! the zero value as well, and so do we ([`set_if_zero`]); pointer fields are defaulted only when
-//! absent or null ([`set_default`]).
+//! the zero value as well, and so do we (`set_if_zero`); pointer fields are defaulted only when
+//! absent or null (`set_default`).
 //!
 //! Deliberately not done here: anything that needs allocation or other state (Service
 //! `clusterIP`/`ipFamilies`/`ipFamilyPolicy`/`nodePort`s, the Job selector and
@@ -68,7 +68,7 @@ fn set_default(o: &mut Obj, key: &str, value: Value) {
     }
 }
 
-/// Like [`set_default`], but also replaces the Go zero value (`""` or `0`) of the default's
+/// Like `set_default`, but also replaces the Go zero value (`""` or `0`) of the default's
 /// own type: for non-pointer upstream fields those mean "not set".
 fn set_if_zero(o: &mut Obj, key: &str, value: Value) {
     let zero = match (o.get(key), &value) {

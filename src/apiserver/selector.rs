@@ -117,7 +117,7 @@ fn kind_fields(kind: &str) -> &'static [&'static str] {
 }
 
 /// Field selectors: `field=value`, `field==value`, `field!=value`, comma-separated; the
-/// fields a kind supports (see [`kind_fields`]).
+/// fields a kind supports (see `kind_fields`).
 pub struct FieldSelector(Vec<(String, bool, String)>);
 
 impl FieldSelector {

@@ -2,7 +2,7 @@
 //! "cacher"): N watchers of pods cost one etcd watch, and each event is decoded once and
 //! encoded as a JSON line once for all the watchers that want it plain.
 //!
-//! A cache keeps the last [`HISTORY`] events, so a watcher resuming from a recent
+//! A cache keeps the last `HISTORY` events, so a watcher resuming from a recent
 //! resourceVersion (a list's, or the last event it saw) is served from memory; an older one
 //! falls back to its own etcd watch, which answers 410 Expired if etcd compacted it.
 
