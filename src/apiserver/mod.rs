@@ -8,7 +8,8 @@
 //! - [`rest`]: routing and the handlers of each verb; [`list`], [`watch`] and [`delete`] for
 //!   the verbs with more to them, [`pods`] for binding, eviction and ServiceAccount admission,
 //!   [`reviews`] for whoami/can-i/TokenRequest
-//! - [`strategy`], [`defaults`]: what the server does to an object on its way in
+//! - [`strategy`], [`defaults`], [`validation`]: what the server does to an object on its
+//!   way in
 //! - [`storage`]: objects in etcd under /registry; [`watchcache`]: one etcd watch per resource
 //!   fanned out to every watcher; [`allocator`]: Service IPs and node ports
 //! - [`protobuf`]: kubectl's protobuf bodies; [`selector`]: label and field selectors
@@ -34,6 +35,7 @@ pub mod status;
 pub mod storage;
 pub mod strategy;
 pub mod tokens;
+pub mod validation;
 pub mod watch;
 pub mod watchcache;
 

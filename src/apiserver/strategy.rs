@@ -123,7 +123,17 @@ pub fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Valu
     if kind.kind == "Job" {
         job_selector(&mut obj);
     }
+    if kind.kind == "Pod" {
+        // A new pod is Pending until scheduled and started; its QoS class is fixed by its
+        // resources.
+        obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(&obj["spec"])});
+    }
     super::defaults::apply(kind.kind, &mut obj);
+    let causes = super::validation::validate_create(kind.kind, &obj);
+    if !causes.is_empty() {
+        let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+        return Err(ApiError::invalid(kind, &name, causes));
+    }
     if kinds::has_generation(kind) {
         obj["metadata"]["generation"] = 1.into();
     }
@@ -131,6 +141,34 @@ pub fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Valu
         obj["type"] = "Opaque".into();
     }
     Ok(obj)
+}
+
+/// A pod's QoS class: BestEffort without any request or limit, Guaranteed when every
+/// container's cpu and memory limits are set and equal its requests, else Burstable.
+fn qos_class(spec: &Value) -> &'static str {
+    let containers: Vec<&Value> = ["initContainers", "containers"]
+        .iter()
+        .filter_map(|l| spec[*l].as_array())
+        .flatten()
+        .collect();
+    let empty = |v: &Value| v.as_object().is_none_or(|m| m.is_empty());
+    if containers
+        .iter()
+        .all(|c| empty(&c["resources"]["requests"]) && empty(&c["resources"]["limits"]))
+    {
+        return "BestEffort";
+    }
+    let guaranteed = containers.iter().all(|c| {
+        let (req, lim) = (&c["resources"]["requests"], &c["resources"]["limits"]);
+        ["cpu", "memory"]
+            .iter()
+            .all(|r| !lim[*r].is_null() && (req[*r].is_null() || req[*r] == lim[*r]))
+    });
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
 }
 
 /// A Job selects its pods by its own uid, unless the user asked to choose (manualSelector):
@@ -188,6 +226,10 @@ pub fn prepare_update(
         new["metadata"]["generation"] = g.into();
     }
     super::defaults::apply(kind.kind, &mut new);
+    let causes = super::validation::validate_update(kind.kind, current, &new);
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(kind, name, causes));
+    }
     Ok(new)
 }
 

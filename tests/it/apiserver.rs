@@ -1059,3 +1059,112 @@ fn pods_are_bound_stopped_gracefully_and_evicted_as_upstream() {
         stderr(&refused)
     );
 }
+
+#[test]
+fn describe_cluster_info_and_wide_output_read_as_on_a_real_cluster() {
+    let test = "describe_cluster_info_and_wide_output_read_as_on_a_real_cluster";
+    if !util::require("kubectl", test) {
+        return;
+    }
+    let api = Api::start();
+    ok(
+        api.kubectl(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=2",
+        ]),
+        "create deployment",
+    );
+    let versions = ok(api.kubectl(&["api-versions"]), "api-versions");
+    for gv in [
+        "apps/v1",
+        "batch/v1",
+        "v1",
+        "authentication.k8s.io/v1",
+        "policy/v1",
+    ] {
+        assert!(
+            stdout(&versions).lines().any(|l| l == gv),
+            "{gv} in {}",
+            stdout(&versions)
+        );
+    }
+    let info = ok(api.kubectl(&["cluster-info"]), "cluster-info");
+    assert!(
+        stdout(&info).contains(&format!(
+            "Kubernetes control plane is running at https://127.0.0.1:{}",
+            api.port()
+        )),
+        "{}",
+        stdout(&info)
+    );
+    let wide = ok(
+        api.kubectl(&["get", "deployment", "web", "-o", "wide"]),
+        "get -o wide",
+    );
+    let text = stdout(&wide);
+    let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ]
+    );
+    assert!(
+        text.contains("nginx:1.27") && text.contains("app=web"),
+        "{text}"
+    );
+    let described = ok(
+        api.kubectl(&["describe", "deployment", "web"]),
+        "describe deployment",
+    );
+    let text = stdout(&described);
+    for line in [
+        "Name:                   web",
+        "Namespace:              default",
+        "Selector:               app=web",
+        "Replicas:               2 desired",
+        "StrategyType:           RollingUpdate",
+        "RollingUpdateStrategy:  25% max unavailable, 25% max surge",
+        "    Image:         nginx:1.27",
+    ] {
+        assert!(text.contains(line), "{line:?} in:\n{text}");
+    }
+    ok(
+        api.kubectl(&["run", "solo", "--image=busybox", "--restart=Never"]),
+        "run",
+    );
+    let described = ok(api.kubectl(&["describe", "pod", "solo"]), "describe pod");
+    let text = stdout(&described);
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.trim_start().strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(field("Name:"), "solo", "{text}");
+    assert_eq!(field("Status:"), "Pending", "{text}");
+    assert_eq!(field("Image:"), "busybox", "{text}");
+    assert_eq!(field("QoS Class:"), "BestEffort", "{text}");
+    let selected = ok(
+        api.kubectl(&[
+            "get",
+            "pods",
+            "--field-selector=status.phase!=Failed,spec.nodeName=",
+            "-o",
+            "name",
+        ]),
+        "field selector",
+    );
+    assert_eq!(stdout(&selected).trim(), "pod/solo");
+}
