@@ -16,8 +16,44 @@ use super::watch::watch;
 use super::{MAJOR, MINOR, Server, discovery};
 use crate::kinds::{self, Kind, table};
 
+/// The largest request body accepted, as upstream's 3 MiB (etcd's own limit is 1.5 MiB per
+/// value; this leaves room for patches and envelopes).
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
 pub fn router(server: Arc<Server>) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(server)
+    axum::Router::new()
+        .fallback(handle)
+        // The handler enforces MAX_BODY itself, answering with a Status kubectl can print.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(server)
+}
+
+/// The request body, or 413 with a Status when it is larger than MAX_BODY. The rest of an
+/// oversized body is read and dropped (up to a bound) so that the client, still sending,
+/// gets to read the answer: over HTTP/2 an early answer is otherwise lost in a stream reset.
+async fn read_body(body: axum::body::Body) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    const DRAIN_AT_MOST: usize = 64 * 1024 * 1024;
+    let mut body = body;
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= MAX_BODY {
+            buf.extend_from_slice(&data);
+        } else if seen > DRAIN_AT_MOST {
+            break;
+        }
+    }
+    if seen > MAX_BODY {
+        return Err(ApiError::too_large(MAX_BODY));
+    }
+    Ok(Bytes::from(buf))
 }
 
 pub fn json_response(code: StatusCode, body: &Value) -> Response {
@@ -35,7 +71,7 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let user = match user {
         Some(u) => u,
@@ -49,6 +85,10 @@ async fn handle(
             },
             None => return ApiError::unauthorized().into_response(),
         },
+    };
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
     };
     let path = uri.path().trim_end_matches('/');
     let query = uri.query().unwrap_or("");

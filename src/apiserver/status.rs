@@ -64,6 +64,15 @@ impl ApiError {
         .with_details(kind, name)
     }
 
+    /// 413: the body is larger than the server takes.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("the request body is larger than the {limit} bytes this server accepts"),
+        )
+    }
+
     /// 403: the request is understood and refused (admission).
     pub fn forbidden(message: String) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "Forbidden", message)

@@ -339,6 +339,21 @@ fn bad_requests_get_upstreams_errors() {
     let body: serde_json::Value = serde_json::from_slice(&anon.stdout).unwrap();
     assert_eq!(body["code"], 401, "{body}");
     assert_eq!(body["reason"], "Unauthorized");
+    // A body over 3 MiB: 413 with a Status, nothing stored.
+    let big = tempfile::NamedTempFile::new().unwrap();
+    let data = "x".repeat(4 << 20);
+    std::fs::write(
+        big.path(),
+        format!(r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"big"}},"data":{{"d":"{data}"}}}}"#),
+    )
+    .unwrap();
+    let too_large = api.curl(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some(&format!("@{}", big.path().display())),
+    );
+    assert_eq!(too_large["code"], 413, "{too_large}");
+    assert_eq!(too_large["reason"], "RequestEntityTooLarge");
 }
 
 #[test]
@@ -677,6 +692,34 @@ fn watches_report_changes_live_and_expire_after_compaction() {
     assert_eq!(event["type"], "ERROR", "{body}");
     assert_eq!(event["object"]["code"], 410, "{body}");
     assert_eq!(event["object"]["reason"], "Expired", "{body}");
+
+    // Watch-list, as client-go 1.35 asks for it: the objects, then a bookmark marking the end
+    // of the initial events; timeoutSeconds ends the stream.
+    let o = Command::new("curl")
+        .args(["-s", "--max-time", "10"])
+        .arg("--cacert")
+        .arg(pki.join("ca.crt"))
+        .arg("--cert")
+        .arg(pki.join("admin.crt"))
+        .arg("--key")
+        .arg(pki.join("admin.key"))
+        .arg(format!(
+            "https://127.0.0.1:{}/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1",
+            api.port()
+        ))
+        .output()
+        .unwrap();
+    let events: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(types, ["ADDED", "BOOKMARK"], "{events:?}");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "first");
+    assert_eq!(
+        events[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
 }
 
 #[test]
@@ -914,7 +957,7 @@ impl Api {
             .arg(pki.join("admin.key"))
             .args(["-H", "Content-Type: application/json"]);
         if let Some(b) = body {
-            c.args(["--data", b]);
+            c.args(["--data-binary", b]);
         }
         let o = c
             .arg(format!("https://127.0.0.1:{}{path}", self.port()))
