@@ -18,7 +18,7 @@ impl Api {
     }
 
     /// `debian_etcd`: the apiserver stores into Debian's etcd instead of the builtin one.
-    fn start_on(debian_etcd: bool) -> Api {
+    pub fn start_on(debian_etcd: bool) -> Api {
         let tc = TestCluster::new(debian_etcd);
         ok(
             tc.run(&["up", "--detach", "--no-start"]),
@@ -364,7 +364,19 @@ fn typed_create_commands_send_protobuf_and_get_what_they_asked_for() {
     ) {
         return;
     }
-    let api = Api::start();
+    typed_creates(&Api::start());
+}
+
+#[test]
+fn typed_create_commands_send_protobuf_and_get_what_they_asked_for_on_debians_etcd() {
+    let test = "typed_create_commands_send_protobuf_and_get_what_they_asked_for_on_debians_etcd";
+    if !util::require("kubectl", test) || !util::require("etcd", test) {
+        return;
+    }
+    typed_creates(&Api::start_on(true));
+}
+
+fn typed_creates(api: &Api) {
     // Each of these sends its object as Kubernetes protobuf.
     for (args, created) in [
         (
@@ -970,11 +982,31 @@ impl Api {
 
 #[test]
 fn pods_are_bound_stopped_gracefully_and_evicted_as_upstream() {
-    let test = "pods_are_bound_stopped_gracefully_and_evicted_as_upstream";
-    if !util::require("kubectl", test) || !util::require("curl", test) {
+    if !util::require(
+        "kubectl",
+        "pods_are_bound_stopped_gracefully_and_evicted_as_upstream",
+    ) || !util::require(
+        "curl",
+        "pods_are_bound_stopped_gracefully_and_evicted_as_upstream",
+    ) {
         return;
     }
-    let api = Api::start();
+    pod_lifecycle(&Api::start());
+}
+
+#[test]
+fn pods_are_bound_stopped_gracefully_and_evicted_as_upstream_on_debians_etcd() {
+    let test = "pods_are_bound_stopped_gracefully_and_evicted_as_upstream_on_debians_etcd";
+    if !util::require("kubectl", test)
+        || !util::require("curl", test)
+        || !util::require("etcd", test)
+    {
+        return;
+    }
+    pod_lifecycle(&Api::start_on(true));
+}
+
+fn pod_lifecycle(api: &Api) {
     ok(
         api.kubectl(&["run", "web", "--image=nginx", "--labels=app=web"]),
         "kubectl run",
@@ -1105,11 +1137,25 @@ fn pods_are_bound_stopped_gracefully_and_evicted_as_upstream() {
 
 #[test]
 fn describe_cluster_info_and_wide_output_read_as_on_a_real_cluster() {
-    let test = "describe_cluster_info_and_wide_output_read_as_on_a_real_cluster";
-    if !util::require("kubectl", test) {
+    if !util::require(
+        "kubectl",
+        "describe_cluster_info_and_wide_output_read_as_on_a_real_cluster",
+    ) {
         return;
     }
-    let api = Api::start();
+    describe_and_wide(&Api::start());
+}
+
+#[test]
+fn describe_cluster_info_and_wide_output_read_as_on_a_real_cluster_on_debians_etcd() {
+    let test = "describe_cluster_info_and_wide_output_read_as_on_a_real_cluster_on_debians_etcd";
+    if !util::require("kubectl", test) || !util::require("etcd", test) {
+        return;
+    }
+    describe_and_wide(&Api::start_on(true));
+}
+
+fn describe_and_wide(api: &Api) {
     ok(
         api.kubectl(&[
             "create",

@@ -65,9 +65,21 @@ fn kube_rs_watcher_sees_changes_in_order_and_relists_after_410() {
     ) {
         return;
     }
-    let api = Api::start();
+    watcher_in_order_and_relist(&Api::start());
+}
+
+#[test]
+fn kube_rs_watcher_relists_after_410_on_debians_etcd() {
+    let test = "kube_rs_watcher_relists_after_410_on_debians_etcd";
+    if !util::require("etcdctl", test) || !util::require("etcd", test) {
+        return;
+    }
+    watcher_in_order_and_relist(&Api::start_on(true));
+}
+
+fn watcher_in_order_and_relist(api: &Api) {
     runtime().block_on(async {
-        let client = client(&api).await;
+        let client = client(api).await;
         let cms: KubeApi<ConfigMap> = KubeApi::namespaced(client, "default");
         cms.create(
             &PostParams::default(),
@@ -171,9 +183,20 @@ fn kube_rs_watcher_sees_changes_in_order_and_relists_after_410() {
 
 #[test]
 fn kube_rs_pages_through_a_list_with_limit_and_continue() {
-    let api = Api::start();
+    paged_lists(&Api::start());
+}
+
+#[test]
+fn kube_rs_pages_through_a_list_on_debians_etcd() {
+    if !util::require("etcd", "kube_rs_pages_through_a_list_on_debians_etcd") {
+        return;
+    }
+    paged_lists(&Api::start_on(true));
+}
+
+fn paged_lists(api: &Api) {
     runtime().block_on(async {
-        let client = client(&api).await;
+        let client = client(api).await;
         let cms: KubeApi<ConfigMap> = KubeApi::namespaced(client, "default");
         for i in 0..25 {
             let labels: &[(&str, &str)] = if i % 2 == 0 { &[("even", "yes")] } else { &[] };
