@@ -12,6 +12,7 @@
 //!   way in
 //! - [`storage`]: objects in etcd under /registry; [`watchcache`]: one etcd watch per resource
 //!   fanned out to every watcher; [`allocator`]: Service IPs and node ports
+//! - [`managed`]: managedFields, who set which field
 //! - [`protobuf`]: kubectl's protobuf bodies; [`selector`]: label and field selectors
 //! - [`status`]: metav1.Status errors; [`authn`], [`tokens`]: who is asking
 //! - [`discovery`]: /api, /apis and their group-versions; [`bootstrap`]: what every cluster has
@@ -25,6 +26,7 @@ pub mod defaults;
 pub mod delete;
 pub mod discovery;
 pub mod list;
+pub mod managed;
 pub mod patch;
 pub mod pods;
 pub mod protobuf;

@@ -280,6 +280,12 @@ async fn resource(
         .unwrap_or("");
     let table = accept.contains("as=Table");
     let dry_run = query_param(query, "dryRun").is_some();
+    let manager = super::managed::manager(
+        query_param(query, "fieldManager")
+            .map(percent_decode)
+            .as_deref(),
+        headers.get("user-agent").and_then(|v| v.to_str().ok()),
+    );
     match (method, &t.name) {
         (&Method::GET, None) if matches!(query_param(query, "watch"), Some("true" | "1")) => {
             watch(server, t.kind, ns, query, table).await
@@ -342,6 +348,11 @@ async fn resource(
             if t.kind.kind == "Pod" {
                 super::pods::admit(server, ns.unwrap_or("default"), &mut obj).await?;
             }
+            let now = obj["metadata"]["creationTimestamp"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            super::managed::record(None, &mut obj, &manager, false, &now);
             let name = obj["metadata"]["name"]
                 .as_str()
                 .unwrap_or_default()
@@ -376,7 +387,7 @@ async fn resource(
         }
         (&Method::PUT, Some(name)) => {
             let doc = decode_body(headers, &body)?;
-            write_named(server, &t, name, Edit::Replace(doc), dry_run).await
+            write_named(server, &t, name, Edit::Replace(doc), dry_run, &manager).await
         }
         (&Method::PATCH, Some(name)) => {
             let ct = headers
@@ -388,7 +399,7 @@ async fn resource(
                 "application/json-patch+json" => Edit::JsonPatch(parse_json(&body)?),
                 other => return Err(ApiError::unsupported_patch(other)),
             };
-            write_named(server, &t, name, edit, dry_run).await
+            write_named(server, &t, name, edit, dry_run, &manager).await
         }
         (&Method::DELETE, Some(name)) if t.subresource.is_none() => {
             let opts = super::delete::Options::parse(&body, query)?;
@@ -450,6 +461,7 @@ async fn write_named(
     name: &str,
     edit: Edit,
     dry_run: bool,
+    manager: &str,
 ) -> Result<Response, ApiError> {
     let ns = t.namespace.as_deref();
     let sub = t.subresource.as_deref();
@@ -534,6 +546,16 @@ async fn write_named(
                 o.clone()
             }
         };
+        if sub != Some("scale") || new != current {
+            let now = super::strategy::now_rfc3339();
+            super::managed::record(
+                Some(&current),
+                &mut new,
+                manager,
+                sub == Some("status"),
+                &now,
+            );
+        }
         if dry_run {
             return Ok(json_response(StatusCode::OK, &reply(&new)));
         }

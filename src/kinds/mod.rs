@@ -2,6 +2,7 @@
 //! paths, Table columns for `kubectl get`) and, later, the TUI's browsers. Pure data and pure
 //! functions: no I/O.
 
+pub mod merge;
 pub mod table;
 
 /// A served resource: how discovery names it and where it lives.

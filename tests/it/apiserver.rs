@@ -457,6 +457,27 @@ fn typed_creates(api: &Api) {
     };
     let d = json(&["get", "deployment", "web", "-o", "json"]);
     assert_eq!(d["spec"]["replicas"], 0, "an explicit 0 survives: {d}");
+    // Who set what: kubectl create, then kubectl label.
+    ok(
+        api.kubectl(&["label", "deployment", "web", "tier=fe"]),
+        "label",
+    );
+    let m = json(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "json",
+        "--show-managed-fields",
+    ]);
+    let managers = &m["metadata"]["managedFields"];
+    assert_eq!(managers[0]["manager"], "kubectl-create", "{managers}");
+    assert!(managers[0]["fieldsV1"]["f:spec"]["f:replicas"].is_object());
+    assert_eq!(managers[1]["manager"], "kubectl-label", "{managers}");
+    assert_eq!(
+        managers[1]["fieldsV1"],
+        serde_json::json!({"f:metadata": {"f:labels": {"f:tier": {}}}})
+    );
     assert_eq!(d["spec"]["selector"]["matchLabels"]["app"], "web");
     let c = &d["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["image"], "nginx:1.27");
