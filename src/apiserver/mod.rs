@@ -30,6 +30,7 @@ pub mod managed;
 pub mod patch;
 pub mod pods;
 pub mod protobuf;
+pub mod rawjson;
 pub mod rest;
 pub mod reviews;
 pub mod selector;

@@ -662,23 +662,24 @@ pub fn to_table(kind: &Kind, items: &[Value], rev: i64, include: &str) -> Value 
                 "None" => {}
                 "Object" => row["object"] = o.clone(),
                 _ => {
-                    row["object"] = json!({
-                        "kind": "PartialObjectMetadata",
-                        "apiVersion": "meta.k8s.io/v1",
-                        "metadata": o["metadata"],
-                    })
+                    let mut partial =
+                        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1"});
+                    partial["metadata"] = o["metadata"].clone();
+                    row["object"] = partial;
                 }
             }
             row
         })
         .collect();
-    json!({
+    // Built by moving the rows in: `json!` would copy them through serialisation.
+    let mut table = json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": rev.to_string()},
-        "columnDefinitions": columns,
-        "rows": rows,
-    })
+    });
+    table["columnDefinitions"] = Value::Array(columns);
+    table["rows"] = Value::Array(rows);
+    table
 }
 
 #[cfg(test)]

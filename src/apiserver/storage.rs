@@ -34,9 +34,38 @@ pub struct Claims {
     pub release: Vec<Vec<u8>>,
 }
 
+/// An object as etcd holds it, not decoded yet.
+pub struct Stored {
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+    pub revision: i64,
+}
+
+impl Stored {
+    pub fn object(&self) -> Result<Value, ApiError> {
+        decode(&self.value, self.revision)
+    }
+
+    /// The object as JSON text with its resourceVersion, decoded only if it must be.
+    pub fn json(&self) -> Result<Vec<u8>, ApiError> {
+        match super::rawjson::with_resource_version(&self.value, self.revision) {
+            Some(text) => Ok(text),
+            None => Ok(serde_json::to_vec(&self.object()?).expect("a JSON value serialises")),
+        }
+    }
+
+    /// The object without its managedFields, for tables.
+    pub fn object_without_managed_fields(&self) -> Result<Value, ApiError> {
+        decode(
+            &super::rawjson::without_managed_fields(&self.value),
+            self.revision,
+        )
+    }
+}
+
 /// A page of objects with their etcd keys.
 pub struct Page {
-    pub items: Vec<(Vec<u8>, Value)>,
+    pub items: Vec<Stored>,
     pub revision: i64,
     /// Whether objects remain after this page.
     pub more: bool,
@@ -187,10 +216,12 @@ impl Storage {
     /// Every object of a kind (in one namespace, or all), and the list's resourceVersion.
     pub async fn list(&self, kind: &Kind, ns: Option<&str>) -> Result<(Vec<Value>, i64), ApiError> {
         let page = self.list_page(kind, ns, &PageRequest::default()).await?;
-        Ok((
-            page.items.into_iter().map(|(_, o)| o).collect(),
-            page.revision,
-        ))
+        let items = page
+            .items
+            .iter()
+            .map(Stored::object)
+            .collect::<Result<_, _>>()?;
+        Ok((items, page.revision))
     }
 
     /// One page of a list: up to `limit` objects from key `start` on, as of `revision`
@@ -227,11 +258,15 @@ impl Storage {
                 }
             })?
             .into_inner();
-        let items = r
+        let items: Vec<Stored> = r
             .kvs
-            .iter()
-            .map(|kv| Ok((kv.key.clone(), decode(&kv.value, kv.mod_revision)?)))
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .into_iter()
+            .map(|kv| Stored {
+                key: kv.key,
+                value: kv.value,
+                revision: kv.mod_revision,
+            })
+            .collect();
         Ok(Page {
             remaining: r.count - items.len() as i64,
             items,
