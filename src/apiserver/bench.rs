@@ -36,19 +36,10 @@ pub struct Args {
     pub pid: Option<u32>,
 }
 
+use crate::etcd::bench::{ms, percentile};
+
 const NAMESPACE: &str = "kwb-bench";
 const LIST_NAMESPACE: &str = "kwb-bench-list";
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 fn summary(name: &str, mut samples: Vec<Duration>) {
     samples.sort();

@@ -302,22 +302,11 @@ pub async fn delete_collection(
     query: &str,
     opts: &Options,
 ) -> Result<Response, ApiError> {
-    use super::rest::percent_decode;
-    use super::selector::{FieldSelector, LabelSelector};
-    let labels = query_param(query, "labelSelector")
-        .map(|s| LabelSelector::parse(&percent_decode(s)))
-        .transpose()?;
-    let fields = query_param(query, "fieldSelector")
-        .map(|s| FieldSelector::parse(kind, &percent_decode(s)))
-        .transpose()?;
+    let selectors = super::selector::Selectors::from_query(kind, query)?;
     let (items, rev) = server.storage.list(kind, ns).await?;
     let mut deleted = Vec::new();
     for obj in items {
-        if labels
-            .as_ref()
-            .is_some_and(|l| !l.matches(&obj["metadata"]["labels"]))
-            || fields.as_ref().is_some_and(|f| !f.matches(&obj))
-        {
+        if !selectors.matches(&obj) {
             continue;
         }
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();

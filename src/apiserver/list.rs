@@ -4,11 +4,11 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Server;
 use super::rest::{json_response, percent_decode, query_param, to_table};
-use super::selector::{FieldSelector, LabelSelector};
+use super::selector::Selectors;
 use super::status::ApiError;
 use super::storage::PageRequest;
 use crate::kinds::Kind;
@@ -45,19 +45,8 @@ pub async fn list(
     query: &str,
     table: bool,
 ) -> Result<Response, ApiError> {
-    let labels = query_param(query, "labelSelector")
-        .map(|s| LabelSelector::parse(&percent_decode(s)))
-        .transpose()?;
-    let fields = query_param(query, "fieldSelector")
-        .map(|s| FieldSelector::parse(kind, &percent_decode(s)))
-        .transpose()?;
-    let selected = |o: &Value| {
-        labels
-            .as_ref()
-            .is_none_or(|l| l.matches(&o["metadata"]["labels"]))
-            && fields.as_ref().is_none_or(|f| f.matches(o))
-    };
-    let filtering = labels.as_ref().is_some_and(|l| !l.is_empty()) || fields.is_some();
+    let selectors = Selectors::from_query(kind, query)?;
+    let filtering = !selectors.is_empty();
     let limit: i64 = match query_param(query, "limit") {
         Some(l) => l
             .parse()
@@ -106,7 +95,7 @@ pub async fn list(
                 break;
             }
             let key = stored.key.clone();
-            if !filtering || selected(&stored.object()?) {
+            if !filtering || selectors.matches(&stored.object()?) {
                 items.push(stored);
             }
             last_key = Some((key, 0));

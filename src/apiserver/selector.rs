@@ -80,6 +80,39 @@ impl LabelSelector {
     }
 }
 
+/// The `labelSelector` and `fieldSelector` of a request, together.
+pub struct Selectors {
+    pub labels: Option<LabelSelector>,
+    pub fields: Option<FieldSelector>,
+}
+
+impl Selectors {
+    /// From a request's query (percent-encoded values).
+    pub fn from_query(kind: &Kind, query: &str) -> Result<Selectors, ApiError> {
+        use super::rest::{percent_decode, query_param};
+        Ok(Selectors {
+            labels: query_param(query, "labelSelector")
+                .map(|s| LabelSelector::parse(&percent_decode(s)))
+                .transpose()?,
+            fields: query_param(query, "fieldSelector")
+                .map(|s| FieldSelector::parse(kind, &percent_decode(s)))
+                .transpose()?,
+        })
+    }
+
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.labels
+            .as_ref()
+            .is_none_or(|l| l.matches(&obj["metadata"]["labels"]))
+            && self.fields.as_ref().is_none_or(|f| f.matches(obj))
+    }
+
+    /// Whether they select everything.
+    pub fn is_empty(&self) -> bool {
+        self.labels.as_ref().is_none_or(LabelSelector::is_empty) && self.fields.is_none()
+    }
+}
+
 /// The fields each kind can be selected by, beyond metadata.name and metadata.namespace
 /// (upstream's field label conversions), with the JSON path each reads.
 fn kind_fields(kind: &str) -> &'static [&'static str] {

@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::Server;
-use super::rest::{percent_decode, query_param, to_table};
-use super::selector::{FieldSelector, LabelSelector};
+use super::rest::{query_param, to_table};
+use super::selector::Selectors;
 use super::status::ApiError;
 use super::storage::{ChangeKind, Expired};
 use super::watchcache::{Cache, Event, watch_line};
@@ -43,8 +43,7 @@ enum Item {
 /// Which events a watcher wants.
 struct Filter {
     namespace: Option<String>,
-    labels: Option<LabelSelector>,
-    fields: Option<FieldSelector>,
+    selectors: Selectors,
 }
 
 impl Filter {
@@ -52,15 +51,11 @@ impl Filter {
         self.namespace
             .as_deref()
             .is_none_or(|ns| obj["metadata"]["namespace"].as_str() == Some(ns))
-            && self
-                .labels
-                .as_ref()
-                .is_none_or(|l| l.matches(&obj["metadata"]["labels"]))
-            && self.fields.as_ref().is_none_or(|f| f.matches(obj))
+            && self.selectors.matches(obj)
     }
 
     fn is_everything_in_namespace(&self) -> bool {
-        self.labels.as_ref().is_none_or(LabelSelector::is_empty) && self.fields.is_none()
+        self.selectors.is_empty()
     }
 
     /// The event type this watcher sees for a change, if any.
@@ -89,12 +84,7 @@ pub async fn watch(
 ) -> Result<Response, ApiError> {
     let filter = Filter {
         namespace: ns.map(str::to_string),
-        labels: query_param(query, "labelSelector")
-            .map(|s| LabelSelector::parse(&percent_decode(s)))
-            .transpose()?,
-        fields: query_param(query, "fieldSelector")
-            .map(|s| FieldSelector::parse(kind, &percent_decode(s)))
-            .transpose()?,
+        selectors: Selectors::from_query(kind, query)?,
     };
     let rv = query_param(query, "resourceVersion").unwrap_or("");
     let send_initial = query_param(query, "sendInitialEvents") == Some("true");
@@ -301,8 +291,10 @@ mod tests {
     fn objects_entering_or_leaving_a_selector_are_added_or_deleted() {
         let f = Filter {
             namespace: Some("default".into()),
-            labels: Some(LabelSelector::parse("app=web").unwrap()),
-            fields: None,
+            selectors: Selectors {
+                labels: Some(crate::apiserver::selector::LabelSelector::parse("app=web").unwrap()),
+                fields: None,
+            },
         };
         let web = json!({"app": "web"});
         let db = json!({"app": "db"});
@@ -321,8 +313,10 @@ mod tests {
         assert_eq!(f.event_type(&modified(db.clone(), db)), None);
         let other_ns = Filter {
             namespace: Some("kube-system".into()),
-            labels: None,
-            fields: None,
+            selectors: Selectors {
+                labels: None,
+                fields: None,
+            },
         };
         assert_eq!(other_ns.event_type(&modified(web.clone(), web)), None);
     }
