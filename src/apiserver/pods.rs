@@ -218,34 +218,10 @@ pub async fn evict(
     Ok(json_response(StatusCode::CREATED, &success()))
 }
 
-/// Whether a metav1.LabelSelector (matchLabels, matchExpressions) selects these labels; an
-/// empty selector selects everything, as for PodDisruptionBudgets.
+/// Whether a metav1.LabelSelector selects these labels; an empty selector selects
+/// everything, as for PodDisruptionBudgets.
 fn selects(selector: &Value, labels: &Value) -> bool {
-    let mut parts = Vec::new();
-    if let Some(m) = selector["matchLabels"].as_object() {
-        for (k, v) in m {
-            parts.push(format!("{k}={}", v.as_str().unwrap_or("")));
-        }
-    }
-    if let Some(exprs) = selector["matchExpressions"].as_array() {
-        for e in exprs {
-            let key = e["key"].as_str().unwrap_or("");
-            let values: Vec<&str> = e["values"]
-                .as_array()
-                .map(|v| v.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            parts.push(match e["operator"].as_str().unwrap_or("") {
-                "In" => format!("{key} in ({})", values.join(",")),
-                "NotIn" => format!("{key} notin ({})", values.join(",")),
-                "Exists" => key.to_string(),
-                "DoesNotExist" => format!("!{key}"),
-                _ => return false,
-            });
-        }
-    }
-    LabelSelector::parse(&parts.join(","))
-        .map(|s| s.matches(labels))
-        .unwrap_or(false)
+    LabelSelector::from_object(selector).is_some_and(|s| s.matches(labels))
 }
 
 #[cfg(test)]

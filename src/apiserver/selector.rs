@@ -74,6 +74,34 @@ impl LabelSelector {
         })
     }
 
+    /// A metav1.LabelSelector object (matchLabels, matchExpressions), as workloads and
+    /// disruption budgets hold them; None when an operator is unknown (it selects nothing).
+    pub fn from_object(sel: &Value) -> Option<LabelSelector> {
+        let mut reqs = Vec::new();
+        if let Some(m) = sel["matchLabels"].as_object() {
+            for (k, v) in m {
+                reqs.push(Requirement::Eq(k.clone(), v.as_str().unwrap_or("").into()));
+            }
+        }
+        for e in sel["matchExpressions"].as_array().into_iter().flatten() {
+            let key = e["key"].as_str().unwrap_or("").to_string();
+            let values: Vec<String> = e["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            reqs.push(match e["operator"].as_str().unwrap_or("") {
+                "In" => Requirement::In(key, values),
+                "NotIn" => Requirement::NotIn(key, values),
+                "Exists" => Requirement::Exists(key),
+                "DoesNotExist" => Requirement::NotExists(key),
+                _ => return None,
+            });
+        }
+        Some(LabelSelector(reqs))
+    }
+
     /// Whether the selector selects everything (no requirement).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

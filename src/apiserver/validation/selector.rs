@@ -66,26 +66,6 @@ pub(super) fn selector_is_empty(sel: &Value) -> bool {
     qmap(sel, "matchLabels").is_none_or(Map::is_empty) && qarr(sel, "matchExpressions").is_empty()
 }
 
-fn selector_matches(sel: &Value, labels: &BTreeMap<&str, &str>) -> bool {
-    let by_labels = qmap(sel, "matchLabels").is_none_or(|m| {
-        m.iter()
-            .all(|(k, v)| labels.get(k.as_str()) == Some(&v.as_str().unwrap_or("")))
-    });
-    by_labels
-        && qarr(sel, "matchExpressions").iter().all(|r| {
-            let key = qstr(r, "key").unwrap_or("");
-            let values: Vec<&str> = qarr(r, "values").iter().filter_map(Value::as_str).collect();
-            let got = labels.get(key);
-            match qstr(r, "operator").unwrap_or("") {
-                "In" => got.is_some_and(|v| values.contains(v)),
-                "NotIn" => got.is_none_or(|v| !values.contains(v)),
-                "Exists" => got.is_some(),
-                "DoesNotExist" => got.is_none(),
-                _ => false,
-            }
-        })
-}
-
 /// Checks that the template's labels are selected. A missing selector
 /// selects nothing (so never matches); an empty one selects everything.
 pub(super) fn selector_matches_template(
@@ -98,7 +78,9 @@ pub(super) fn selector_matches_template(
     let matched = match sel {
         None => false,
         Some(s) => {
-            selector_is_empty(s) || selector_matches(s, labels.as_ref().unwrap_or(&BTreeMap::new()))
+            selector_is_empty(s)
+                || crate::apiserver::selector::LabelSelector::from_object(s)
+                    .is_some_and(|l| l.matches(&template["metadata"]["labels"]))
         }
     };
     if !matched {
