@@ -33,23 +33,13 @@ pub struct Options {
 
 impl Options {
     pub fn parse(body: &[u8], query: &str) -> Result<Options, ApiError> {
-        let mut o = Options::default();
-        if !body.is_empty() {
+        let mut o = if body.is_empty() {
+            Options::default()
+        } else {
             let v: Value = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
-            o.grace_period = v["gracePeriodSeconds"].as_i64();
-            o.propagation = v["propagationPolicy"].as_str().map(str::to_string);
-            if v["orphanDependents"] == json!(true) && o.propagation.is_none() {
-                o.propagation = Some("Orphan".into());
-            }
-            o.uid = v["preconditions"]["uid"].as_str().map(str::to_string);
-            o.resource_version = v["preconditions"]["resourceVersion"]
-                .as_str()
-                .map(str::to_string);
-            o.dry_run = v["dryRun"]
-                .as_array()
-                .is_some_and(|d| d.iter().any(|x| x == "All"));
-        }
+            Options::from_value(&v)
+        };
         if let Some(g) = query_param(query, "gracePeriodSeconds") {
             o.grace_period =
                 Some(g.parse().map_err(|_| {
@@ -62,14 +52,38 @@ impl Options {
         if query_param(query, "dryRun").is_some() {
             o.dry_run = true;
         }
-        if let Some(p) = &o.propagation
+        o.checked()
+    }
+
+    /// A DeleteOptions object (a DELETE body, or an Eviction's deleteOptions).
+    pub fn from_value(v: &Value) -> Options {
+        let mut o = Options {
+            grace_period: v["gracePeriodSeconds"].as_i64(),
+            propagation: v["propagationPolicy"].as_str().map(str::to_string),
+            uid: v["preconditions"]["uid"].as_str().map(str::to_string),
+            resource_version: v["preconditions"]["resourceVersion"]
+                .as_str()
+                .map(str::to_string),
+            dry_run: v["dryRun"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|x| x == "All")),
+        };
+        if v["orphanDependents"] == json!(true) && o.propagation.is_none() {
+            o.propagation = Some("Orphan".into());
+        }
+        o
+    }
+
+    /// The options, if their propagationPolicy is one upstream knows.
+    pub fn checked(self) -> Result<Options, ApiError> {
+        if let Some(p) = &self.propagation
             && !matches!(p.as_str(), "Background" | "Foreground" | "Orphan")
         {
             return Err(ApiError::bad_request(format!(
                 "propagationPolicy {p:?} is not one of Background, Foreground, Orphan"
             )));
         }
-        Ok(o)
+        Ok(self)
     }
 }
 

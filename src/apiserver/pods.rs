@@ -208,12 +208,7 @@ pub async fn evict(
             }
         }
     }
-    let opts_body = serde_json::to_vec(&eviction["deleteOptions"]).unwrap_or_default();
-    let opts = if eviction["deleteOptions"].is_object() {
-        super::delete::Options::parse(&opts_body, "")?
-    } else {
-        super::delete::Options::default()
-    };
+    let opts = super::delete::Options::from_value(&eviction["deleteOptions"]).checked()?;
     super::delete::delete(server, pods(), Some(ns), name, &opts).await?;
     Ok(json_response(StatusCode::CREATED, &success()))
 }
