@@ -95,8 +95,14 @@ pub async fn list(
                 break;
             }
             let key = stored.key.clone();
-            if !filtering || selectors.matches(&stored.object()?) {
-                items.push(stored);
+            // Filtering decodes the object; it is kept so a table need not decode it again.
+            if filtering {
+                let object = stored.object()?;
+                if selectors.matches(&object) {
+                    items.push((stored, Some(object)));
+                }
+            } else {
+                items.push((stored, None));
             }
             last_key = Some((key, 0));
         }
@@ -130,16 +136,20 @@ pub async fn list(
     }
     if table {
         let include = query_param(query, "includeObject").unwrap_or("Metadata");
+        // Tables leave managedFields out unless the whole object is asked for: nobody reads
+        // them there, and they are often half of an object.
+        let whole_objects = include == "Object";
         let objects = items
-            .iter()
-            .map(|s| {
-                if include == "Object" {
-                    s.object()
-                } else {
-                    // Tables leave managedFields out: nobody reads them there, and they are
-                    // often half of an object.
-                    s.object_without_managed_fields()
+            .into_iter()
+            .map(|(s, decoded)| match decoded {
+                Some(mut o) => {
+                    if !whole_objects && let Some(m) = o["metadata"].as_object_mut() {
+                        m.remove("managedFields");
+                    }
+                    Ok(o)
                 }
+                None if whole_objects => s.object(),
+                None => s.object_without_managed_fields(),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut t = to_table(kind, &objects, revision, include);
@@ -154,7 +164,7 @@ pub async fn list(
         metadata
     )
     .into_bytes();
-    for (i, stored) in items.iter().enumerate() {
+    for (i, (stored, _)) in items.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
