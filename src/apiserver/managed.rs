@@ -149,11 +149,6 @@ fn from_fields_v1(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
     }
 }
 
-/// Whether `path` or a path under it is in `set` (an owned field whose subtree changed).
-fn covers(set: &BTreeSet<Path>, path: &Path) -> bool {
-    set.contains(path)
-}
-
 /// Records a write by `manager` (`status`: through the status subresource) that turned `old`
 /// (None on create) into `new`: the manager gets the fields it changed, which leave any other
 /// manager's entry. `now` is an RFC 3339 time.
@@ -188,7 +183,8 @@ pub fn record(old: Option<&Value>, new: &mut Value, manager: &str, status: bool,
             mine.extend(fields);
             continue;
         }
-        fields.retain(|p| !covers(&changed, p));
+        // Paths are leaves, so a changed field is exactly a path in `changed`.
+        fields.retain(|p| !changed.contains(p));
         if fields.is_empty() {
             continue;
         }

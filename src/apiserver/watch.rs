@@ -61,9 +61,9 @@ impl Filter {
     /// The event type this watcher sees for a change, if any.
     fn event_type(&self, e: &Event) -> Option<&'static str> {
         let now = self.matches(&e.change.object);
+        // Without the previous object (etcd no longer had it), assume it matched as now.
         let before = match (&e.change.kind, &e.change.previous) {
             (ChangeKind::Modified, Some(prev)) => self.matches(prev),
-            (ChangeKind::Modified, None) => now,
             _ => now,
         };
         match (e.change.kind, before, now) {
