@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::Server;
 use super::status::ApiError;
-use super::storage::Claims;
+use super::storage::{Claims, with_revision};
 use crate::config::Cidr;
 use crate::kinds::Kind;
 
@@ -266,11 +266,6 @@ fn already_allocated(kind: &Kind, name: &str, requested: &Value) -> ApiError {
         ),
         None => ApiError::internal("could not allocate a service IP or node port; try again"),
     }
-}
-
-fn with_revision(mut obj: Value, rev: i64) -> Value {
-    obj["metadata"]["resourceVersion"] = rev.to_string().into();
-    obj
 }
 
 /// Creates a Service with its IP and ports allocated.

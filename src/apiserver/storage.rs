@@ -113,10 +113,9 @@ fn prefix_end(p: &[u8]) -> Vec<u8> {
 }
 
 fn decode(value: &[u8], mod_revision: i64) -> Result<Value, ApiError> {
-    let mut obj: Value = serde_json::from_slice(value)
+    let obj: Value = serde_json::from_slice(value)
         .map_err(|e| ApiError::internal(format!("undecodable object in etcd: {e}")))?;
-    obj["metadata"]["resourceVersion"] = Value::String(mod_revision.to_string());
-    Ok(obj)
+    Ok(with_revision(obj, mod_revision))
 }
 
 fn encode(obj: &Value) -> Vec<u8> {
@@ -126,6 +125,12 @@ fn encode(obj: &Value) -> Vec<u8> {
         m.remove("resourceVersion");
     }
     serde_json::to_vec(&stored).expect("a JSON value always serialises")
+}
+
+/// The object as written at revision `rev`.
+pub fn with_revision(mut obj: Value, rev: i64) -> Value {
+    obj["metadata"]["resourceVersion"] = rev.to_string().into();
+    obj
 }
 
 fn mod_revision_is(key: Vec<u8>, rev: i64) -> Compare {
@@ -283,9 +288,9 @@ impl Storage {
         name: &str,
         obj: Value,
     ) -> Result<Value, ApiError> {
-        let k = key(kind, ns, name);
-        self.put_if(absent(k.clone()), k, obj)
+        self.write_with_claims(kind, ns, name, None, Some(&obj), &Claims::default())
             .await?
+            .map(|rev| with_revision(obj, rev))
             .ok_or_else(|| ApiError::already_exists(kind, name))
     }
 
@@ -298,35 +303,17 @@ impl Storage {
         expected: i64,
         obj: Value,
     ) -> Result<Value, ApiError> {
-        let k = key(kind, ns, name);
-        self.put_if(mod_revision_is(k.clone(), expected), k, obj)
-            .await?
-            .ok_or_else(|| ApiError::conflict(kind, name))
-    }
-
-    /// Writes `obj` at `key` if `compare` holds, in one etcd transaction; returns it with its
-    /// new resourceVersion, or None when the compare failed.
-    async fn put_if(
-        &self,
-        compare: Compare,
-        key: Vec<u8>,
-        mut obj: Value,
-    ) -> Result<Option<Value>, ApiError> {
-        let mut kv = self.kv.clone();
-        let r = kv
-            .txn(TxnRequest {
-                compare: vec![compare],
-                success: vec![put_op(key, encode(&obj))],
-                failure: vec![],
-            })
-            .await
-            .map_err(etcd_error)?
-            .into_inner();
-        if !r.succeeded {
-            return Ok(None);
-        }
-        obj["metadata"]["resourceVersion"] = r.header.map_or(0, |h| h.revision).to_string().into();
-        Ok(Some(obj))
+        self.write_with_claims(
+            kind,
+            ns,
+            name,
+            Some(expected),
+            Some(&obj),
+            &Claims::default(),
+        )
+        .await?
+        .map(|rev| with_revision(obj, rev))
+        .ok_or_else(|| ApiError::conflict(kind, name))
     }
 
     /// Writes (or, with `obj` None, deletes) an object together with claims on other keys, in
@@ -393,28 +380,10 @@ impl Storage {
         name: &str,
         expected: i64,
     ) -> Result<(), ApiError> {
-        let k = key(kind, ns, name);
-        let mut kv = self.kv.clone();
-        let r = kv
-            .txn(TxnRequest {
-                compare: vec![mod_revision_is(k.clone(), expected)],
-                success: vec![RequestOp {
-                    request: Some(request_op::Request::RequestDeleteRange(
-                        DeleteRangeRequest {
-                            key: k,
-                            ..Default::default()
-                        },
-                    )),
-                }],
-                failure: vec![],
-            })
-            .await
-            .map_err(etcd_error)?
-            .into_inner();
-        if !r.succeeded {
-            return Err(ApiError::conflict(kind, name));
-        }
-        Ok(())
+        self.write_with_claims(kind, ns, name, Some(expected), None, &Claims::default())
+            .await?
+            .map(|_| ())
+            .ok_or_else(|| ApiError::conflict(kind, name))
     }
 }
 
