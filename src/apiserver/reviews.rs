@@ -98,6 +98,19 @@ pub async fn authenticate_token(server: &Server, token: &str) -> Result<User, St
     Ok(User::from_token(&subject))
 }
 
+/// The kind of `serviceaccounts/NAME/token` (a subresource, not a served resource), for the
+/// details of its errors.
+const TOKEN_REQUEST: Kind = Kind {
+    group: "authentication.k8s.io",
+    version: "v1",
+    kind: "TokenRequest",
+    resource: "token",
+    singular: "token",
+    short_names: &[],
+    namespaced: true,
+    categories: &[],
+};
+
 /// `POST …/serviceaccounts/NAME/token`: a TokenRequest answered with a signed token.
 pub async fn token_request(
     server: &Server,
@@ -114,17 +127,7 @@ pub async fn token_request(
     let spec = &request["spec"];
     let seconds = spec["expirationSeconds"].as_i64().unwrap_or(3600);
     let invalid = |field: &str, msg: String| {
-        let tr = &Kind {
-            group: "authentication.k8s.io",
-            version: "v1",
-            kind: "TokenRequest",
-            resource: "token",
-            singular: "token",
-            short_names: &[],
-            namespaced: true,
-            categories: &[],
-        };
-        ApiError::invalid(tr, name, vec![(field.to_string(), msg)])
+        ApiError::invalid(&TOKEN_REQUEST, name, vec![(field.to_string(), msg)])
     };
     if seconds < 600 {
         return Err(invalid(
