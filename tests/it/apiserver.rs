@@ -595,6 +595,35 @@ fn typed_creates(api: &Api) {
         ]),
         "the freed node port is free again",
     );
+    // A type change to ClusterIP drops and frees the node port; the ClusterIP is kept.
+    ok(
+        api.kubectl(&[
+            "patch",
+            "service",
+            "auto",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"type":"ClusterIP"}}"#,
+        ]),
+        "patch service type",
+    );
+    let clusterip = json(&["get", "service", "auto", "-o", "json"]);
+    assert!(
+        clusterip["spec"]["ports"][0]["nodePort"].is_null(),
+        "{clusterip}"
+    );
+    assert_eq!(clusterip["spec"]["clusterIP"], auto["spec"]["clusterIP"]);
+    ok(
+        api.kubectl(&[
+            "create",
+            "service",
+            "nodeport",
+            "reuse",
+            "--tcp=80:8080",
+            &format!("--node-port={port}"),
+        ]),
+        "the node port the type change freed",
+    );
 
     // Already exists, and an invalid name, as a real cluster words them.
     let again = api.kubectl(&["create", "namespace", "demo"]);
@@ -905,6 +934,17 @@ fn whoami_tokens_and_can_i_work_as_on_a_real_cluster() {
         "auth can-i",
     );
     assert_eq!(stdout(&can).trim(), "yes");
+    let rules = ok(
+        api.kubectl(&["auth", "can-i", "--list"]),
+        "auth can-i --list",
+    );
+    assert!(
+        stdout(&rules)
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some("*.*")),
+        "{}",
+        stdout(&rules)
+    );
 
     // A service account's token, used with no client certificate at all.
     ok(
@@ -931,6 +971,22 @@ fn whoami_tokens_and_can_i_work_as_on_a_real_cluster() {
             .output()
             .unwrap()
     };
+    let review = api.curl(
+        "POST",
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+        Some(&serde_json::json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": token}}).to_string()),
+    );
+    assert_eq!(review["status"]["authenticated"], true, "{review}");
+    assert_eq!(
+        review["status"]["user"]["username"],
+        "system:serviceaccount:default:robot"
+    );
+    let bogus = api.curl(
+        "POST",
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+        Some(r#"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"a.b.c"}}"#),
+    );
+    assert_eq!(bogus["status"]["authenticated"], false, "{bogus}");
     let robot = ok(as_token(&token, &["auth", "whoami"]), "whoami as robot");
     let text = stdout(&robot);
     assert!(
@@ -1118,6 +1174,26 @@ fn pod_lifecycle(api: &Api) {
         held["code"], 404,
         "the last finalizer's removal deletes it: {held}"
     );
+
+    // A delete whose precondition names another uid is refused.
+    ok(
+        api.kubectl(&["create", "configmap", "guarded", "--from-literal=x=1"]),
+        "create",
+    );
+    let refused = api.curl(
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps/guarded",
+        Some(r#"{"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"uid":"not-its-uid"}}"#),
+    );
+    assert_eq!(refused["code"], 409, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Precondition failed: UID in precondition: not-its-uid"),
+        "{refused}"
+    );
+    ok(api.kubectl(&["get", "configmap", "guarded"]), "still there");
 
     // deletecollection by label.
     for n in ["a", "b", "c"] {
