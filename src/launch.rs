@@ -283,6 +283,7 @@ impl Ctx<'_> {
                         "kubelet-client-key",
                         self.pki("apiserver-kubelet-client.key"),
                     ),
+                    flag("authorization-mode", "Node,RBAC"),
                 ];
                 if upstream {
                     f.extend([
@@ -291,7 +292,6 @@ impl Ctx<'_> {
                         // cost: Endpoints validation rejects loopback addresses, so the
                         // `kubernetes` Service gets no endpoints (the apiserver logs this).
                         flag("advertise-address", LOOPBACK),
-                        flag("authorization-mode", "Node,RBAC"),
                         // Workshops run privileged pods (CNI, storage drivers).
                         flag("allow-privileged", true),
                     ]);
@@ -651,11 +651,11 @@ mod tests {
                         "--kubelet-client-key={}",
                         pki("apiserver-kubelet-client.key")
                     ),
+                    "--authorization-mode=Node,RBAC".into(),
                 ];
                 if upstream {
                     v.extend([
                         "--advertise-address=127.0.0.1".into(),
-                        "--authorization-mode=Node,RBAC".into(),
                         "--allow-privileged=true".into(),
                     ]);
                 }

@@ -45,6 +45,26 @@ impl LocalCluster {
         Ok((cluster, lock))
     }
 
+    /// The cluster as it was last prepared, for commands beside a running supervisor (no
+    /// lock taken, ports as recorded, PKI not touched).
+    pub fn existing(config: ClusterConfig) -> anyhow::Result<LocalCluster> {
+        let data = DataDir::new(config.data_dir());
+        if !data.ports_file().exists() {
+            anyhow::bail!(
+                "no cluster in {}: set it up first with `kwb up`",
+                data.root().display()
+            );
+        }
+        let ports = Ports::load_recorded(&data.ports_file());
+        let kwb_exe = std::env::current_exe().context("cannot find kwb's own executable")?;
+        Ok(LocalCluster {
+            config,
+            data,
+            ports,
+            kwb_exe,
+        })
+    }
+
     pub fn apiserver_url(&self) -> String {
         format!(
             "https://127.0.0.1:{}",

@@ -90,6 +90,11 @@ enum Cmd {
         #[command(subcommand)]
         what: BenchCmd,
     },
+    /// Users of the cluster: `kwb user create demo` prints a kubeconfig for a new user.
+    User {
+        #[command(subcommand)]
+        what: UserCmd,
+    },
     /// Cluster config helpers.
     Config {
         #[command(subcommand)]
@@ -110,6 +115,19 @@ enum BenchCmd {
     /// Create, get, list and watch latency, creates/s with 1 and 16 clients, a list of 10k
     /// pods, one change reaching 100 watchers (any cluster, through kube-rs).
     Apiserver(kwb::apiserver::bench::Args),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Print a kubeconfig for user NAME, with a client certificate signed by the cluster CA.
+    /// RBAC decides what the user may do: nothing, until a RoleBinding or
+    /// ClusterRoleBinding grants it (`kubectl create rolebinding … --user NAME`).
+    Create {
+        name: String,
+        /// Groups the user is in (the certificate's O), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,6 +216,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => {
             let kubeconfig = data_dir(&cli.cluster)?.admin_kubeconfig();
             runtime.block_on(kwb::apiserver::bench::run(args, kubeconfig))?
+        }
+        Some(Cmd::User {
+            what: UserCmd::Create { name, groups },
+        }) => {
+            let cluster = kwb::local::LocalCluster::existing(load_config(&cli.cluster)?)?;
+            let yaml =
+                kwb::pki::user_kubeconfig(&cluster.data, &cluster.pki_spec(), &name, &groups)
+                    .with_context(|| format!("cannot make a kubeconfig for user {name:?}"))?;
+            print!("{yaml}");
         }
         Some(Cmd::Config {
             what: ConfigCmd::Default,

@@ -83,6 +83,15 @@ pub enum PkiError {
          (a-z, 0-9, '-', '.'); fix the node names in the cluster config"
     )]
     InvalidNodeName { name: String },
+    #[error(
+        "user name {name:?} cannot be used: use a lowercase DNS name (a-z, 0-9, '-', '.'), e.g. \"demo\""
+    )]
+    InvalidUserName { name: String },
+    #[error(
+        "no cluster CA in {}: set the cluster up first with `kwb up`",
+        path.display()
+    )]
+    NoCluster { path: PathBuf },
 }
 
 /// What one [`ensure`] changed on disk; empty when everything was reused.
@@ -207,6 +216,43 @@ pub fn ensure(data: &DataDir, spec: &PkiSpec) -> Result<PkiReport, PkiError> {
         }
     }
     Ok(report)
+}
+
+/// A kubeconfig for a new user of the cluster: a client certificate with CN `name` and O
+/// `groups`, signed by the cluster CA, kept as `<pki>/user-<name>.crt/.key` so asking again
+/// gives the same identity. The CA must exist (the cluster was set up with `kwb up`).
+pub fn user_kubeconfig(
+    data: &DataDir,
+    spec: &PkiSpec,
+    name: &str,
+    groups: &[String],
+) -> Result<String, PkiError> {
+    if !valid_node_name(name) {
+        return Err(PkiError::InvalidUserName { name: name.into() });
+    }
+    if !ca_cert_path(data).exists() {
+        return Err(PkiError::NoCluster {
+            path: data.pki_dir(),
+        });
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut report = PkiReport::default();
+    let ca = ensure_ca(data, spec, now, &mut report)?;
+    let ca_x509 = parse_der(&ca.cert_der).ok_or(PkiError::Generate {
+        what: "the cluster CA".into(),
+        error: rcgen::Error::CouldNotParseCertificate,
+    })?;
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    let id = Identity::client(&format!("user-{name}"), name, &groups);
+    let (cert_pem, key_pem) = ensure_leaf(data, &id, &ca, &ca_x509, now, &mut report)?;
+    Ok(kubeconfig_yaml(
+        &spec.cluster_name,
+        &spec.apiserver_url,
+        &ca.cert_pem,
+        name,
+        &cert_pem,
+        &key_pem,
+    ))
 }
 
 /// Renders a self-contained kubeconfig (certificates inlined) for one client identity.

@@ -1,5 +1,6 @@
-//! What every cluster has from its first start: the four namespaces, and the `kubernetes`
-//! Service in default with Endpoints that point at this apiserver.
+//! What every cluster has from its first start: the four namespaces, the `kubernetes`
+//! Service in default with Endpoints that point at this apiserver, and the default RBAC
+//! roles and bindings.
 
 use serde_json::json;
 
@@ -98,6 +99,57 @@ pub async fn bootstrap(server: &Server, b: &Bootstrap) -> Result<(), ApiError> {
                 && e.reason != "AlreadyExists"
             {
                 return Err(e);
+            }
+        }
+    }
+    bootstrap_policy(server).await?;
+    Ok(())
+}
+
+/// The default ClusterRoles and ClusterRoleBindings ([`super::rbac::bootstrap_policy`]):
+/// created when missing, and (as upstream reconciles those annotated autoupdate) put back
+/// when their rules were changed; anything else a user made is left alone.
+async fn bootstrap_policy(server: &Server) -> Result<(), ApiError> {
+    for obj in super::rbac::bootstrap_policy() {
+        let kind = kinds::KINDS
+            .iter()
+            .find(|k| obj["kind"] == k.kind && obj["apiVersion"] == k.api_version())
+            .expect("the bootstrap policy holds served kinds");
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        match server.storage.get(kind, None, &name).await? {
+            None => {
+                let new = prepare_new(kind, None, obj)?;
+                match server.storage.create(kind, None, &name, new).await {
+                    Ok(_) => tracing::info!(kind = kind.kind, name, "created default RBAC object"),
+                    Err(e) if e.reason == "AlreadyExists" => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Some(current) => {
+                let autoupdate = current["metadata"]["annotations"]["rbac.authorization.kubernetes.io/autoupdate"]
+                    != "false";
+                let drifted = ["rules", "roleRef", "subjects", "aggregationRule"]
+                    .iter()
+                    .any(|f| current[f] != obj[f]);
+                if autoupdate && drifted {
+                    let mut new = current.clone();
+                    if let (Some(n), Some(o)) = (new.as_object_mut(), obj.as_object()) {
+                        for f in ["rules", "roleRef", "subjects", "aggregationRule"] {
+                            match o.get(f) {
+                                Some(v) => n.insert(f.into(), v.clone()),
+                                None => n.remove(f),
+                            };
+                        }
+                    }
+                    server
+                        .storage
+                        .update(kind, None, &name, rv_of(&current), new)
+                        .await?;
+                    tracing::info!(kind = kind.kind, name, "reconciled default RBAC object");
+                }
             }
         }
     }

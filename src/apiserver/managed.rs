@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::kinds::merge::{ListType, list_type};
+use crate::kinds::merge::{ListType, key_default, list_type};
 
-type Path = Vec<String>;
+/// A field's path: `f:spec`, `f:containers`, `k:{"name":"web"}`, `.` (the item itself), …
+pub(super) type Path = Vec<String>;
 
 /// Metadata fields the server owns, never recorded as a manager's.
 const SERVER_OWNED: &[&str] = &[
@@ -64,8 +65,9 @@ fn list(
             for item in items {
                 let mut id = Map::new();
                 for k in keys {
-                    if let Some(v) = item.get(*k).filter(|v| !v.is_null()) {
-                        id.insert((*k).to_string(), v.clone());
+                    let value = item.get(*k).filter(|v| !v.is_null()).cloned();
+                    if let Some(v) = value.or_else(|| key_default(k)) {
+                        id.insert((*k).to_string(), v);
                     }
                 }
                 prefix.push(format!("k:{}", Value::Object(id)));
@@ -92,7 +94,7 @@ fn list(
 
 /// The fields of an object a manager can own: everything but apiVersion, kind, the
 /// server-owned metadata and (unless `status`) the status, or (with `status`) only the status.
-fn owned_leaves(obj: &Value, status: bool) -> BTreeMap<Path, Value> {
+pub(super) fn owned_leaves(obj: &Value, status: bool) -> BTreeMap<Path, Value> {
     let mut trimmed = obj.clone();
     if let Some(m) = trimmed.as_object_mut() {
         m.remove("apiVersion");
@@ -116,7 +118,7 @@ fn owned_leaves(obj: &Value, status: bool) -> BTreeMap<Path, Value> {
 }
 
 /// A set of paths as FieldsV1 JSON.
-fn to_fields_v1(paths: &BTreeSet<Path>) -> Value {
+pub(super) fn to_fields_v1(paths: &BTreeSet<Path>) -> Value {
     let mut root = json!({});
     for p in paths {
         let mut node = &mut root;
@@ -132,7 +134,7 @@ fn to_fields_v1(paths: &BTreeSet<Path>) -> Value {
 }
 
 /// The paths of a FieldsV1 JSON.
-fn from_fields_v1(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
+pub(super) fn from_fields_v1(v: &Value, prefix: &mut Path, out: &mut BTreeSet<Path>) {
     match v.as_object() {
         Some(m) if !m.is_empty() => {
             for (k, child) in m {

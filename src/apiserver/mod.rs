@@ -19,7 +19,9 @@
 //! - [`bench`]: `kwb bench apiserver`
 
 pub mod allocator;
+pub mod apply;
 pub mod authn;
+pub mod authz;
 pub mod bench;
 pub mod bootstrap;
 pub mod defaults;
@@ -31,6 +33,7 @@ pub mod patch;
 pub mod pods;
 pub mod protobuf;
 pub mod rawjson;
+pub mod rbac;
 pub mod rest;
 pub mod reviews;
 pub mod selector;
@@ -90,6 +93,9 @@ pub struct Config {
     pub kubelet_client_certificate: Option<PathBuf>,
     #[arg(long)]
     pub kubelet_client_key: Option<PathBuf>,
+    /// RBAC (with Node, served by RBAC's system:node role), or AlwaysAllow.
+    #[arg(long, default_value = "RBAC")]
+    pub authorization_mode: String,
 }
 
 /// What every handler shares.
@@ -97,6 +103,7 @@ pub struct Server {
     pub storage: storage::Storage,
     pub watch_caches: watchcache::WatchCaches,
     pub tokens: tokens::Tokens,
+    pub authz: authz::Authorizer,
     /// `--service-cluster-ip-range`: where Service ClusterIPs come from.
     pub service_range: Option<crate::config::Cidr>,
 }
@@ -187,6 +194,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         watch_caches: watchcache::WatchCaches::new(storage.clone()),
         storage,
         tokens,
+        authz: authz::Authorizer::new(&config.authorization_mode)?,
     });
     let kubernetes_ip = match &service_range {
         Some(r) => Some(
@@ -206,6 +214,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap::bootstrap(&server, &boot)
         .await
         .map_err(|e| anyhow::anyhow!("creating the bootstrap namespaces: {}", e.message))?;
+    server
+        .authz
+        .reload(&server)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the RBAC policy: {}", e.message))?;
+    tokio::spawn(authz::keep_current(server.clone()));
     let addr = format!("{}:{}", config.bind_address, config.secure_port);
     let listener = TcpListener::bind(&addr)
         .await

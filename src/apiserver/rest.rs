@@ -86,12 +86,23 @@ async fn handle(
             None => return ApiError::unauthorized().into_response(),
         },
     };
+    let path = uri.path().trim_end_matches('/');
+    let query = uri.query().unwrap_or("");
+    let user = match super::authz::impersonated(&server, user, &headers).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let info = super::authz::request_info(&method, path, query);
+    let attrs = info.attributes(&user);
+    let decision = server.authz.authorize(&server, &attrs).await;
+    if !decision.allowed {
+        tracing::info!(user = %user.name, verb = info.verb, path, "forbidden");
+        return super::authz::forbidden(&attrs, &decision).into_response();
+    }
     let body = match read_body(body).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    let path = uri.path().trim_end_matches('/');
-    let query = uri.query().unwrap_or("");
     let accept = headers
         .get("accept")
         .and_then(|v| v.to_str().ok())
@@ -334,56 +345,7 @@ async fn resource(
         }
         (&Method::POST, None) => {
             let obj = decode_body(headers, &body)?;
-            if let Some(namespace) = check_namespace(server, t.kind, ns).await?
-                && !namespace["metadata"]["deletionTimestamp"].is_null()
-            {
-                return Err(ApiError::forbidden(format!(
-                    "{} \"{}\" is forbidden: unable to create new content in namespace {} because it is being terminated",
-                    t.kind.resource,
-                    obj["metadata"]["name"].as_str().unwrap_or(""),
-                    ns.unwrap_or("")
-                )));
-            }
-            let mut obj = prepare_new(t.kind, ns, obj)?;
-            if t.kind.kind == "Pod" {
-                super::pods::admit(server, ns.unwrap_or("default"), &mut obj).await?;
-            }
-            let now = obj["metadata"]["creationTimestamp"]
-                .as_str()
-                .unwrap_or("")
-                .to_string();
-            super::managed::record(None, &mut obj, &manager, false, &now);
-            let name = obj["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            if t.kind.kind == "Service" {
-                let mut created = super::allocator::create(
-                    server,
-                    t.kind,
-                    ns.unwrap_or("default"),
-                    &name,
-                    obj,
-                    dry_run,
-                )
-                .await?;
-                if dry_run {
-                    created["metadata"]["resourceVersion"] = "".into();
-                }
-                return Ok(json_response(StatusCode::CREATED, &created));
-            }
-            if dry_run {
-                obj["metadata"]["resourceVersion"] = "".into();
-                return Ok(json_response(StatusCode::CREATED, &obj));
-            }
-            let created = server.storage.create(t.kind, ns, &name, obj).await?;
-            tracing::info!(
-                kind = t.kind.kind,
-                namespace = ns.unwrap_or(""),
-                name,
-                "created"
-            );
-            Ok(json_response(StatusCode::CREATED, &created))
+            create_object(server, &t, obj, dry_run, Fields::Update(&manager)).await
         }
         (&Method::PUT, Some(name)) => {
             let doc = decode_body(headers, &body)?;
@@ -397,6 +359,17 @@ async fn resource(
             let edit = match ct.split(';').next().unwrap_or("").trim() {
                 "application/merge-patch+json" => Edit::MergePatch(parse_json(&body)?),
                 "application/json-patch+json" => Edit::JsonPatch(parse_json(&body)?),
+                "application/apply-patch+yaml" => {
+                    if query_param(query, "fieldManager").is_none_or(str::is_empty) {
+                        return Err(ApiError::bad_request(
+                            "PATCH requests with apply-patch need fieldManager",
+                        ));
+                    }
+                    Edit::Apply {
+                        config: parse_apply(&body)?,
+                        force: query_param(query, "force") == Some("true"),
+                    }
+                }
                 other => return Err(ApiError::unsupported_patch(other)),
             };
             write_named(server, &t, name, edit, dry_run, &manager).await
@@ -418,6 +391,93 @@ enum Edit {
     Replace(Value),
     MergePatch(Value),
     JsonPatch(Value),
+    /// Server-side apply of a configuration; `force` takes conflicting fields over.
+    Apply {
+        config: Value,
+        force: bool,
+    },
+}
+
+/// Who a create records as the owner of the object's fields.
+enum Fields<'a> {
+    /// An ordinary write by this manager (operation Update).
+    Update(&'a str),
+    /// A server-side apply that creates the object: its Apply entry is already recorded.
+    Applied,
+}
+
+/// An apply configuration: YAML (of which JSON, what kubectl sends, is a part) for one object.
+fn parse_apply(body: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request(format!("apply configuration is not UTF-8: {e}")))?;
+    let config: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(_) => serde_saphyr::from_str(text)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?,
+    };
+    if !config.is_object() {
+        return Err(ApiError::bad_request(
+            "an apply configuration must be one object with apiVersion, kind and metadata.name",
+        ));
+    }
+    Ok(config)
+}
+
+/// Creates an object from a POST, or from a server-side apply to a name that does not exist.
+async fn create_object(
+    server: &Server,
+    t: &Target,
+    obj: Value,
+    dry_run: bool,
+    fields: Fields<'_>,
+) -> Result<Response, ApiError> {
+    let ns = t.namespace.as_deref();
+    if let Some(namespace) = check_namespace(server, t.kind, ns).await?
+        && !namespace["metadata"]["deletionTimestamp"].is_null()
+    {
+        return Err(ApiError::forbidden(format!(
+            "{} \"{}\" is forbidden: unable to create new content in namespace {} because it is being terminated",
+            t.kind.resource,
+            obj["metadata"]["name"].as_str().unwrap_or(""),
+            ns.unwrap_or("")
+        )));
+    }
+    let mut obj = prepare_new(t.kind, ns, obj)?;
+    if t.kind.kind == "Pod" {
+        super::pods::admit(server, ns.unwrap_or("default"), &mut obj).await?;
+    }
+    let now = obj["metadata"]["creationTimestamp"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    if let Fields::Update(manager) = fields {
+        super::managed::record(None, &mut obj, manager, false, &now);
+    }
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    if t.kind.kind == "Service" {
+        let mut created =
+            super::allocator::create(server, t.kind, ns.unwrap_or("default"), &name, obj, dry_run)
+                .await?;
+        if dry_run {
+            created["metadata"]["resourceVersion"] = "".into();
+        }
+        return Ok(json_response(StatusCode::CREATED, &created));
+    }
+    if dry_run {
+        obj["metadata"]["resourceVersion"] = "".into();
+        return Ok(json_response(StatusCode::CREATED, &obj));
+    }
+    let created = server.storage.create(t.kind, ns, &name, obj).await?;
+    tracing::info!(
+        kind = t.kind.kind,
+        namespace = ns.unwrap_or(""),
+        name,
+        "created"
+    );
+    Ok(json_response(StatusCode::CREATED, &created))
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
@@ -466,11 +526,19 @@ async fn write_named(
     let ns = t.namespace.as_deref();
     let sub = t.subresource.as_deref();
     for _attempt in 0..5 {
-        let current = server
-            .storage
-            .get(t.kind, ns, name)
-            .await?
-            .ok_or_else(|| ApiError::not_found(t.kind, name))?;
+        let Some(current) = server.storage.get(t.kind, ns, name).await? else {
+            return match &edit {
+                // An apply to a name that does not exist creates it.
+                Edit::Apply { config, .. } if sub.is_none() => {
+                    let now = super::strategy::now_rfc3339();
+                    let obj = super::apply::apply(&json!({}), config, manager, true, false, &now)
+                        .map_err(|c| ApiError::apply_conflicts(t.kind, name, &c))?;
+                    check_apply_name(&obj, name)?;
+                    create_object(server, t, obj, dry_run, Fields::Applied).await
+                }
+                _ => Err(ApiError::not_found(t.kind, name)),
+            };
+        };
         // The document the edit applies to: the object, or its Scale.
         let base = if sub == Some("scale") {
             scale_of(&current)
@@ -489,7 +557,21 @@ async fn write_named(
                 super::patch::json_patch(&mut d, p).map_err(ApiError::unprocessable_patch)?;
                 (d, false)
             }
+            Edit::Apply { config, force } => {
+                if sub == Some("scale") {
+                    return Err(ApiError::bad_request(
+                        "server-side apply to the scale subresource is not supported; apply the object's spec.replicas",
+                    ));
+                }
+                let now = super::strategy::now_rfc3339();
+                let status = sub == Some("status");
+                let d = super::apply::apply(&base, config, manager, *force, status, &now)
+                    .map_err(|c| ApiError::apply_conflicts(t.kind, name, &c))?;
+                check_apply_name(&d, name)?;
+                (d, config["metadata"]["resourceVersion"].is_string())
+            }
         };
+        let applied = matches!(edit, Edit::Apply { .. });
         let expected = match doc["metadata"]["resourceVersion"].as_str() {
             Some(rv) if explicit_rv && !rv.is_empty() => rv.parse().map_err(|_| {
                 ApiError::bad_request(format!(
@@ -503,6 +585,9 @@ async fn write_named(
             Some("status") => {
                 let mut new = current.clone();
                 new["status"] = doc["status"].clone();
+                if applied {
+                    new["metadata"]["managedFields"] = doc["metadata"]["managedFields"].clone();
+                }
                 new
             }
             Some("scale") => {
@@ -546,7 +631,7 @@ async fn write_named(
                 o.clone()
             }
         };
-        if sub != Some("scale") || new != current {
+        if !applied && (sub != Some("scale") || new != current) {
             let now = super::strategy::now_rfc3339();
             super::managed::record(
                 Some(&current),
@@ -598,6 +683,17 @@ async fn write_named(
         }
     }
     Err(ApiError::conflict(t.kind, name))
+}
+
+/// An apply names its object in the configuration too; the two must agree.
+fn check_apply_name(obj: &Value, name: &str) -> Result<(), ApiError> {
+    match obj["metadata"]["name"].as_str() {
+        Some(n) if n == name => Ok(()),
+        other => Err(ApiError::bad_request(format!(
+            "the name of the object ({}) does not match the name on the URL ({name})",
+            other.unwrap_or("")
+        ))),
+    }
 }
 
 /// A namespaced request needs its namespace to exist (upstream's NamespaceLifecycle); the

@@ -1,9 +1,7 @@
 //! Questions clients ask the server, answered and never stored: SelfSubjectReview (`kubectl
 //! auth whoami`), TokenReview, Self/SubjectAccessReview and SelfSubjectRulesReview (`kubectl
 //! auth can-i`), and TokenRequest (`kubectl create token`, the kubelet's projected tokens).
-//!
-//! Authorization is "every authenticated user may do everything" until RBAC arrives (issue
-//! 5); the access reviews say so in their reason rather than pretending to have checked.
+//! The access reviews ask the authorizer ([`super::authz`]) the request's own question.
 
 use serde_json::{Value, json};
 
@@ -11,9 +9,8 @@ use super::Server;
 use super::authn::User;
 use super::status::ApiError;
 use super::tokens::Subject;
+use super::{authz, rbac};
 use crate::kinds::{self, Kind};
-
-const ALLOW_ALL: &str = "kwb's apiserver allows every authenticated user until RBAC is enforced";
 
 /// The answer to a review the user POSTed.
 pub async fn answer(
@@ -32,13 +29,28 @@ pub async fn answer(
         "SelfSubjectReview" => json!({"userInfo": user.user_info()}),
         "TokenReview" => token_review(server, &review["spec"]).await,
         "SelfSubjectAccessReview" | "SubjectAccessReview" => {
-            json!({"allowed": true, "reason": ALLOW_ALL})
+            let asked = if kind.kind == "SubjectAccessReview" {
+                authz::review_user(&review["spec"])
+            } else {
+                user.clone()
+            };
+            let attrs = authz::review_attributes(&asked, &review["spec"]);
+            let d = server.authz.authorize(server, &attrs).await;
+            let mut status = json!({"allowed": d.allowed});
+            if !d.reason.is_empty() {
+                status["reason"] = d.reason.into();
+            }
+            status
         }
-        "SelfSubjectRulesReview" => json!({
-            "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-            "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-            "incomplete": false,
-        }),
+        "SelfSubjectRulesReview" => {
+            let ns = review["spec"]["namespace"].as_str().unwrap_or("");
+            let (resource, non_resource) = rbac::rules_for(&server.authz.policy(), user, Some(ns));
+            json!({
+                "resourceRules": resource,
+                "nonResourceRules": non_resource,
+                "incomplete": false,
+            })
+        }
         other => {
             return Err(ApiError::bad_request(format!(
                 "{other} is not a review this server answers"

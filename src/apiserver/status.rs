@@ -160,16 +160,43 @@ impl ApiError {
         )
     }
 
-    /// A patch type not handled yet: strategic merge patch and server-side apply need the merge
-    /// keys of every kind (issue 5).
+    /// A PATCH whose Content-Type is none of the four patch types.
     pub fn unsupported_patch(content_type: &str) -> ApiError {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UnsupportedMediaType",
             format!(
-                "the patch type {content_type:?} is not supported by kwb's apiserver yet; use --type merge or --type json"
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"
             ),
         )
+    }
+
+    /// 409 for a server-side apply that would change fields other managers own; kubectl
+    /// prints the message and its advice to use --force-conflicts.
+    pub fn apply_conflicts(
+        kind: &Kind,
+        name: &str,
+        conflicts: &[super::apply::Conflict],
+    ) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            super::apply::conflict_message(conflicts),
+        )
+        .with_details(kind, name);
+        if let Some(d) = e.details.as_mut() {
+            d["causes"] = conflicts
+                .iter()
+                .map(|c| {
+                    json!({
+                        "reason": "FieldManagerConflict",
+                        "message": format!("conflict with \"{}\" using {}", c.manager, c.api_version),
+                        "field": c.field,
+                    })
+                })
+                .collect();
+        }
+        e
     }
 
     /// A JSON patch that cannot apply (a failed test, a missing path).

@@ -52,6 +52,20 @@ const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lowe
 
 /// Validates a name as the kind requires; the causes of a 422.
 fn validate_name(kind: &Kind, name: &str) -> Vec<(String, String)> {
+    if kind.group == "rbac.authorization.k8s.io" {
+        // RBAC names only have to be usable as a path segment (`system:node` is one).
+        return match name {
+            "." | ".." => vec![(
+                "metadata.name".into(),
+                format!("Invalid value: {name:?}: may not be '{name}'"),
+            )],
+            _ if name.contains('/') || name.contains('%') => vec![(
+                "metadata.name".into(),
+                format!("Invalid value: {name:?}: may not contain '/' or '%'"),
+            )],
+            _ => vec![],
+        };
+    }
     let (ok, msg) = if kind.kind == "Namespace" {
         (kinds::is_dns_label(name), LABEL_MSG)
     } else {

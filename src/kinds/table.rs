@@ -306,6 +306,22 @@ pub fn columns(kind: &Kind) -> Vec<Column> {
             col("Endpoints", s, "The addresses of the endpoints", 0),
             AGE,
         ],
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => {
+            vec![NAME, col("Created At", s, "When the role was created", 0)]
+        }
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => vec![
+            NAME,
+            col("Role", s, "The role the binding grants", 0),
+            AGE,
+            col("Users", s, "The users the binding names", 1),
+            col("Groups", s, "The groups the binding names", 1),
+            col(
+                "ServiceAccounts",
+                s,
+                "The service accounts the binding names",
+                1,
+            ),
+        ],
         _ => vec![NAME, AGE],
     }
 }
@@ -727,6 +743,42 @@ pub fn cells(kind: &Kind, obj: &Value, now: i64) -> Vec<Value> {
             },
             age,
         ],
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => vec![
+            name,
+            str_of(&obj["metadata"]["creationTimestamp"])
+                .to_string()
+                .into(),
+        ],
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            let subjects = |kind: &str| -> Value {
+                let names: Vec<String> = obj["subjects"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|s| s["kind"] == kind)
+                    .map(|s| match s["namespace"].as_str() {
+                        Some(ns) if kind == "ServiceAccount" => {
+                            format!("{ns}/{}", str_of(&s["name"]))
+                        }
+                        _ => str_of(&s["name"]).to_string(),
+                    })
+                    .collect();
+                names.join(", ").into()
+            };
+            vec![
+                name,
+                format!(
+                    "{}/{}",
+                    str_of(&obj["roleRef"]["kind"]),
+                    str_of(&obj["roleRef"]["name"])
+                )
+                .into(),
+                age,
+                subjects("User"),
+                subjects("Group"),
+                subjects("ServiceAccount"),
+            ]
+        }
         ("coordination.k8s.io", "Lease") => vec![
             name,
             none_if_empty(str_of(&spec["holderIdentity"]).to_string()),

@@ -51,7 +51,7 @@ impl Api {
             .unwrap()
     }
 
-    fn apply_stdin(&self, args: &[&str], yaml: &str) -> Output {
+    pub fn apply_stdin(&self, args: &[&str], yaml: &str) -> Output {
         use std::io::Write;
         let mut child = Command::new("kubectl")
             .env(

@@ -6,6 +6,8 @@ mod etcd;
 mod etcd_builtin;
 mod headless;
 mod kube_client;
+mod patches;
+mod rbac;
 mod supervisor;
 mod tui_tmux;
 mod util;

@@ -1,0 +1,450 @@
+//! Authorization of every request (`--authorization-mode`): RBAC over the stored Roles,
+//! ClusterRoles and bindings ([`super::rbac`]), kept current by watching them; the request
+//! attributes upstream derives from a method and path; impersonation (`kubectl --as`).
+
+use std::sync::{Arc, RwLock};
+
+use axum::http::{HeaderMap, Method};
+use serde_json::Value;
+
+use super::Server;
+use super::authn::User;
+use super::rbac::{self, Attributes, Decision, Policy, Resource, Target};
+use super::status::ApiError;
+use crate::kinds;
+
+/// The four kinds RBAC reads, as (group, version, resource).
+const RBAC_RESOURCES: [&str; 4] = [
+    "roles",
+    "rolebindings",
+    "clusterroles",
+    "clusterrolebindings",
+];
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+pub struct Authorizer {
+    /// `--authorization-mode=AlwaysAllow`: every authenticated user may do anything.
+    always_allow: bool,
+    policy: RwLock<Arc<Policy>>,
+    /// One reload at a time; concurrent denials wait for it and share it.
+    reloading: tokio::sync::Mutex<()>,
+}
+
+impl Authorizer {
+    /// From `--authorization-mode`: a comma-separated list of AlwaysAllow, RBAC and Node
+    /// (Node is served by RBAC's system:node role for the group system:nodes).
+    pub fn new(modes: &str) -> anyhow::Result<Authorizer> {
+        let mut always_allow = false;
+        for mode in modes.split(',').map(str::trim) {
+            match mode {
+                "RBAC" | "Node" => {}
+                "AlwaysAllow" => always_allow = true,
+                other => anyhow::bail!(
+                    "--authorization-mode: {other:?} is not one kwb's apiserver has; use RBAC, Node or AlwaysAllow"
+                ),
+            }
+        }
+        Ok(Authorizer {
+            always_allow,
+            policy: RwLock::new(Arc::new(Policy::default())),
+            reloading: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn decide(&self, attrs: &Attributes) -> Decision {
+        if self.always_allow {
+            return Decision {
+                allowed: true,
+                reason: String::new(),
+            };
+        }
+        rbac::authorize(&self.policy(), attrs)
+    }
+
+    /// The decision for one request. A denial is checked again on a freshly read policy, so
+    /// a binding created a moment ago counts even before its watch event arrives.
+    pub async fn authorize(&self, server: &Server, attrs: &Attributes<'_>) -> Decision {
+        let d = self.decide(attrs);
+        if d.allowed {
+            return d;
+        }
+        if let Err(e) = self.reload(server).await {
+            tracing::warn!(error = %e.message, "cannot read the RBAC policy");
+        }
+        self.decide(attrs)
+    }
+
+    /// Reads the four kinds again and replaces the policy.
+    pub async fn reload(&self, server: &Server) -> Result<(), ApiError> {
+        let _one = self.reloading.lock().await;
+        let mut lists = Vec::new();
+        for r in RBAC_RESOURCES {
+            let kind = kinds::find(RBAC_GROUP, "v1", r).expect("the RBAC kinds are served");
+            lists.push(server.storage.list(kind, None).await?.0);
+        }
+        let policy = Policy::new(&lists[0], &lists[1], &lists[2], &lists[3]);
+        *self
+            .policy
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(policy);
+        Ok(())
+    }
+}
+
+/// Keeps the policy current: reloads it whenever a Role, ClusterRole or binding changes.
+pub async fn keep_current(server: Arc<Server>) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for r in RBAC_RESOURCES {
+        let server = server.clone();
+        tasks.spawn(async move {
+            let kind = kinds::find(RBAC_GROUP, "v1", r).expect("the RBAC kinds are served");
+            loop {
+                let rx = match server.watch_caches.get(kind).await {
+                    Ok(cache) => cache.subscribe_now(),
+                    Err(_) => None,
+                };
+                let Some(mut rx) = rx else {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                };
+                // Subscribed first, read second: no change falls between the two.
+                if let Err(e) = server.authz.reload(&server).await {
+                    tracing::warn!(error = %e.message, "cannot read the RBAC policy; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+                loop {
+                    match rx.recv().await {
+                        Ok(_) => {
+                            // Many changes at once (a bootstrap, a kubectl apply -f dir/)
+                            // need one reload.
+                            while rx.try_recv().is_ok() {}
+                            if let Err(e) = server.authz.reload(&server).await {
+                                tracing::warn!(error = %e.message, "cannot read the RBAC policy");
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// What a request asks for, upstream's way: a resource request for paths under /api/v1 and
+/// /apis/G/V that name a resource, a non-resource request for anything else.
+pub struct RequestInfo {
+    pub verb: String,
+    /// None for a non-resource request.
+    pub resource: Option<ResourceInfo>,
+    pub path: String,
+}
+
+pub struct ResourceInfo {
+    pub group: String,
+    pub resource: String,
+    pub subresource: String,
+    pub name: String,
+    pub namespace: Option<String>,
+}
+
+impl RequestInfo {
+    pub fn attributes<'a>(&'a self, user: &'a User) -> Attributes<'a> {
+        match &self.resource {
+            None => Attributes::path(user, &self.verb, &self.path),
+            Some(r) => Attributes {
+                user,
+                verb: &self.verb,
+                target: Target::Resource(Resource {
+                    group: &r.group,
+                    resource: &r.resource,
+                    subresource: &r.subresource,
+                    name: &r.name,
+                    namespace: r.namespace.as_deref(),
+                }),
+            },
+        }
+    }
+}
+
+/// Reads the attributes of a request from its method, path and query.
+pub fn request_info(method: &Method, path: &str, query: &str) -> RequestInfo {
+    let non_resource = || RequestInfo {
+        verb: method.as_str().to_ascii_lowercase(),
+        resource: None,
+        path: path.to_string(),
+    };
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (group, rest) = match segs.as_slice() {
+        ["api", _v, rest @ ..] if !rest.is_empty() => ("", rest),
+        ["apis", g, _v, rest @ ..] if !rest.is_empty() => (*g, rest),
+        _ => return non_resource(),
+    };
+    // namespaces/NS/<resource>/... is a namespaced request; namespaces/NS alone is the
+    // Namespace object, which upstream also counts as inside NS.
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, r, more @ ..] => (Some(*ns), {
+            let mut v = vec![*r];
+            v.extend_from_slice(more);
+            v
+        }),
+        ["namespaces", ns] => (Some(*ns), vec!["namespaces", ns]),
+        other => (None, other.to_vec()),
+    };
+    let (resource, name, subresource) = match rest.as_slice() {
+        [r] => (*r, "", ""),
+        [r, n] => (*r, *n, ""),
+        [r, n, s, ..] => (*r, *n, *s),
+        [] => return non_resource(),
+    };
+    let watching =
+        super::rest::query_param(query, "watch").is_some_and(|w| w == "true" || w == "1");
+    let verb = match (method, name.is_empty()) {
+        (&Method::GET | &Method::HEAD, true) if watching => "watch",
+        (&Method::GET | &Method::HEAD, true) => "list",
+        (&Method::GET | &Method::HEAD, false) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, true) => "deletecollection",
+        (&Method::DELETE, false) => "delete",
+        _ => return non_resource(),
+    };
+    RequestInfo {
+        verb: verb.into(),
+        resource: Some(ResourceInfo {
+            group: group.into(),
+            resource: resource.into(),
+            subresource: subresource.into(),
+            name: name.into(),
+            namespace: namespace.map(str::to_string),
+        }),
+        path: path.to_string(),
+    }
+}
+
+/// 403 for a denied request, in upstream's words.
+pub fn forbidden(attrs: &Attributes, decision: &Decision) -> ApiError {
+    ApiError::forbidden(rbac::forbidden_status_message(attrs, &decision.reason))
+}
+
+/// The user a request acts as: the authenticated one, or the one its Impersonate-* headers
+/// name when the authenticated user may impersonate it (verb `impersonate` on users,
+/// groups, serviceaccounts, uids and userextras).
+pub async fn impersonated(
+    server: &Server,
+    user: User,
+    headers: &HeaderMap,
+) -> Result<User, ApiError> {
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
+    let names = values("impersonate-user");
+    let groups = values("impersonate-group");
+    let uid = values("impersonate-uid");
+    let extras: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| {
+            let key = k.as_str().strip_prefix("impersonate-extra-")?;
+            Some((
+                super::rest::percent_decode(key),
+                v.to_str().ok()?.to_string(),
+            ))
+        })
+        .collect();
+    let Some(name) = names.first() else {
+        if groups.is_empty() && uid.is_empty() && extras.is_empty() {
+            return Ok(user);
+        }
+        return Err(ApiError::bad_request(
+            "requested impersonation of groups, uid or extras without impersonating a user",
+        ));
+    };
+    // Each thing impersonated is its own permission, checked as upstream names it.
+    let mut checks: Vec<(String, String, Option<String>, String)> = Vec::new();
+    let mut new = User {
+        name: name.clone(),
+        groups: groups.clone(),
+        uid: uid.first().cloned().unwrap_or_default(),
+        extra: extras.clone(),
+    };
+    match name
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|s| s.split_once(':'))
+    {
+        Some((ns, sa)) => {
+            checks.push((
+                "serviceaccounts".into(),
+                String::new(),
+                Some(ns.into()),
+                sa.into(),
+            ));
+            if groups.is_empty() {
+                new.groups = vec![
+                    "system:serviceaccounts".into(),
+                    format!("system:serviceaccounts:{ns}"),
+                ];
+            }
+        }
+        None => checks.push(("users".into(), String::new(), None, name.clone())),
+    }
+    for g in &groups {
+        checks.push(("groups".into(), String::new(), None, g.clone()));
+    }
+    if let Some(u) = uid.first() {
+        checks.push(("uids".into(), String::new(), None, u.clone()));
+    }
+    for (k, v) in &extras {
+        checks.push(("userextras".into(), k.clone(), None, v.clone()));
+    }
+    for (resource, subresource, namespace, obj) in &checks {
+        let attrs = Attributes {
+            user: &user,
+            verb: "impersonate",
+            target: Target::Resource(Resource {
+                group: "",
+                resource,
+                subresource,
+                name: obj,
+                namespace: namespace.as_deref(),
+            }),
+        };
+        let d = server.authz.authorize(server, &attrs).await;
+        if !d.allowed {
+            return Err(forbidden(&attrs, &d));
+        }
+    }
+    if !new.groups.iter().any(|g| g == "system:authenticated") {
+        new.groups.push("system:authenticated".into());
+    }
+    Ok(new)
+}
+
+/// SubjectAccessReview's user: from its spec (the Self* reviews use the requester).
+pub fn review_user(spec: &Value) -> User {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    User {
+        name: spec["user"].as_str().unwrap_or("").to_string(),
+        groups: strings(&spec["groups"]),
+        uid: spec["uid"].as_str().unwrap_or("").to_string(),
+        extra: Vec::new(),
+    }
+}
+
+/// The attributes an access review asks about.
+pub fn review_attributes<'a>(user: &'a User, spec: &'a Value) -> Attributes<'a> {
+    let s = |v: &'a Value| v.as_str().unwrap_or("");
+    if let Some(p) = spec.get("nonResourceAttributes").filter(|p| p.is_object()) {
+        return Attributes::path(user, s(&p["verb"]), s(&p["path"]));
+    }
+    let r = &spec["resourceAttributes"];
+    let ns = s(&r["namespace"]);
+    Attributes {
+        user,
+        verb: s(&r["verb"]),
+        target: Target::Resource(Resource {
+            group: s(&r["group"]),
+            resource: s(&r["resource"]),
+            subresource: s(&r["subresource"]),
+            name: s(&r["name"]),
+            namespace: (!ns.is_empty()).then_some(ns),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(
+        method: Method,
+        path: &str,
+        query: &str,
+    ) -> (
+        String,
+        Option<(String, String, String, String, Option<String>)>,
+    ) {
+        let i = request_info(&method, path, query);
+        (
+            i.verb,
+            i.resource
+                .map(|r| (r.group, r.resource, r.subresource, r.name, r.namespace)),
+        )
+    }
+
+    #[test]
+    fn requests_become_upstreams_attributes() {
+        let r = |g: &str, res: &str, sub: &str, name: &str, ns: Option<&str>| {
+            Some((
+                g.into(),
+                res.into(),
+                sub.into(),
+                name.into(),
+                ns.map(str::to_string),
+            ))
+        };
+        assert_eq!(
+            info(Method::GET, "/api/v1/nodes", ""),
+            ("list".into(), r("", "nodes", "", "", None))
+        );
+        assert_eq!(
+            info(Method::GET, "/api/v1/namespaces/default/pods", "watch=true"),
+            ("watch".into(), r("", "pods", "", "", Some("default")))
+        );
+        assert_eq!(
+            info(
+                Method::GET,
+                "/api/v1/namespaces/a/pods/web/log",
+                "follow=true"
+            ),
+            ("get".into(), r("", "pods", "log", "web", Some("a")))
+        );
+        assert_eq!(
+            info(
+                Method::PATCH,
+                "/apis/apps/v1/namespaces/a/deployments/web/scale",
+                ""
+            ),
+            (
+                "patch".into(),
+                r("apps", "deployments", "scale", "web", Some("a"))
+            )
+        );
+        assert_eq!(
+            info(Method::DELETE, "/api/v1/namespaces/a/configmaps", ""),
+            (
+                "deletecollection".into(),
+                r("", "configmaps", "", "", Some("a"))
+            )
+        );
+        assert_eq!(
+            info(Method::GET, "/api/v1/namespaces/a", ""),
+            ("get".into(), r("", "namespaces", "", "a", Some("a")))
+        );
+        assert_eq!(info(Method::GET, "/version", ""), ("get".into(), None));
+        assert_eq!(info(Method::GET, "/apis/apps/v1", ""), ("get".into(), None));
+        assert_eq!(info(Method::POST, "/api", ""), ("post".into(), None));
+    }
+}
