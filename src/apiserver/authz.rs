@@ -378,14 +378,13 @@ pub fn review_attributes<'a>(user: &'a User, spec: &'a Value) -> Attributes<'a> 
 mod tests {
     use super::*;
 
-    fn info(
-        method: Method,
-        path: &str,
-        query: &str,
-    ) -> (
+    /// (verb, (group, resource, subresource, name, namespace)) of a request.
+    type Info = (
         String,
         Option<(String, String, String, String, Option<String>)>,
-    ) {
+    );
+
+    fn info(method: Method, path: &str, query: &str) -> Info {
         let i = request_info(&method, path, query);
         (
             i.verb,
