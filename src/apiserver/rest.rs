@@ -298,6 +298,20 @@ async fn resource(
         headers.get("user-agent").and_then(|v| v.to_str().ok()),
     );
     match (method, &t.name) {
+        (_, Some(name))
+            if matches!(
+                t.subresource.as_deref(),
+                Some("log" | "exec" | "attach" | "portforward")
+            ) =>
+        {
+            super::pods::stream(
+                server,
+                ns.unwrap_or("default"),
+                name,
+                t.subresource.as_deref().unwrap_or(""),
+            )
+            .await
+        }
         (&Method::GET, None) if matches!(query_param(query, "watch"), Some("true" | "1")) => {
             watch(server, t.kind, ns, query, table).await
         }

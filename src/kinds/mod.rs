@@ -107,6 +107,18 @@ pub fn subresources(k: &Kind) -> Vec<Subresource> {
                 kind: Some(("", "v1", "Pod")),
                 verbs: &["get"],
             });
+            // Streams through the node's kubelet (SPDY or WebSocket upgrades).
+            for (name, options) in [
+                ("exec", "PodExecOptions"),
+                ("attach", "PodAttachOptions"),
+                ("portforward", "PodPortForwardOptions"),
+            ] {
+                out.push(Subresource {
+                    name,
+                    kind: Some(("", "v1", options)),
+                    verbs: &["create", "get"],
+                });
+            }
         }
         "ServiceAccount" => out.push(Subresource {
             name: "token",
