@@ -1,6 +1,6 @@
 //! Patches that need no schema: JSON merge patch (RFC 7386: kubectl label, annotate, scale)
 //! and JSON patch (RFC 6902: kubectl rollout undo, patch --type json). Strategic merge patch
-//! and server-side apply need the merge keys of each kind and come with issue 5.
+//! ([`super::smp`]) and server-side apply ([`super::apply`]) merge lists by the kinds' keys.
 
 use serde_json::Value;
 

@@ -121,6 +121,15 @@ async fn handle(
         )),
         (Method::GET, "/healthz" | "/livez") => Ok("ok".into_response()),
         (Method::GET, "/readyz") => Ok(readyz(&server, query).await),
+        (Method::GET, "/openapi/v3") => Ok(json_response(StatusCode::OK, &super::openapi::index())),
+        (Method::GET, p) if p.starts_with("/openapi/v3/") => {
+            match super::openapi::document_at(&p["/openapi/v3/".len()..]) {
+                Some(doc) => Ok(
+                    (StatusCode::OK, [("content-type", "application/json")], doc).into_response(),
+                ),
+                None => Err(ApiError::no_route()),
+            }
+        }
         (Method::GET, "/api") => Ok(discovery_response(accept, true)),
         (Method::GET, "/apis") => Ok(discovery_response(accept, false)),
         _ => resource(&server, &user, &method, path, query, &headers, body).await,
@@ -373,6 +382,9 @@ async fn resource(
             let edit = match ct.split(';').next().unwrap_or("").trim() {
                 "application/merge-patch+json" => Edit::MergePatch(parse_json(&body)?),
                 "application/json-patch+json" => Edit::JsonPatch(parse_json(&body)?),
+                "application/strategic-merge-patch+json" => {
+                    Edit::StrategicPatch(parse_json(&body)?)
+                }
                 "application/apply-patch+yaml" => {
                     if query_param(query, "fieldManager").is_none_or(str::is_empty) {
                         return Err(ApiError::bad_request(
@@ -405,6 +417,7 @@ enum Edit {
     Replace(Value),
     MergePatch(Value),
     JsonPatch(Value),
+    StrategicPatch(Value),
     /// Server-side apply of a configuration; `force` takes conflicting fields over.
     Apply {
         config: Value,
@@ -570,6 +583,12 @@ async fn write_named(
                 let mut d = base.clone();
                 super::patch::json_patch(&mut d, p).map_err(ApiError::unprocessable_patch)?;
                 (d, false)
+            }
+            Edit::StrategicPatch(p) => {
+                let mut d = base.clone();
+                super::smp::strategic_merge_patch(&mut d, p)
+                    .map_err(ApiError::unprocessable_patch)?;
+                (d, p["metadata"]["resourceVersion"].is_string())
             }
             Edit::Apply { config, force } => {
                 if sub == Some("scale") {

@@ -62,15 +62,16 @@ use PatchStrategy::{MergeByKey, MergePrimitives, Replace};
 
 /// First match wins, so the rules for one field name held by a specific parent come first.
 const RULES: &[Rule] = &[
-    // A Service's ports; an EndpointSubset's and a NetworkPolicy rule's are atomic.
+    // A Service's ports.
     rule(
         Some(&["spec"]),
         "ports",
         Map(&["port", "protocol"]),
         MergeByKey("port"),
     ),
+    // An EndpointSlice's (top level), an EndpointSubset's, a NetworkPolicy rule's.
     rule(
-        Some(&["subsets", "ingress", "egress"]),
+        Some(&["", "subsets", "ingress", "egress"]),
         "ports",
         Atomic,
         Replace,
@@ -128,6 +129,8 @@ const RULES: &[Rule] = &[
     rule(None, "podIPs", Map(&["ip"]), MergeByKey("ip")),
     rule(None, "hostIPs", Map(&["ip"]), MergeByKey("ip")),
     rule(Some(&["spec"]), "podCIDRs", Set, MergePrimitives),
+    // metadata.finalizers; a Namespace's spec.finalizers are atomic.
+    rule(Some(&["spec"]), "finalizers", Atomic, Replace),
     rule(None, "finalizers", Set, MergePrimitives),
 ];
 
@@ -173,6 +176,7 @@ mod tests {
             MergeByKey("containerPort")
         );
         assert_eq!(list_type("subsets", "ports"), Atomic);
+        assert_eq!(list_type("", "ports"), Atomic);
         assert_eq!(list_type("spec", "containers"), ListType::Map(&["name"]));
         assert_eq!(list_type("metadata", "finalizers"), ListType::Set);
         assert_eq!(patch_strategy("metadata", "finalizers"), MergePrimitives);

@@ -896,19 +896,18 @@ fn label_annotate_scale_and_patches_work_as_on_a_real_cluster() {
     assert_eq!(get("{.status.replicas}"), "7");
     ok(api.kubectl(&["label", "deploy", "web", "tier-"]), "unlabel");
     assert_eq!(get("{.metadata.labels}"), "");
-    // Strategic merge patch is issue 5: a clear refusal, nothing changed.
-    let smp = api.kubectl(&[
-        "patch",
-        "deploy",
-        "web",
-        "-p",
-        r#"{"spec":{"paused":true}}"#,
-    ]);
-    assert!(
-        stderr(&smp).contains("not supported by kwb's apiserver yet"),
-        "{}",
-        stderr(&smp)
+    // kubectl patch's default type is a strategic merge patch.
+    ok(
+        api.kubectl(&[
+            "patch",
+            "deploy",
+            "web",
+            "-p",
+            r#"{"spec":{"paused":true}}"#,
+        ]),
+        "patch --type strategic",
     );
+    assert_eq!(get("{.spec.paused}"), "true");
 }
 
 #[test]

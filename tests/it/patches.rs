@@ -12,7 +12,7 @@ const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: 
 fn get_json(api: &Api, what: &[&str]) -> Value {
     let mut args = vec!["get"];
     args.extend_from_slice(what);
-    args.extend_from_slice(&["-o", "json"]);
+    args.extend_from_slice(&["-o", "json", "--show-managed-fields"]);
     serde_json::from_str(&stdout(&ok(api.kubectl(&args), "get -o json"))).unwrap()
 }
 
