@@ -219,27 +219,6 @@ fn selects(selector: &Value, labels: &Value) -> bool {
     LabelSelector::from_object(selector).is_some_and(|s| s.matches(labels))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_selectors_of_budgets_select_as_upstream() {
-        let labels = json!({"app": "web", "tier": "fe"});
-        assert!(selects(&json!({"matchLabels": {"app": "web"}}), &labels));
-        assert!(!selects(&json!({"matchLabels": {"app": "db"}}), &labels));
-        assert!(selects(
-            &json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["fe", "be"]}]}),
-            &labels
-        ));
-        assert!(!selects(
-            &json!({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}),
-            &labels
-        ));
-        assert!(selects(&json!({}), &labels));
-    }
-}
-
 /// `pods/NAME/log`, `exec`, `attach` and `portforward`: streams a node's kubelet serves.
 /// kwb's builtin kubelet does not serve them yet, so the answer says so plainly rather than
 /// hanging or pretending: after checking the pod exists, 400 with what is missing.
@@ -266,4 +245,25 @@ pub async fn stream(
         )
     };
     Err(ApiError::bad_request(message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_selectors_of_budgets_select_as_upstream() {
+        let labels = json!({"app": "web", "tier": "fe"});
+        assert!(selects(&json!({"matchLabels": {"app": "web"}}), &labels));
+        assert!(!selects(&json!({"matchLabels": {"app": "db"}}), &labels));
+        assert!(selects(
+            &json!({"matchExpressions": [{"key": "tier", "operator": "In", "values": ["fe", "be"]}]}),
+            &labels
+        ));
+        assert!(!selects(
+            &json!({"matchExpressions": [{"key": "app", "operator": "DoesNotExist"}]}),
+            &labels
+        ));
+        assert!(selects(&json!({}), &labels));
+    }
 }
