@@ -27,6 +27,7 @@ pub mod bootstrap;
 pub mod defaults;
 pub mod delete;
 pub mod discovery;
+pub mod fieldvalidation;
 pub mod list;
 pub mod managed;
 pub mod openapi;

@@ -106,6 +106,8 @@ fn group_path(group: &str, version: &str) -> String {
 struct Doc {
     bytes: Vec<u8>,
     hash: String,
+    /// `components.schemas`, for the server's own field validation.
+    schemas: Value,
 }
 
 /// Every document by its index key (`api/v1`, `apis/apps/v1`), built on first use: they
@@ -115,11 +117,17 @@ fn docs() -> &'static BTreeMap<String, Doc> {
     DOCS.get_or_init(|| {
         let mut docs = BTreeMap::new();
         for (group, version) in documented_group_versions() {
-            let bytes = serde_json::to_vec(&build(group, version)).expect("JSON serializes");
+            let mut doc = build(group, version);
+            let bytes = serde_json::to_vec(&doc).expect("JSON serializes");
             let hash = fnv1a(&bytes);
+            let schemas = doc["components"]["schemas"].take();
             docs.insert(
                 group_path(group, version)[1..].to_string(),
-                Doc { bytes, hash },
+                Doc {
+                    bytes,
+                    hash,
+                    schemas,
+                },
             );
         }
         docs
@@ -168,6 +176,13 @@ pub fn document(group: &str, version: &str) -> Option<&'static [u8]> {
 /// The document at `path` below /openapi/v3/ (`api/v1`, `apis/apps/v1`; without the query).
 pub fn document_at(path: &str) -> Option<&'static [u8]> {
     docs().get(path.trim_matches('/')).map(|d| &d.bytes[..])
+}
+
+/// The schema of a kind (its upstream definition name) and the schemas it refers to.
+pub fn kind_schema(group: &str, version: &str, kind: &str) -> Option<(&'static Value, String)> {
+    let t = typed(group, version, kind)?;
+    let doc = docs().get(&group_path(group, version)[1..])?;
+    Some((&doc.schemas, (t.name)().into_owned()))
 }
 
 /// The hash the index gives the document at `path`, for an ETag.

@@ -306,6 +306,14 @@ async fn resource(
             .as_deref(),
         headers.get("user-agent").and_then(|v| v.to_str().ok()),
     );
+    let write = Write {
+        dry_run,
+        manager: &manager,
+        validation: super::fieldvalidation::Mode::from_query(query_param(
+            query,
+            "fieldValidation",
+        ))?,
+    };
     match (method, &t.name) {
         (_, Some(name))
             if matches!(
@@ -368,11 +376,11 @@ async fn resource(
         }
         (&Method::POST, None) => {
             let obj = decode_body(headers, &body)?;
-            create_object(server, &t, obj, dry_run, Fields::Update(&manager)).await
+            create_object(server, &t, obj, &write, Fields::Update(&manager)).await
         }
         (&Method::PUT, Some(name)) => {
             let doc = decode_body(headers, &body)?;
-            write_named(server, &t, name, Edit::Replace(doc), dry_run, &manager).await
+            write_named(server, &t, name, Edit::Replace(doc), &write).await
         }
         (&Method::PATCH, Some(name)) => {
             let ct = headers
@@ -398,7 +406,7 @@ async fn resource(
                 }
                 other => return Err(ApiError::unsupported_patch(other)),
             };
-            write_named(server, &t, name, edit, dry_run, &manager).await
+            write_named(server, &t, name, edit, &write).await
         }
         (&Method::DELETE, Some(name)) if t.subresource.is_none() => {
             let opts = super::delete::Options::parse(&body, query)?;
@@ -452,6 +460,36 @@ fn parse_apply(body: &[u8]) -> Result<Value, ApiError> {
 
 /// Creates an object from a POST, or from a server-side apply to a name that does not exist.
 async fn create_object(
+    server: &Server,
+    t: &Target,
+    mut obj: Value,
+    w: &Write<'_>,
+    fields: Fields<'_>,
+) -> Result<Response, ApiError> {
+    let warnings = super::fieldvalidation::check(t.kind, &mut obj, w.validation)?;
+    let created = create_checked(server, t, obj, w.dry_run, fields).await?;
+    Ok(with_warnings(created, &warnings))
+}
+
+/// What every write request says besides its body.
+struct Write<'a> {
+    dry_run: bool,
+    manager: &'a str,
+    validation: super::fieldvalidation::Mode,
+}
+
+/// Adds `Warning: 299 - "…"` headers, which kubectl prints as `Warning: …`.
+fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - {}", serde_json::Value::from(w.as_str()));
+        if let Ok(v) = axum::http::HeaderValue::from_str(&text) {
+            resp.headers_mut().append("warning", v);
+        }
+    }
+    resp
+}
+
+async fn create_checked(
     server: &Server,
     t: &Target,
     obj: Value,
@@ -547,11 +585,25 @@ async fn write_named(
     t: &Target,
     name: &str,
     edit: Edit,
-    dry_run: bool,
-    manager: &str,
+    w: &Write<'_>,
+) -> Result<Response, ApiError> {
+    let mut warnings = Vec::new();
+    let written = write_checked(server, t, name, edit, w, &mut warnings).await?;
+    Ok(with_warnings(written, &warnings))
+}
+
+/// [`write_named`]; `warnings` gets what field validation warns about.
+async fn write_checked(
+    server: &Server,
+    t: &Target,
+    name: &str,
+    edit: Edit,
+    w: &Write<'_>,
+    warnings: &mut Vec<String>,
 ) -> Result<Response, ApiError> {
     let ns = t.namespace.as_deref();
     let sub = t.subresource.as_deref();
+    let (dry_run, manager) = (w.dry_run, w.manager);
     for _attempt in 0..5 {
         let Some(current) = server.storage.get(t.kind, ns, name).await? else {
             return match &edit {
@@ -561,7 +613,7 @@ async fn write_named(
                     let obj = super::apply::apply(&json!({}), config, manager, true, false, &now)
                         .map_err(|c| ApiError::apply_conflicts(t.kind, name, &c))?;
                     check_apply_name(&obj, name)?;
-                    create_object(server, t, obj, dry_run, Fields::Applied).await
+                    create_object(server, t, obj, w, Fields::Applied).await
                 }
                 _ => Err(ApiError::not_found(t.kind, name)),
             };
@@ -605,6 +657,10 @@ async fn write_named(
             }
         };
         let applied = matches!(edit, Edit::Apply { .. });
+        let mut doc = doc;
+        if sub.is_none() {
+            *warnings = super::fieldvalidation::check(t.kind, &mut doc, w.validation)?;
+        }
         let expected = match doc["metadata"]["resourceVersion"].as_str() {
             Some(rv) if explicit_rv && !rv.is_empty() => rv.parse().map_err(|_| {
                 ApiError::bad_request(format!(
