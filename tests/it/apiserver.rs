@@ -993,6 +993,25 @@ fn whoami_tokens_and_can_i_work_as_on_a_real_cluster() {
         "{text}"
     );
     assert!(text.contains("system:serviceaccounts:default"), "{text}");
+    // Authenticated is not authorized: RBAC refuses until a binding grants view.
+    let before = as_token(&token, &["get", "namespaces"]);
+    assert!(
+        stderr(&before).contains(
+            "User \"system:serviceaccount:default:robot\" cannot list resource \"namespaces\""
+        ),
+        "{}",
+        stderr(&before)
+    );
+    ok(
+        api.kubectl(&[
+            "create",
+            "clusterrolebinding",
+            "robot-view",
+            "--clusterrole=view",
+            "--serviceaccount=default:robot",
+        ]),
+        "bind the service account",
+    );
     ok(
         as_token(&token, &["get", "namespaces"]),
         "a token user reads",
