@@ -58,9 +58,18 @@ pub fn conflict_message(conflicts: &[Conflict]) -> String {
     out
 }
 
+/// Why an apply was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// Fields other managers own would change (a 409 unless forced).
+    Conflicts(Vec<Conflict>),
+    /// The configuration is not an object with an object `metadata` (a 400).
+    Malformed(String),
+}
+
 /// Applies `config` for `manager` to `live` (an empty object when the apply creates it);
 /// `status`: through the status subresource. Returns the new object with its managedFields,
-/// or the conflicts when there are some and `force` is false. `now` is an RFC 3339 time.
+/// or why not: conflicts when there are some and `force` is false. `now` is an RFC 3339 time.
 pub fn apply(
     live: &Value,
     config: &Value,
@@ -68,7 +77,19 @@ pub fn apply(
     force: bool,
     status: bool,
     now: &str,
-) -> Result<Value, Vec<Conflict>> {
+) -> Result<Value, Refused> {
+    let shape_ok = |v: &Value| {
+        v.as_object()
+            .is_some_and(|m| m.get("metadata").is_none_or(Value::is_object))
+    };
+    if !shape_ok(config) {
+        return Err(Refused::Malformed(
+            "an apply configuration must be an object, and its metadata an object".into(),
+        ));
+    }
+    let empty = json!({});
+    // A stored object always has this shape; anything else is treated as absent.
+    let live = if shape_ok(live) { live } else { &empty };
     let config = scoped(config, status);
     let applied = owned_leaves(&config, status);
     let subresource = if status { "status" } else { "" };
@@ -96,7 +117,7 @@ pub fn apply(
 
     let conflicts = conflicts(live, &applied, &others);
     if !conflicts.is_empty() && !force {
-        return Err(conflicts);
+        return Err(Refused::Conflicts(conflicts));
     }
     // Forcing takes the conflicting fields from their owners.
     for (_, fields) in &mut others {
@@ -425,6 +446,9 @@ mod tests {
             T,
         )
         .unwrap_err();
+        let Refused::Conflicts(err) = err else {
+            panic!("conflicts expected: {err:?}")
+        };
         assert_eq!(
             err,
             vec![Conflict {
@@ -546,5 +570,55 @@ mod tests {
             "spec",
         );
         assert_eq!(l, json!({"containers": [{"name": "a"}]}));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// JSON built from the names apply treats specially: keyed lists, sets, metadata.
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-3i64..3).prop_map(Value::from),
+            "[a-c]{0,2}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 48, 5, |inner| {
+            let key = prop_oneof![
+                Just("spec".to_string()),
+                Just("metadata".to_string()),
+                Just("containers".to_string()),
+                Just("name".to_string()),
+                Just("ports".to_string()),
+                Just("containerPort".to_string()),
+                Just("finalizers".to_string()),
+                Just("managedFields".to_string()),
+                Just("status".to_string()),
+                "[a-c]".prop_map(String::from),
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(key, inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn any_live_object_and_configuration_apply_without_panic(
+            live in json(), config in json(), force in any::<bool>(), status in any::<bool>()
+        ) {
+            let once = apply(&live, &config, "m", force, status, "t");
+            // Applying what was just applied, again, changes nothing but the time.
+            if let Ok(obj) = once {
+                let _ = apply(&obj, &config, "m", force, status, "t");
+                let _ = apply(&obj, &config, "other", false, status, "t");
+            }
+        }
     }
 }

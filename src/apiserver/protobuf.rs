@@ -441,3 +441,19 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Any body — with kubectl's `k8s\0` envelope or not — decodes or is refused.
+        #[test]
+        fn any_body_decodes_or_is_refused(tail in prop::collection::vec(any::<u8>(), 0..256), enveloped in any::<bool>()) {
+            let mut body = if enveloped { b"k8s\0".to_vec() } else { Vec::new() };
+            body.extend(tail);
+            let _ = super::decode(&body);
+        }
+    }
+}

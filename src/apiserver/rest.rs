@@ -611,7 +611,7 @@ async fn write_checked(
                 Edit::Apply { config, .. } if sub.is_none() => {
                     let now = super::strategy::now_rfc3339();
                     let obj = super::apply::apply(&json!({}), config, manager, true, false, &now)
-                        .map_err(|c| ApiError::apply_conflicts(t.kind, name, &c))?;
+                        .map_err(|r| refused(t.kind, name, r))?;
                     check_apply_name(&obj, name)?;
                     create_object(server, t, obj, w, Fields::Applied).await
                 }
@@ -651,7 +651,7 @@ async fn write_checked(
                 let now = super::strategy::now_rfc3339();
                 let status = sub == Some("status");
                 let d = super::apply::apply(&base, config, manager, *force, status, &now)
-                    .map_err(|c| ApiError::apply_conflicts(t.kind, name, &c))?;
+                    .map_err(|r| refused(t.kind, name, r))?;
                 check_apply_name(&d, name)?;
                 (d, config["metadata"]["resourceVersion"].is_string())
             }
@@ -772,6 +772,14 @@ async fn write_checked(
         }
     }
     Err(ApiError::conflict(t.kind, name))
+}
+
+/// The error for a refused server-side apply.
+fn refused(kind: &Kind, name: &str, r: super::apply::Refused) -> ApiError {
+    match r {
+        super::apply::Refused::Conflicts(c) => ApiError::apply_conflicts(kind, name, &c),
+        super::apply::Refused::Malformed(m) => ApiError::bad_request(m),
+    }
 }
 
 /// An apply names its object in the configuration too; the two must agree.

@@ -260,3 +260,78 @@ fn paged_lists(api: &Api) {
         );
     });
 }
+
+/// kube-rs's server-side apply, as controllers use it: create by apply, fields owned per
+/// manager, a field dropped from the configuration removed, conflicts refused until forced.
+#[test]
+fn kube_rs_server_side_apply() {
+    if !util::require("kubectl", "kube_rs_server_side_apply") {
+        return;
+    }
+    let api = Api::start();
+    runtime().block_on(async {
+        let cms: KubeApi<ConfigMap> = KubeApi::namespaced(client(&api).await, "default");
+        let cm = |data: serde_json::Value| {
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "ssa"}, "data": data})
+        };
+        let mine = PatchParams::apply("kwb-test");
+        let made = cms
+            .patch(
+                "ssa",
+                &mine,
+                &Patch::Apply(cm(serde_json::json!({"a": "1", "b": "2"}))),
+            )
+            .await
+            .unwrap();
+        assert_eq!(made.data.unwrap().len(), 2);
+        let mf = made.metadata.managed_fields.unwrap();
+        assert_eq!(mf[0].manager.as_deref(), Some("kwb-test"));
+        assert_eq!(mf[0].operation.as_deref(), Some("Apply"));
+
+        // b is no longer applied: removed.
+        let after = cms
+            .patch(
+                "ssa",
+                &mine,
+                &Patch::Apply(cm(serde_json::json!({"a": "1"}))),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            after.data.unwrap().keys().cloned().collect::<Vec<_>>(),
+            ["a"]
+        );
+
+        // Another manager changing a is a conflict, until it forces.
+        let other = PatchParams::apply("other");
+        let err = cms
+            .patch(
+                "ssa",
+                &other,
+                &Patch::Apply(cm(serde_json::json!({"a": "9"}))),
+            )
+            .await
+            .unwrap_err();
+        match err {
+            kube::Error::Api(s) => {
+                assert_eq!(s.code, 409);
+                assert!(
+                    s.message.contains("conflict with \"kwb-test\""),
+                    "{}",
+                    s.message
+                );
+            }
+            other => panic!("expected a 409, got {other:?}"),
+        }
+        let forced = cms
+            .patch(
+                "ssa",
+                &other.force(),
+                &Patch::Apply(cm(serde_json::json!({"a": "9"}))),
+            )
+            .await
+            .unwrap();
+        assert_eq!(forced.data.unwrap()["a"], "9");
+    });
+}
