@@ -22,4 +22,5 @@ pub mod pki;
 pub mod ports;
 pub mod serve;
 pub mod supervisor;
+pub mod tlsclient;
 pub mod tui;

@@ -43,6 +43,7 @@ pub mod smp;
 pub mod status;
 pub mod storage;
 pub mod strategy;
+pub mod streams;
 pub mod tokens;
 pub mod validation;
 pub mod watch;
@@ -107,6 +108,9 @@ pub struct Server {
     pub watch_caches: watchcache::WatchCaches,
     pub tokens: tokens::Tokens,
     pub authz: authz::Authorizer,
+    /// TLS to kubelets (pods/log): the kubelet client certificate, kubelets checked against
+    /// the client CA (kwb signs their serving certificates with it). None without the flags.
+    pub kubelet_client: Option<tokio_rustls::TlsConnector>,
     /// `--service-cluster-ip-range`: where Service ClusterIPs come from.
     pub service_range: Option<crate::config::Cidr>,
 }
@@ -198,6 +202,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         storage,
         tokens,
         authz: authz::Authorizer::new(&config.authorization_mode)?,
+        kubelet_client: match (
+            &config.kubelet_client_certificate,
+            &config.kubelet_client_key,
+        ) {
+            (Some(cert), Some(key)) => Some(
+                crate::tlsclient::connector(
+                    Some(&config.client_ca_file),
+                    Some((cert.as_path(), key.as_path())),
+                )
+                .map_err(|e| anyhow::anyhow!("--kubelet-client-certificate: {e}"))?,
+            ),
+            _ => None,
+        },
     });
     let kubernetes_ip = match &service_range {
         Some(r) => Some(

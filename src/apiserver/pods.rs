@@ -219,34 +219,6 @@ fn selects(selector: &Value, labels: &Value) -> bool {
     LabelSelector::from_object(selector).is_some_and(|s| s.matches(labels))
 }
 
-/// `pods/NAME/log`, `exec`, `attach` and `portforward`: streams a node's kubelet serves.
-/// kwb's builtin kubelet does not serve them yet, so the answer says so plainly rather than
-/// hanging or pretending: after checking the pod exists, 400 with what is missing.
-pub async fn stream(
-    server: &Server,
-    ns: &str,
-    name: &str,
-    what: &str,
-) -> Result<axum::response::Response, ApiError> {
-    let kind = kinds::find("", "v1", "pods").expect("pods are a served kind");
-    let pod = server
-        .storage
-        .get(kind, Some(ns), name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(kind, name))?;
-    let node = pod["spec"]["nodeName"].as_str().unwrap_or("");
-    let message = if node.is_empty() {
-        format!(
-            "pod {name:?} is not scheduled to a node yet: its {what} stream comes from the kubelet of its node"
-        )
-    } else {
-        format!(
-            "the {what} stream of pod {name:?} comes from the kubelet of node {node:?}, and kwb's apiserver does not proxy {what} to kubelets yet"
-        )
-    };
-    Err(ApiError::bad_request(message))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -321,11 +321,12 @@ async fn resource(
                 Some("log" | "exec" | "attach" | "portforward")
             ) =>
         {
-            super::pods::stream(
+            super::streams::stream(
                 server,
                 ns.unwrap_or("default"),
                 name,
                 t.subresource.as_deref().unwrap_or(""),
+                query,
             )
             .await
         }

@@ -1,14 +1,12 @@
 //! Health probes: an HTTP(S) GET or a TCP connect, with a timeout. HTTPS probes present a client
 //! certificate, since every kwb listener requires one.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
 use crate::launch::{Probe, ProbeTls};
@@ -116,94 +114,11 @@ where
 fn tls_connector(
     t: &ProbeTls,
 ) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?;
-    let builder = match &t.ca {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(ca)
-                .map_err(|e| format!("CA {}: {e}", ca.display()))?
-            {
-                let cert = cert.map_err(|e| format!("CA {}: {e}", ca.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("CA {}: {e}", ca.display()))?;
-            }
-            builder.with_root_certificates(roots)
-        }
-        None => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyServerCert(provider))),
-    };
-    let config = match &t.client {
-        Some((cert, key)) => {
-            let certs = CertificateDer::pem_file_iter(cert)
-                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("client cert {}: {e}", cert.display()))?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| format!("client key {}: {e}", key.display()))?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("client cert {}: {e}", cert.display()))?
-        }
-        None => builder.with_no_client_auth(),
-    };
+    let client = t.client.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+    let connector = crate::tlsclient::connector(t.ca.as_deref(), client)?;
     let name = ServerName::try_from(t.server_name.clone())
         .map_err(|e| format!("server name {:?}: {e}", t.server_name))?;
-    Ok((tokio_rustls::TlsConnector::from(Arc::new(config)), name))
-}
-
-/// Accepts any server certificate. Only for probing loopback components that make their own
-/// self-signed serving certificate (upstream kube-scheduler and kube-controller-manager); the
-/// signature is still checked so the handshake is a real one.
-#[derive(Debug)]
-struct AnyServerCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+    Ok((connector, name))
 }
 
 #[cfg(test)]

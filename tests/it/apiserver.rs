@@ -1052,7 +1052,7 @@ fn whoami_tokens_and_can_i_work_as_on_a_real_cluster() {
 
 impl Api {
     /// curl with the admin client certificate: method, path, JSON body.
-    fn curl(&self, method: &str, path: &str, body: Option<&str>) -> serde_json::Value {
+    pub fn curl(&self, method: &str, path: &str, body: Option<&str>) -> serde_json::Value {
         let pki = self.tc.data.join("pki");
         let mut c = Command::new("curl");
         c.args(["-s", "--max-time", "10", "-X", method])

@@ -6,6 +6,7 @@ mod etcd;
 mod etcd_builtin;
 mod headless;
 mod kube_client;
+mod logs;
 mod patches;
 mod rbac;
 mod supervisor;
