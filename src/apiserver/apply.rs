@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use super::managed::{Path, from_fields_v1, owned_leaves, to_fields_v1};
+use super::managed::{Path, entry, from_fields_v1, owned_leaves, set_entries, to_fields_v1};
 use crate::kinds::merge::{ListType, key_default, list_type};
 
 /// A field the configuration would change that another manager owns.
@@ -155,26 +155,11 @@ pub fn apply(
         }
     }
     if !applied.is_empty() {
-        let mut entry = json!({
-            "manager": manager,
-            "operation": "Apply",
-            "apiVersion": config["apiVersion"],
-            "time": now,
-            "fieldsType": "FieldsV1",
-            "fieldsV1": to_fields_v1(&applied.keys().cloned().collect()),
-        });
-        if status {
-            entry["subresource"] = "status".into();
-        }
-        out.push(entry);
+        let fields = applied.keys().cloned().collect();
+        let api_version = &config["apiVersion"];
+        out.push(entry(manager, "Apply", api_version, now, &fields, status));
     }
-    if out.is_empty() {
-        if let Some(m) = new["metadata"].as_object_mut() {
-            m.remove("managedFields");
-        }
-    } else {
-        new["metadata"]["managedFields"] = Value::Array(out);
-    }
+    set_entries(&mut new, out);
     Ok(new)
 }
 

@@ -195,25 +195,42 @@ pub fn record(old: Option<&Value>, new: &mut Value, manager: &str, status: bool,
         out.push(e);
     }
     if !mine.is_empty() {
-        let mut entry = json!({
-            "manager": manager,
-            "operation": "Update",
-            "apiVersion": api_version,
-            "time": now,
-            "fieldsType": "FieldsV1",
-            "fieldsV1": to_fields_v1(&mine),
-        });
-        if status {
-            entry["subresource"] = "status".into();
-        }
-        out.push(entry);
+        out.push(entry(manager, "Update", &api_version, now, &mine, status));
     }
-    if out.is_empty() {
-        if let Some(m) = new["metadata"].as_object_mut() {
+    set_entries(new, out);
+}
+
+/// One managedFields entry: `manager` did `operation` ("Update" or "Apply") on `fields`.
+pub(super) fn entry(
+    manager: &str,
+    operation: &str,
+    api_version: &Value,
+    now: &str,
+    fields: &BTreeSet<Path>,
+    status: bool,
+) -> Value {
+    let mut e = json!({
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": api_version,
+        "time": now,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": to_fields_v1(fields),
+    });
+    if status {
+        e["subresource"] = "status".into();
+    }
+    e
+}
+
+/// Writes the entries into the object; none leaves no managedFields at all.
+pub(super) fn set_entries(obj: &mut Value, entries: Vec<Value>) {
+    if entries.is_empty() {
+        if let Some(m) = obj["metadata"].as_object_mut() {
             m.remove("managedFields");
         }
     } else {
-        new["metadata"]["managedFields"] = Value::Array(out);
+        obj["metadata"]["managedFields"] = Value::Array(entries);
     }
 }
 
