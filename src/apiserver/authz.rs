@@ -90,12 +90,53 @@ impl Authorizer {
             lists.push(server.storage.list(kind, None).await?.0);
         }
         let policy = Policy::new(&lists[0], &lists[1], &lists[2], &lists[3]);
+        let aggregated = write_aggregated_rules(server, &policy, &lists[2]).await;
         *self
             .policy
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(policy);
-        Ok(())
+        aggregated
     }
+}
+
+/// Writes the rules of aggregated ClusterRoles (admin, edit, view, …) into the objects, as
+/// upstream's aggregation controller does, so `kubectl get clusterrole view -o yaml` shows
+/// what the role grants. A role already up to date is not written (its own watch event
+/// would otherwise bring it here again).
+async fn write_aggregated_rules(
+    server: &Server,
+    policy: &Policy,
+    cluster_roles: &[Value],
+) -> Result<(), ApiError> {
+    let kind = kinds::find(RBAC_GROUP, "v1", "clusterroles").expect("the RBAC kinds are served");
+    for role in cluster_roles {
+        if !role["aggregationRule"].is_object() {
+            continue;
+        }
+        let Some(name) = role["metadata"]["name"].as_str() else {
+            continue;
+        };
+        let Some(rules) = policy.cluster_role_rules(name) else {
+            continue;
+        };
+        let stored = match &role["rules"] {
+            Value::Null => Value::Array(Vec::new()),
+            other => other.clone(),
+        };
+        if stored == rules {
+            continue;
+        }
+        let mut updated = role.clone();
+        updated["rules"] = rules;
+        let rv = super::rest::rv_of(role);
+        match server.storage.update(kind, None, name, rv, updated).await {
+            Ok(_) => tracing::info!(name, "wrote the rules of an aggregated ClusterRole"),
+            // Changed meanwhile: its watch event brings it back here.
+            Err(e) if e.reason == "Conflict" => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Keeps the policy current: reloads it whenever a Role, ClusterRole or binding changes.

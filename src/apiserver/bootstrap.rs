@@ -131,16 +131,20 @@ async fn bootstrap_policy(server: &Server) -> Result<(), ApiError> {
             Some(current) => {
                 let autoupdate = current["metadata"]["annotations"]["rbac.authorization.kubernetes.io/autoupdate"]
                     != "false";
-                let drifted = ["rules", "roleRef", "subjects", "aggregationRule"]
-                    .iter()
-                    .any(|f| current[f] != obj[f]);
+                // An aggregated role's rules are written by the aggregation (authz.rs), not here.
+                let fields: &[&str] = if obj["aggregationRule"].is_object() {
+                    &["roleRef", "subjects", "aggregationRule"]
+                } else {
+                    &["rules", "roleRef", "subjects", "aggregationRule"]
+                };
+                let drifted = fields.iter().any(|f| current[f] != obj[f]);
                 if autoupdate && drifted {
                     let mut new = current.clone();
                     if let (Some(n), Some(o)) = (new.as_object_mut(), obj.as_object()) {
-                        for f in ["rules", "roleRef", "subjects", "aggregationRule"] {
-                            match o.get(f) {
-                                Some(v) => n.insert(f.into(), v.clone()),
-                                None => n.remove(f),
+                        for f in fields {
+                            match o.get(*f) {
+                                Some(v) => n.insert((*f).into(), v.clone()),
+                                None => n.remove(*f),
                             };
                         }
                     }

@@ -137,6 +137,18 @@ fn a_new_user_is_refused_until_a_binding_grants_exactly_its_role() {
         stderr(&refused)
     );
 
+    // Aggregated roles carry the rules they aggregate, as upstream's controller writes them.
+    let mut view_rules = String::new();
+    for _ in 0..50 {
+        view_rules =
+            stdout(&api.kubectl(&["get", "clusterrole", "view", "-o", "jsonpath={.rules}"]));
+        if view_rules.contains("pods") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(view_rules.contains("pods"), "{view_rules}");
+
     // The bindings list as kubectl shows them.
     let bindings = stdout(&ok(api.kubectl(&["get", "rolebindings", "-o", "wide"]), ""));
     assert!(
