@@ -235,3 +235,63 @@ mod tests {
         assert!(json_patch(&mut d, &json!([{"op": "frobnicate", "path": "/a"}])).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            (-2i64..3).prop_map(Value::from),
+            prop_oneof![
+                Just("add"),
+                Just("remove"),
+                Just("replace"),
+                Just("move"),
+                Just("copy"),
+                Just("test"),
+                Just("/a"),
+                Just("/a/0"),
+                Just("/a/-"),
+                Just("/b~1c"),
+                Just(""),
+                Just("/"),
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            let key = prop_oneof![
+                Just("op".to_string()),
+                Just("path".to_string()),
+                Just("from".to_string()),
+                Just("value".to_string()),
+                Just("a".to_string()),
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key, inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Any document and any operations: applied, or refused with the document unchanged.
+        #[test]
+        fn json_patches_apply_or_leave_the_document_alone(doc in json(), ops in json()) {
+            let mut d = doc.clone();
+            if json_patch(&mut d, &ops).is_err() {
+                prop_assert_eq!(d, doc);
+            }
+        }
+
+        #[test]
+        fn merge_patches_never_panic(doc in json(), patch in json()) {
+            let mut d = doc;
+            merge_patch(&mut d, &patch);
+        }
+    }
+}

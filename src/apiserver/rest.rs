@@ -916,3 +916,29 @@ mod tests {
         assert_eq!(percent_decode("bad%zz%"), "bad%zz%");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Request bodies in every media type the server reads decode or are refused.
+        #[test]
+        fn any_body_decodes_or_is_refused(
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+            text in "[-a-z:{}\\[\\]\"', \n0-9&*!|>#]{0,120}",
+        ) {
+            for ct in ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"] {
+                let mut headers = HeaderMap::new();
+                headers.insert("content-type", ct.parse().unwrap());
+                let _ = decode_body(&headers, &body);
+                let _ = decode_body(&headers, text.as_bytes());
+            }
+            let _ = parse_apply(&body);
+            let _ = parse_apply(text.as_bytes());
+            let _ = parse_json(text.as_bytes());
+        }
+    }
+}
