@@ -26,9 +26,14 @@ pub struct Authorizer {
     /// `--authorization-mode=AlwaysAllow`: every authenticated user may do anything.
     always_allow: bool,
     policy: RwLock<Arc<Policy>>,
-    /// One reload at a time; concurrent denials wait for it and share it.
-    reloading: tokio::sync::Mutex<()>,
+    /// One reload at a time, and when it finished: denials re-read the policy at most
+    /// every [`DENIAL_RELOAD_EVERY`], so a client hammering forbidden requests cannot turn
+    /// each one into four etcd reads.
+    reloading: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// Shorter than any client takes to make a binding and then use it.
+const DENIAL_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Authorizer {
     /// From `--authorization-mode`: a comma-separated list of AlwaysAllow, RBAC and Node
@@ -47,7 +52,7 @@ impl Authorizer {
         Ok(Authorizer {
             always_allow,
             policy: RwLock::new(Arc::new(Policy::default())),
-            reloading: tokio::sync::Mutex::new(()),
+            reloading: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -75,6 +80,15 @@ impl Authorizer {
         if d.allowed {
             return d;
         }
+        let recent = self
+            .reloading
+            .lock()
+            .await
+            .is_some_and(|at| at.elapsed() < DENIAL_RELOAD_EVERY);
+        if recent {
+            // Read by a reload that finished just now (perhaps one this request waited for).
+            return self.decide(attrs);
+        }
         if let Err(e) = self.reload(server).await {
             tracing::warn!(error = %e.message, "cannot read the RBAC policy");
         }
@@ -83,7 +97,7 @@ impl Authorizer {
 
     /// Reads the four kinds again and replaces the policy.
     pub async fn reload(&self, server: &Server) -> Result<(), ApiError> {
-        let _one = self.reloading.lock().await;
+        let mut last = self.reloading.lock().await;
         let mut lists = Vec::new();
         for r in RBAC_RESOURCES {
             let kind = kinds::find(RBAC_GROUP, "v1", r).expect("the RBAC kinds are served");
@@ -95,6 +109,7 @@ impl Authorizer {
             .policy
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(policy);
+        *last = Some(std::time::Instant::now());
         aggregated
     }
 }
