@@ -24,6 +24,7 @@ pub mod authn;
 pub mod authz;
 pub mod bench;
 pub mod bootstrap;
+pub mod crd;
 pub mod defaults;
 pub mod delete;
 pub mod discovery;
