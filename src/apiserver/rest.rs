@@ -444,12 +444,9 @@ enum Fields<'a> {
 
 /// An apply configuration: YAML (of which JSON, what kubectl sends, is a part) for one object.
 fn parse_apply(body: &[u8]) -> Result<Value, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ApiError::bad_request(format!("apply configuration is not UTF-8: {e}")))?;
-    let config: Value = match serde_json::from_str(text) {
+    let config = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(_) => serde_saphyr::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?,
+        Err(_) => parse_yaml(body)?,
     };
     if !config.is_object() {
         return Err(ApiError::bad_request(
@@ -606,14 +603,12 @@ async fn write_checked(
     let sub = t.subresource.as_deref();
     let (dry_run, manager) = (w.dry_run, w.manager);
     for _attempt in 0..5 {
+        warnings.clear();
         let Some(current) = server.storage.get(t.kind, ns, name).await? else {
             return match &edit {
                 // An apply to a name that does not exist creates it.
                 Edit::Apply { config, .. } if sub.is_none() => {
-                    let now = super::strategy::now_rfc3339();
-                    let obj = super::apply::apply(&json!({}), config, manager, true, false, &now)
-                        .map_err(|r| refused(t.kind, name, r))?;
-                    check_apply_name(&obj, name)?;
+                    let obj = apply_config(t, name, &json!({}), config, true, w, warnings)?;
                     create_object(server, t, obj, w, Fields::Applied).await
                 }
                 _ => Err(ApiError::not_found(t.kind, name)),
@@ -649,18 +644,18 @@ async fn write_checked(
                         "server-side apply to the scale subresource is not supported; apply the object's spec.replicas",
                     ));
                 }
-                let now = super::strategy::now_rfc3339();
-                let status = sub == Some("status");
-                let d = super::apply::apply(&base, config, manager, *force, status, &now)
-                    .map_err(|r| refused(t.kind, name, r))?;
-                check_apply_name(&d, name)?;
+                let d = apply_config(t, name, &base, config, *force, w, warnings)?;
                 (d, config["metadata"]["resourceVersion"].is_string())
             }
         };
         let applied = matches!(edit, Edit::Apply { .. });
         let mut doc = doc;
         if sub.is_none() {
-            *warnings = super::fieldvalidation::check(t.kind, &mut doc, w.validation)?;
+            warnings.extend(super::fieldvalidation::check(
+                t.kind,
+                &mut doc,
+                w.validation,
+            )?);
         }
         let expected = match doc["metadata"]["resourceVersion"].as_str() {
             Some(rv) if explicit_rv && !rv.is_empty() => rv.parse().map_err(|_| {
@@ -775,6 +770,32 @@ async fn write_checked(
     Err(ApiError::conflict(t.kind, name))
 }
 
+/// Server-side apply of `config` onto `live` (`{}` when it creates the object) for the
+/// request's manager. The configuration's unknown fields are dealt with first, as upstream
+/// decodes it, so no manager is ever recorded as owning a field the object cannot have.
+fn apply_config(
+    t: &Target,
+    name: &str,
+    live: &Value,
+    config: &Value,
+    force: bool,
+    w: &Write<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Value, ApiError> {
+    let status = t.subresource.as_deref() == Some("status");
+    let mut config = config.clone();
+    warnings.extend(super::fieldvalidation::check(
+        t.kind,
+        &mut config,
+        w.validation,
+    )?);
+    let now = super::strategy::now_rfc3339();
+    let obj = super::apply::apply(live, &config, w.manager, force, status, &now)
+        .map_err(|r| refused(t.kind, name, r))?;
+    check_apply_name(&obj, name)?;
+    Ok(obj)
+}
+
 /// The error for a refused server-side apply.
 fn refused(kind: &Kind, name: &str, r: super::apply::Refused) -> ApiError {
     match r {
@@ -828,10 +849,7 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
         return Err(ApiError::unsupported_media_type(ct));
     }
     let value: Value = if ct.contains("yaml") {
-        let text = std::str::from_utf8(body)
-            .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
-        serde_saphyr::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+        parse_yaml(body)?
     } else {
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?
@@ -840,6 +858,13 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("the body is not an object"));
     }
     Ok(value)
+}
+
+fn parse_yaml(body: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not UTF-8: {e}")))?;
+    serde_saphyr::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
 }
 
 pub fn to_table(kind: &Kind, items: &[Value], rev: i64, include: &str) -> Value {

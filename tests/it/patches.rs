@@ -68,6 +68,34 @@ fn server_side_apply_owns_fields_conflicts_and_forces() {
         "{d}"
     );
 
+    // An unknown field: refused under Strict; under Warn dropped before the apply, so no
+    // manager is recorded as owning a field the object cannot have.
+    let typo = without_tier.replace("  replicas: 3", "  replicas: 3\n  replicass: 3");
+    let refused = api.apply_stdin(&ssa, &typo);
+    assert!(
+        stderr(&refused).contains("strict decoding error: unknown field \"spec.replicass\""),
+        "{}",
+        stderr(&refused)
+    );
+    let warn = ["apply", "--server-side", "--validate=warn", "-f", "-"];
+    let warned = ok(
+        api.apply_stdin(&warn, &typo),
+        "apply --server-side --validate=warn",
+    );
+    assert!(
+        stderr(&warned).contains("unknown field \"spec.replicass\""),
+        "{}",
+        stderr(&warned)
+    );
+    let d = get_json(&api, &["deploy", "web"]);
+    assert!(d["spec"].get("replicass").is_none(), "{d}");
+    assert!(
+        !d["metadata"]["managedFields"]
+            .to_string()
+            .contains("replicass"),
+        "{d}"
+    );
+
     // Another field manager applying a different image conflicts with kubectl's.
     let other = ["apply", "--server-side", "--field-manager=ci", "-f", "-"];
     let image = without_tier.replace("nginx:1.27", "nginx:1.28");
