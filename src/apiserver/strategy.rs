@@ -234,7 +234,13 @@ pub fn prepare_update(
     drop_empty_metadata(&mut new);
     if kinds::has_status(kind) {
         // Status belongs to the status subresource; the main resource ignores it.
-        new["status"] = current["status"].clone();
+        match current.get("status") {
+            Some(status) => new["status"] = status.clone(),
+            // Not `"status": null`, which typed clients do not expect.
+            None => {
+                new.as_object_mut().map(|m| m.remove("status"));
+            }
+        }
     }
     if let Some(g) = current["metadata"]["generation"].as_i64() {
         new["metadata"]["generation"] = g.into();

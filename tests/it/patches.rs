@@ -89,6 +89,7 @@ fn server_side_apply_owns_fields_conflicts_and_forces() {
     );
     let d = get_json(&api, &["deploy", "web"]);
     assert!(d["spec"].get("replicass").is_none(), "{d}");
+    assert_ne!(d.get("status"), Some(&Value::Null), "{d}");
     assert!(
         !d["metadata"]["managedFields"]
             .to_string()
