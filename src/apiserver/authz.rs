@@ -13,14 +13,17 @@ use super::rbac::{self, Attributes, Decision, Policy, Resource, Target};
 use super::status::ApiError;
 use crate::kinds;
 
-/// The four kinds RBAC reads, as (group, version, resource).
+/// The resources of the four kinds RBAC reads, in [`Policy::new`]'s order.
 const RBAC_RESOURCES: [&str; 4] = [
     "roles",
     "rolebindings",
     "clusterroles",
     "clusterrolebindings",
 ];
-const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+fn rbac_kind(resource: &str) -> &'static kinds::Kind {
+    kinds::find("rbac.authorization.k8s.io", "v1", resource).expect("the RBAC kinds are served")
+}
 
 pub struct Authorizer {
     /// `--authorization-mode=AlwaysAllow`: every authenticated user may do anything.
@@ -95,22 +98,20 @@ impl Authorizer {
         self.decide(attrs)
     }
 
-    /// Reads the four kinds again and replaces the policy.
-    pub async fn reload(&self, server: &Server) -> Result<(), ApiError> {
+    /// Reads the four kinds again and replaces the policy; returns the ClusterRoles read.
+    pub async fn reload(&self, server: &Server) -> Result<Vec<Value>, ApiError> {
         let mut last = self.reloading.lock().await;
         let mut lists = Vec::new();
         for r in RBAC_RESOURCES {
-            let kind = kinds::find(RBAC_GROUP, "v1", r).expect("the RBAC kinds are served");
-            lists.push(server.storage.list(kind, None).await?.0);
+            lists.push(server.storage.list(rbac_kind(r), None).await?.0);
         }
         let policy = Policy::new(&lists[0], &lists[1], &lists[2], &lists[3]);
-        let aggregated = write_aggregated_rules(server, &policy, &lists[2]).await;
         *self
             .policy
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(policy);
         *last = Some(std::time::Instant::now());
-        aggregated
+        Ok(lists.swap_remove(2))
     }
 }
 
@@ -123,7 +124,7 @@ async fn write_aggregated_rules(
     policy: &Policy,
     cluster_roles: &[Value],
 ) -> Result<(), ApiError> {
-    let kind = kinds::find(RBAC_GROUP, "v1", "clusterroles").expect("the RBAC kinds are served");
+    let kind = rbac_kind("clusterroles");
     for role in cluster_roles {
         if !role["aggregationRule"].is_object() {
             continue;
@@ -154,46 +155,45 @@ async fn write_aggregated_rules(
     Ok(())
 }
 
-/// Keeps the policy current: reloads it whenever a Role, ClusterRole or binding changes.
+/// Keeps the policy current: reloads it whenever a Role, ClusterRole or binding changes,
+/// and writes the rules of aggregated ClusterRoles. Only here, never on a request's path:
+/// a denied request re-reads the policy but writes nothing.
 pub async fn keep_current(server: Arc<Server>) {
-    let mut tasks = tokio::task::JoinSet::new();
-    for r in RBAC_RESOURCES {
-        let server = server.clone();
-        tasks.spawn(async move {
-            let kind = kinds::find(RBAC_GROUP, "v1", r).expect("the RBAC kinds are served");
-            loop {
-                let rx = match server.watch_caches.get(kind).await {
-                    Ok(cache) => cache.subscribe_now(),
-                    Err(_) => None,
-                };
-                let Some(mut rx) = rx else {
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    continue;
-                };
-                // Subscribed first, read second: no change falls between the two.
-                if let Err(e) = server.authz.reload(&server).await {
-                    tracing::warn!(error = %e.message, "cannot read the RBAC policy; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    continue;
-                }
-                loop {
-                    match rx.recv().await {
-                        Ok(_) => {
-                            // Many changes at once (a bootstrap, a kubectl apply -f dir/)
-                            // need one reload.
-                            while rx.try_recv().is_ok() {}
-                            if let Err(e) = server.authz.reload(&server).await {
-                                tracing::warn!(error = %e.message, "cannot read the RBAC policy");
-                            }
-                        }
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
-                    }
+    use futures::StreamExt;
+    use tokio_stream::wrappers::BroadcastStream;
+    loop {
+        let mut streams = Vec::new();
+        for r in RBAC_RESOURCES {
+            if let Ok(cache) = server.watch_caches.get(rbac_kind(r)).await
+                && let Some(rx) = cache.subscribe_now()
+            {
+                // Its end is an item too, so a closed cache makes us subscribe again.
+                let end = futures::stream::once(async {});
+                streams.push(BroadcastStream::new(rx).map(|_| ()).chain(end).boxed());
+            }
+        }
+        if streams.len() < RBAC_RESOURCES.len() {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        // Subscribed first, read second: no change falls between the two.
+        match server.authz.reload(&server).await {
+            Ok(cluster_roles) => {
+                let policy = server.authz.policy();
+                if let Err(e) = write_aggregated_rules(&server, &policy, &cluster_roles).await {
+                    tracing::warn!(error = %e.message, "cannot write aggregated ClusterRoles");
                 }
             }
-        });
+            Err(e) => {
+                tracing::warn!(error = %e.message, "cannot read the RBAC policy; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        }
+        // A change, a lag or a closed cache: subscribe and read again. Changes that come
+        // in a burst (a bootstrap, kubectl apply -f dir/) mostly share one reload.
+        let _ = futures::stream::select_all(streams).next().await;
     }
-    while tasks.join_next().await.is_some() {}
 }
 
 /// What a request asks for, upstream's way: a resource request for paths under /api/v1 and
@@ -248,15 +248,11 @@ pub fn request_info(method: &Method, path: &str, query: &str) -> RequestInfo {
     // namespaces/NS/<resource>/... is a namespaced request; namespaces/NS alone is the
     // Namespace object, which upstream also counts as inside NS.
     let (namespace, rest) = match rest {
-        ["namespaces", ns, r, more @ ..] => (Some(*ns), {
-            let mut v = vec![*r];
-            v.extend_from_slice(more);
-            v
-        }),
-        ["namespaces", ns] => (Some(*ns), vec!["namespaces", ns]),
-        other => (None, other.to_vec()),
+        ["namespaces", ns, more @ ..] if !more.is_empty() => (Some(*ns), more),
+        ["namespaces", ns] => (Some(*ns), rest),
+        other => (None, other),
     };
-    let (resource, name, subresource) = match rest.as_slice() {
+    let (resource, name, subresource) = match rest {
         [r] => (*r, "", ""),
         [r, n] => (*r, *n, ""),
         [r, n, s, ..] => (*r, *n, *s),
@@ -331,7 +327,13 @@ pub async fn impersonated(
         ));
     };
     // Each thing impersonated is its own permission, checked as upstream names it.
-    let mut checks: Vec<(String, String, Option<String>, String)> = Vec::new();
+    let object = |resource, name, namespace| Resource {
+        resource,
+        name,
+        namespace,
+        ..Default::default()
+    };
+    let mut checks = Vec::new();
     let mut new = User {
         name: name.clone(),
         groups: groups.clone(),
@@ -343,12 +345,7 @@ pub async fn impersonated(
         .and_then(|s| s.split_once(':'))
     {
         Some((ns, sa)) => {
-            checks.push((
-                "serviceaccounts".into(),
-                String::new(),
-                Some(ns.into()),
-                sa.into(),
-            ));
+            checks.push(object("serviceaccounts", sa, Some(ns)));
             if groups.is_empty() {
                 new.groups = vec![
                     "system:serviceaccounts".into(),
@@ -356,28 +353,21 @@ pub async fn impersonated(
                 ];
             }
         }
-        None => checks.push(("users".into(), String::new(), None, name.clone())),
+        None => checks.push(object("users", name, None)),
     }
-    for g in &groups {
-        checks.push(("groups".into(), String::new(), None, g.clone()));
+    checks.extend(groups.iter().map(|g| object("groups", g, None)));
+    checks.extend(uid.first().map(|u| object("uids", u, None)));
+    for (key, value) in &extras {
+        checks.push(Resource {
+            subresource: key,
+            ..object("userextras", value, None)
+        });
     }
-    if let Some(u) = uid.first() {
-        checks.push(("uids".into(), String::new(), None, u.clone()));
-    }
-    for (k, v) in &extras {
-        checks.push(("userextras".into(), k.clone(), None, v.clone()));
-    }
-    for (resource, subresource, namespace, obj) in &checks {
+    for target in checks {
         let attrs = Attributes {
             user: &user,
             verb: "impersonate",
-            target: Target::Resource(Resource {
-                group: "",
-                resource,
-                subresource,
-                name: obj,
-                namespace: namespace.as_deref(),
-            }),
+            target: Target::Resource(target),
         };
         let d = server.authz.authorize(server, &attrs).await;
         if !d.allowed {

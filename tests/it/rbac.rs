@@ -117,8 +117,22 @@ fn a_new_user_is_refused_until_a_binding_grants_exactly_its_role() {
         api.kubectl(&["delete", "rolebinding", "workshop-edit"]),
         "delete rolebinding",
     );
+    // The policy follows the deletion through a watch: wait until it has (a bounded wait on
+    // the condition itself, not a sleep), then a write is refused in upstream's words.
+    let revoked = (0..50).any(|_| {
+        let can = stdout(&demo(&["auth", "can-i", "create", "configmaps"]));
+        can.trim() == "no" || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            false
+        }
+    });
+    assert!(revoked, "the binding's deletion never reached the policy");
     let again = demo(&["create", "configmap", "y"]);
-    assert!(!again.status.success(), "{}", stdout(&again));
+    assert!(
+        stderr(&again).contains("User \"demo\" cannot create resource \"configmaps\""),
+        "{}",
+        stderr(&again)
+    );
 
     // The admin (system:masters) may impersonate; demo may not.
     let as_demo = api.kubectl(&["auth", "can-i", "list", "nodes", "--as", "demo"]);
