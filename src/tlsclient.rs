@@ -1,11 +1,42 @@
 //! TLS clients of kwb's own listeners (health probes, the apiserver's kubelet client):
-//! every one of them presents a client certificate signed by the cluster CA.
+//! every one of them presents a client certificate signed by the cluster CA; and the one
+//! HTTP/1.1 GET both send over them.
 
 use std::path::Path;
+
+use http_body_util::Empty;
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+/// GETs `path` over `stream` (plain TCP or TLS) with HTTP/1.1. The body is the caller's to
+/// read, whole or as a stream; the connection closes once it is read and the answer dropped.
+pub async fn get<S>(
+    stream: S,
+    host: &str,
+    path: &str,
+    user_agent: &str,
+) -> Result<hyper::Response<Incoming>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP to {host}: {e}"))?;
+    tokio::spawn(conn);
+    let req = hyper::Request::get(path)
+        .header(hyper::header::HOST, host)
+        .header(hyper::header::USER_AGENT, user_agent)
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("GET {path}: {e}"))
+}
 
 /// A TLS client: servers verified against `ca` (None: any certificate, for loopback
 /// components that sign their own), presenting `client` (certificate, key) when given.

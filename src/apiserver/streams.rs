@@ -6,9 +6,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
+use http_body_util::BodyExt;
 use rustls::pki_types::ServerName;
 use serde_json::Value;
 
@@ -194,20 +192,9 @@ async fn proxy(server: &Server, node: &str, addr: &str, path: &str) -> Result<Re
         .connect(name, tcp)
         .await
         .map_err(|e| unreachable(e.to_string()))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+    let resp = crate::tlsclient::get(tls, addr, path, "kwb-apiserver")
         .await
-        .map_err(|e| unreachable(e.to_string()))?;
-    // Runs until the body is read to the end or the client goes away.
-    tokio::spawn(conn);
-    let req = hyper::Request::get(path)
-        .header(hyper::header::HOST, addr)
-        .header(hyper::header::USER_AGENT, "kwb-apiserver")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| unreachable(e.to_string()))?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(unreachable)?;
     let status = resp.status();
     if !status.is_success() {
         let body = resp

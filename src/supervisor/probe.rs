@@ -3,9 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::BodyExt;
 use hyper::body::Bytes;
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
@@ -87,19 +86,7 @@ async fn get<S>(
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("HTTP to {addr}: {e}"))?;
-    let conn = tokio::spawn(conn);
-    let req = hyper::Request::get(path)
-        .header(hyper::header::HOST, addr.to_string())
-        .header(hyper::header::USER_AGENT, "kwb-supervisor")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| format!("GET {path}: {e}"))?;
+    let resp = crate::tlsclient::get(stream, &addr.to_string(), path, "kwb-supervisor").await?;
     let status = resp.status();
     let body = resp
         .into_body()
@@ -107,7 +94,6 @@ where
         .await
         .map_err(|e| format!("GET {path}: {e}"))?
         .to_bytes();
-    conn.abort();
     Ok((status, body))
 }
 
