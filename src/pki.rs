@@ -88,10 +88,10 @@ pub enum PkiError {
     )]
     InvalidUserName { name: String },
     #[error(
-        "no cluster CA in {}: set the cluster up first with `kwb up`",
+        "no usable cluster CA in {} ({reason}): set the cluster up with `kwb up`, which makes or renews it",
         path.display()
     )]
-    NoCluster { path: PathBuf },
+    NoCluster { path: PathBuf, reason: String },
 }
 
 /// What one [`ensure`] changed on disk; empty when everything was reused.
@@ -180,16 +180,7 @@ pub fn ensure(data: &DataDir, spec: &PkiSpec) -> Result<PkiReport, PkiError> {
     let mut report = PkiReport::default();
 
     let ca = ensure_ca(data, spec, now, &mut report)?;
-    let ca_x509 = match parse_der(&ca.cert_der) {
-        Some(c) => c,
-        // ensure_ca only returns a CA it could parse; kept as an error, not a panic.
-        None => {
-            return Err(PkiError::Generate {
-                what: "the cluster CA".into(),
-                error: rcgen::Error::CouldNotParseCertificate,
-            });
-        }
-    };
+    let ca_x509 = parse_ca(&ca)?;
 
     let mut kubeconfig_material = Vec::new();
     for id in identities(spec) {
@@ -220,7 +211,8 @@ pub fn ensure(data: &DataDir, spec: &PkiSpec) -> Result<PkiReport, PkiError> {
 
 /// A kubeconfig for a new user of the cluster: a client certificate with CN `name` and O
 /// `groups`, signed by the cluster CA, kept as `<pki>/user-<name>.crt/.key` so asking again
-/// gives the same identity. The CA must exist (the cluster was set up with `kwb up`).
+/// gives the same identity. The CA must exist and be usable: making a new one here would
+/// invalidate every certificate of a running cluster, so that is left to `kwb up`.
 pub fn user_kubeconfig(
     data: &DataDir,
     spec: &PkiSpec,
@@ -230,18 +222,13 @@ pub fn user_kubeconfig(
     if !valid_node_name(name) {
         return Err(PkiError::InvalidUserName { name: name.into() });
     }
-    if !ca_cert_path(data).exists() {
-        return Err(PkiError::NoCluster {
-            path: data.pki_dir(),
-        });
-    }
     let now = OffsetDateTime::now_utc();
-    let mut report = PkiReport::default();
-    let ca = ensure_ca(data, spec, now, &mut report)?;
-    let ca_x509 = parse_der(&ca.cert_der).ok_or(PkiError::Generate {
-        what: "the cluster CA".into(),
-        error: rcgen::Error::CouldNotParseCertificate,
+    let ca = load_ca(data, now)?.map_err(|reason| PkiError::NoCluster {
+        path: data.pki_dir(),
+        reason,
     })?;
+    let ca_x509 = parse_ca(&ca)?;
+    let mut report = PkiReport::default();
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let id = Identity::client(&format!("user-{name}"), name, &groups);
     let (cert_pem, key_pem) = ensure_leaf(data, &id, &ca, &ca_x509, now, &mut report)?;
@@ -483,37 +470,52 @@ struct Ca {
     new: bool,
 }
 
+/// The CA on disk, or why it cannot be used (missing, expired, not a CA…).
+fn load_ca(data: &DataDir, now: OffsetDateTime) -> Result<Result<Ca, String>, PkiError> {
+    let (crt_path, key_path) = identity_files(data, CA);
+    let (cert_pem, cert_der, key) = match load_pair(&crt_path, &key_path)? {
+        Err(reason) => return Ok(Err(reason)),
+        Ok(pair) => pair,
+    };
+    if let Some(reason) = ca_problem(&cert_der, &key, now) {
+        return Ok(Err(reason));
+    }
+    fix_key_mode(&key_path)?;
+    let not_after =
+        parse_der(&cert_der).and_then(|c| timestamp(c.validity().not_after.timestamp()));
+    let issuer = Issuer::from_ca_cert_der(&cert_der.as_slice().into(), key);
+    Ok(match (issuer, not_after) {
+        (Ok(issuer), Some(not_after)) => Ok(Ca {
+            cert_pem,
+            cert_der,
+            issuer,
+            not_after,
+            new: false,
+        }),
+        _ => Err("CA certificate cannot be used as an issuer".to_string()),
+    })
+}
+
+/// The CA certificate, parsed for checking leaves against it.
+fn parse_ca(ca: &Ca) -> Result<X509Certificate<'_>, PkiError> {
+    // Only a CA that parsed is ever loaded or made; kept as an error, not a panic.
+    parse_der(&ca.cert_der).ok_or(PkiError::Generate {
+        what: "the cluster CA".into(),
+        error: rcgen::Error::CouldNotParseCertificate,
+    })
+}
+
 fn ensure_ca(
     data: &DataDir,
     spec: &PkiSpec,
     now: OffsetDateTime,
     report: &mut PkiReport,
 ) -> Result<Ca, PkiError> {
-    let (crt_path, key_path) = identity_files(data, CA);
-    let reason = match load_pair(&crt_path, &key_path)? {
+    let reason = match load_ca(data, now)? {
+        Ok(ca) => return Ok(ca),
         Err(reason) => reason,
-        Ok((cert_pem, cert_der, key)) => match ca_problem(&cert_der, &key, now) {
-            Some(reason) => reason,
-            None => {
-                fix_key_mode(&key_path)?;
-                let not_after = parse_der(&cert_der)
-                    .and_then(|c| timestamp(c.validity().not_after.timestamp()));
-                let issuer = Issuer::from_ca_cert_der(&cert_der.as_slice().into(), key);
-                match (issuer, not_after) {
-                    (Ok(issuer), Some(not_after)) => {
-                        return Ok(Ca {
-                            cert_pem,
-                            cert_der,
-                            issuer,
-                            not_after,
-                            new: false,
-                        });
-                    }
-                    _ => "CA certificate cannot be used as an issuer".to_string(),
-                }
-            }
-        },
     };
+    let (crt_path, key_path) = identity_files(data, CA);
 
     let key = generate_key(CA)?;
     let mut params = CertificateParams::default();
@@ -1351,6 +1353,33 @@ mod tests {
         assert!(matches!(err, PkiError::InvalidNodeName { .. }), "{err}");
         assert!(valid_node_name("kwb-control-plane"));
         assert!(!valid_node_name("Node") && !valid_node_name("") && !valid_node_name("a-"));
+    }
+
+    #[test]
+    fn a_user_is_signed_by_the_clusters_ca_and_never_makes_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let empty = DataDir::new(tmp.path().join("none"));
+        let err = user_kubeconfig(&empty, &spec(), "demo", &[]).unwrap_err();
+        assert!(matches!(err, PkiError::NoCluster { .. }), "{err}");
+        assert!(!ca_cert_path(&empty).exists(), "a user command made a CA");
+
+        let (_tmp, data, _) = setup();
+        let groups = vec!["workshop".to_string()];
+        let yaml = user_kubeconfig(&data, &spec(), "demo", &groups).unwrap();
+        let cfg: Kubeconfig = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(cfg.current_context, "demo@kwb-test");
+        // Asking again gives the same identity.
+        assert_eq!(
+            user_kubeconfig(&data, &spec(), "demo", &groups).unwrap(),
+            yaml
+        );
+        assert!(user_kubeconfig(&data, &spec(), "Bad/Name", &[]).is_err());
+
+        // A broken CA is reported, not replaced behind the running cluster's back.
+        fs::write(ca_cert_path(&data), "junk").unwrap();
+        let err = user_kubeconfig(&data, &spec(), "demo2", &[]).unwrap_err();
+        assert!(matches!(err, PkiError::NoCluster { .. }), "{err}");
+        assert_eq!(fs::read_to_string(ca_cert_path(&data)).unwrap(), "junk");
     }
 
     #[test]
