@@ -36,26 +36,19 @@ pub fn conflict_message(conflicts: &[Conflict]) -> String {
             .push(&c.field);
     }
     let n = conflicts.len();
-    let mut out = format!(
-        "Apply failed with {n} conflict{}:",
-        if n == 1 { "" } else { "s" }
-    );
-    for ((manager, api_version), fields) in by_manager {
-        if fields.len() == 1 {
-            out.push_str(&format!(
-                " conflict with \"{manager}\" using {api_version}: {}",
-                fields[0]
-            ));
-        } else {
-            out.push_str(&format!(
-                " conflicts with \"{manager}\" using {api_version}:"
-            ));
-            for f in fields {
-                out.push_str(&format!("\n- {f}"));
-            }
-        }
+    if let [c] = conflicts {
+        return format!(
+            "Apply failed with 1 conflict: conflict with \"{}\" using {}: {}",
+            c.manager, c.api_version, c.field
+        );
     }
-    out
+    // Upstream: one "conflicts with" line per manager, then its fields, joined by newlines.
+    let mut lines = Vec::new();
+    for ((manager, api_version), fields) in by_manager {
+        lines.push(format!("conflicts with \"{manager}\" using {api_version}:"));
+        lines.extend(fields.iter().map(|f| format!("- {f}")));
+    }
+    format!("Apply failed with {n} conflicts: {}", lines.join("\n"))
 }
 
 /// Why an apply was refused.
@@ -445,6 +438,15 @@ mod tests {
         assert_eq!(
             conflict_message(&err),
             "Apply failed with 1 conflict: conflict with \"kubectl-scale\" using apps/v1: .spec.replicas"
+        );
+        let c = |manager: &str, field: &str| Conflict {
+            manager: manager.into(),
+            api_version: "apps/v1".into(),
+            field: field.into(),
+        };
+        assert_eq!(
+            conflict_message(&[c("a", ".x"), c("b", ".y"), c("a", ".z")]),
+            "Apply failed with 3 conflicts: conflicts with \"a\" using apps/v1:\n- .x\n- .z\nconflicts with \"b\" using apps/v1:\n- .y"
         );
 
         // Applying the live value shares the field instead.

@@ -208,6 +208,9 @@ pub async fn remove(
     } else {
         server.storage.delete(kind, ns, name, rev).await
     }?;
+    if super::crds::is_definition(kind) {
+        super::crds::removed(server, current).await?;
+    }
     tracing::info!(
         kind = kind.kind,
         namespace = ns.unwrap_or(""),

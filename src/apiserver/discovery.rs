@@ -1,10 +1,10 @@
-//! Discovery, generated from [`crate::kinds::KINDS`]: aggregated (apidiscovery.k8s.io/v2, what
+//! Discovery, generated from the kinds served ([`crate::kinds::all`], CRDs' included): aggregated (apidiscovery.k8s.io/v2, what
 //! kubectl 1.32 asks for first, labelled with its exact media type) and legacy (APIVersions,
 //! APIGroupList, APIResourceList, which `kubectl auth can-i` still reads).
 
 use serde_json::{Value, json};
 
-use crate::kinds::{KINDS, Kind, Subresource, group_versions, subresources, verbs};
+use crate::kinds::{self, Kind, Subresource, group_versions, subresources, verbs};
 
 /// The Content-Type kubectl requires to treat a body as aggregated discovery.
 pub const AGGREGATED_V2: &str =
@@ -40,21 +40,43 @@ fn aggregated_resource(k: &Kind) -> Value {
     })
 }
 
-/// `/api` (core: true) or `/apis` (core: false) as an APIGroupDiscoveryList.
-pub fn aggregated(core: bool) -> Value {
-    let items: Vec<Value> = group_versions()
+/// The groups served, each with its versions, preferred first (core: only ""; otherwise every
+/// other group).
+fn groups(core: bool) -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut out: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for (g, v) in group_versions()
         .into_iter()
         .filter(|(g, _)| g.is_empty() == core)
-        .map(|(group, version)| {
-            let resources: Vec<Value> = KINDS
-                .iter()
-                .filter(|k| k.group == group && k.version == version)
-                .map(aggregated_resource)
+    {
+        match out.iter_mut().find(|(x, _)| *x == g) {
+            Some((_, vs)) => vs.push(v),
+            None => out.push((g, vec![v])),
+        }
+    }
+    for (_, vs) in &mut out {
+        vs.sort_by_key(|v| std::cmp::Reverse(kinds::version_priority(v)));
+    }
+    out
+}
+
+/// `/api` (core: true) or `/apis` (core: false) as an APIGroupDiscoveryList.
+pub fn aggregated(core: bool) -> Value {
+    let all = kinds::all();
+    let items: Vec<Value> = groups(core)
+        .into_iter()
+        .map(|(group, versions)| {
+            let versions: Vec<Value> = versions
+                .into_iter()
+                .map(|version| {
+                    let resources: Vec<Value> = all
+                        .iter()
+                        .filter(|k| k.group == group && k.version == version)
+                        .map(|k| aggregated_resource(k))
+                        .collect();
+                    json!({"version": version, "freshness": "Current", "resources": resources})
+                })
                 .collect();
-            json!({
-                "metadata": {"name": group},
-                "versions": [{"version": version, "freshness": "Current", "resources": resources}],
-            })
+            json!({"metadata": {"name": group}, "versions": versions})
         })
         .collect();
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
@@ -67,21 +89,34 @@ pub fn api_versions() -> Value {
 
 /// `/apis` as APIGroupList.
 pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = group_versions()
+    let groups: Vec<Value> = groups(false)
         .into_iter()
-        .filter(|(g, _)| !g.is_empty())
-        .map(|(g, v)| {
-            let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
-            json!({"name": g, "versions": [gv.clone()], "preferredVersion": gv})
-        })
+        .map(|(g, vs)| group_entry(g, &vs))
         .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
+/// `/apis/<group>` as APIGroup, if served.
+pub fn api_group(group: &str) -> Option<Value> {
+    let (g, vs) = groups(false).into_iter().find(|(g, _)| *g == group)?;
+    let mut entry = group_entry(g, &vs);
+    entry["kind"] = "APIGroup".into();
+    entry["apiVersion"] = "v1".into();
+    Some(entry)
+}
+
+fn group_entry(g: &str, vs: &[&str]) -> Value {
+    let gvs: Vec<Value> = vs
+        .iter()
+        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
+    json!({"name": g, "preferredVersion": gvs.first(), "versions": gvs})
+}
+
 /// `/api/v1` or `/apis/<group>/<version>` as APIResourceList, if served.
 pub fn resource_list(group: &str, version: &str) -> Option<Value> {
-    let kinds: Vec<&Kind> = KINDS
-        .iter()
+    let kinds: Vec<&Kind> = kinds::all()
+        .into_iter()
         .filter(|k| k.group == group && k.version == version)
         .collect();
     if kinds.is_empty() {

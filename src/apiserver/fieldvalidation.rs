@@ -33,16 +33,10 @@ impl Mode {
 /// Removes the fields of `obj` that `kind`'s schema does not have; returns the warnings to
 /// send, or the Strict refusal. Kinds without a schema are left as they are.
 pub fn check(kind: &Kind, obj: &mut Value, mode: Mode) -> Result<Vec<String>, ApiError> {
-    let Some((schemas, name)) = super::openapi::kind_schema(kind.group, kind.version, kind.kind)
-    else {
-        return Ok(Vec::new());
+    let unknown = match super::crds::prune(kind, obj) {
+        Some(unknown) => unknown,
+        None => prune_builtin(kind, obj),
     };
-    let Some(schemas) = schemas.as_object() else {
-        return Ok(Vec::new());
-    };
-    let mut unknown = Vec::new();
-    let root = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
-    prune(obj, &root, schemas, "", &mut unknown, 0);
     let messages: Vec<String> = unknown
         .iter()
         .map(|f| format!("unknown field \"{f}\""))
@@ -55,6 +49,18 @@ pub fn check(kind: &Kind, obj: &mut Value, mode: Mode) -> Result<Vec<String>, Ap
         Mode::Warn => Ok(messages),
         _ => Ok(Vec::new()),
     }
+}
+
+/// Removes the fields a built-in kind's OpenAPI schema does not have; their paths.
+fn prune_builtin(kind: &Kind, obj: &mut Value) -> Vec<String> {
+    let mut unknown = Vec::new();
+    if let Some((schemas, name)) = super::openapi::kind_schema(kind.group, kind.version, kind.kind)
+        && let Some(schemas) = schemas.as_object()
+    {
+        let root = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+        prune(obj, &root, schemas, "", &mut unknown, 0);
+    }
+    unknown
 }
 
 /// The schema a `$ref`, or an `allOf` wrapping one, stands for.

@@ -46,7 +46,11 @@ pub async fn list(
     table: bool,
 ) -> Result<Response, ApiError> {
     let selectors = Selectors::from_query(kind, query)?;
+    // Objects served under another version than stored are decoded on the way (as filtered
+    // ones are), to change their apiVersion.
+    let converting = super::crds::needs_conversion(kind);
     let filtering = !selectors.is_empty();
+    let decoding = filtering || converting;
     let limit: i64 = match query_param(query, "limit") {
         Some(l) => l
             .parse()
@@ -96,8 +100,9 @@ pub async fn list(
             }
             let key = stored.key.clone();
             // Filtering decodes the object; it is kept so a table need not decode it again.
-            if filtering {
-                let object = stored.object()?;
+            if decoding {
+                let mut object = stored.object()?;
+                super::crds::served_as(kind, &mut object);
                 if selectors.matches(&object) {
                     items.push((stored, Some(object)));
                 }
@@ -164,11 +169,14 @@ pub async fn list(
         metadata
     )
     .into_bytes();
-    for (i, (stored, _)) in items.iter().enumerate() {
+    for (i, (stored, decoded)) in items.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        body.extend_from_slice(&stored.json()?);
+        match decoded {
+            Some(o) if converting => body.extend_from_slice(o.to_string().as_bytes()),
+            _ => body.extend_from_slice(&stored.json()?),
+        }
     }
     body.extend_from_slice(b"]}");
     let response = (StatusCode::OK, [("content-type", "application/json")], body).into_response();

@@ -24,7 +24,7 @@ pub mod authn;
 pub mod authz;
 pub mod bench;
 pub mod bootstrap;
-pub mod crd;
+pub mod crds;
 pub mod defaults;
 pub mod delete;
 pub mod discovery;
@@ -240,6 +240,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .reload(&server)
         .await
         .map_err(|e| anyhow::anyhow!("reading the RBAC policy: {}", e.message))?;
+    crds::sync(&server)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the CustomResourceDefinitions: {}", e.message))?;
     tokio::spawn(authz::keep_current(server.clone()));
     let addr = format!("{}:{}", config.bind_address, config.secure_port);
     let listener = TcpListener::bind(&addr)

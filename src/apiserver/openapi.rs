@@ -20,12 +20,13 @@ use k8s_openapi::api::{authorization::v1 as authz, autoscaling::v1 as autoscalin
 use k8s_openapi::api::{batch::v1 as batch, coordination::v1 as coordination};
 use k8s_openapi::api::{core::v1 as corev1, discovery::v1 as discoveryv1};
 use k8s_openapi::api::{events::v1 as events, policy::v1 as policy, rbac::v1 as rbac};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use k8s_openapi::schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 use crate::kinds::merge::{self, ListType, PatchStrategy};
-use crate::kinds::{KINDS, Kind, group_versions, is_review, subresources};
+use crate::kinds::{KINDS, Kind, is_review, subresources};
 
 /// A k8s-openapi type the server serves, as a kind or as a subresource's kind.
 struct Typed {
@@ -67,6 +68,7 @@ const TYPES: &[Typed] = typed![
     authn::SelfSubjectReview, authn::TokenReview, authz::SelfSubjectAccessReview,
     authz::SelfSubjectRulesReview, authz::SubjectAccessReview,
     rbac::Role, rbac::ClusterRole, rbac::RoleBinding, rbac::ClusterRoleBinding,
+    apiextensions::CustomResourceDefinition,
     autoscaling::Scale, corev1::Binding, policy::Eviction, authn::TokenRequest,
     meta::Status,
 ];
@@ -147,7 +149,7 @@ fn fnv1a(bytes: &[u8]) -> String {
 /// for `scale`): kubectl checks fieldValidation in the document of the edited kind's own
 /// group-version, and without one falls back to OpenAPI v2, which kwb does not serve.
 fn documented_group_versions() -> Vec<(&'static str, &'static str)> {
-    let mut out = group_versions();
+    let mut out = builtin_group_versions();
     for (group, version, _) in KINDS.iter().flat_map(subresources).filter_map(|s| s.kind) {
         if !out.contains(&(group, version)) {
             out.push((group, version));
@@ -156,26 +158,140 @@ fn documented_group_versions() -> Vec<(&'static str, &'static str)> {
     out
 }
 
+/// The group-versions of the built-in kinds (documented once; CRDs' come and go).
+fn builtin_group_versions() -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    for k in KINDS {
+        if !out.contains(&(k.group, k.version)) {
+            out.push((k.group, k.version));
+        }
+    }
+    out
+}
+
 /// `GET /openapi/v3`: each document's URL, with a hash of its bytes so clients may cache it.
 pub fn index() -> Value {
-    let paths: Map<String, Value> = docs()
+    let mut paths: Map<String, Value> = docs()
         .iter()
         .map(|(key, doc)| {
             let url = format!("/openapi/v3/{key}?hash={}", doc.hash);
             (key.clone(), json!({ "serverRelativeURL": url }))
         })
         .collect();
+    for (key, bytes) in custom_docs() {
+        let url = format!("/openapi/v3/{key}?hash={}", fnv1a(&bytes));
+        paths.insert(key, json!({ "serverRelativeURL": url }));
+    }
     json!({ "paths": paths })
 }
 
+/// The documents of the group-versions CRDs serve now, by index key; built on each request
+/// (they change with the CRDs, and a few kinds' schemas are quick to write out).
+fn custom_docs() -> Vec<(String, Vec<u8>)> {
+    let mut gvs: Vec<(&str, &str)> = Vec::new();
+    for s in crate::kinds::custom::all() {
+        if !gvs.contains(&(s.kind.group, s.kind.version)) {
+            gvs.push((s.kind.group, s.kind.version));
+        }
+    }
+    gvs.into_iter()
+        .map(|(g, v)| {
+            let doc = custom_document(g, v);
+            let bytes = serde_json::to_vec(&doc).expect("JSON serializes");
+            (group_path(g, v)[1..].to_string(), bytes)
+        })
+        .collect()
+}
+
+/// Upstream's definition name of a CRD's kind: the group reversed, the version, the kind
+/// (`com.example.v1.Widget`).
+fn custom_name(k: &Kind) -> String {
+    let group: Vec<&str> = k.group.rsplit('.').collect();
+    format!("{}.{}.{}", group.join("."), k.version, k.kind)
+}
+
+/// The document of a CRD-served group-version: each kind's paths, its schema as the CRD
+/// gives it (with apiVersion, kind and metadata described as upstream adds them), its list,
+/// and the meta types those refer to.
+fn custom_document(group: &str, version: &str) -> Value {
+    let mut b = Builder::default();
+    let mut generator = SchemaSettings::openapi3().into_generator();
+    let object_meta = meta_ref::<meta::ObjectMeta>();
+    let _ = generator.subschema_for::<meta::ObjectMeta>();
+    let _ = generator.subschema_for::<meta::Status>();
+    let _ = generator.subschema_for::<meta::DeleteOptions>();
+    let _ = generator.subschema_for::<meta::Patch>();
+    let _ = generator.subschema_for::<meta::ListMeta>();
+    let mut defs = generator.take_definitions(true);
+    for s in crate::kinds::custom::all() {
+        let k = s.kind;
+        if (k.group, k.version) != (group, version) {
+            continue;
+        }
+        let name = custom_name(k);
+        let list = format!("{name}List");
+        b.stored_kind(k, &schema_ref(&name), &schema_ref(&list));
+        let string = |what: &str| json!({"type": "string", "description": what});
+        let mut schema = s.version().schema.clone();
+        if !schema.is_object() {
+            schema = json!({"type": "object"});
+        }
+        schema["properties"]["apiVersion"] =
+            string("APIVersion defines the versioned schema of this representation of an object.");
+        schema["properties"]["kind"] =
+            string("Kind is a string value representing the REST resource this object represents.");
+        schema["properties"]["metadata"] =
+            json!({"allOf": [{"$ref": object_meta}], "description": "Standard object's metadata."});
+        schema["x-kubernetes-group-version-kind"] =
+            json!([{"group": k.group, "version": k.version, "kind": k.kind}]);
+        let list_schema = json!({
+            "description": format!("{list} is a list of {}", k.kind),
+            "type": "object",
+            "required": ["items"],
+            "properties": {
+                "apiVersion": string("APIVersion defines the versioned schema of this representation of an object."),
+                "kind": string("Kind is a string value representing the REST resource this object represents."),
+                "items": {"type": "array", "description": format!("List of {}.", k.resource), "items": {"$ref": schema_ref(&name)}},
+                "metadata": {"allOf": [{"$ref": meta_ref::<meta::ListMeta>()}], "description": "Standard list metadata."},
+            },
+            "x-kubernetes-group-version-kind": [{"group": k.group, "version": k.version, "kind": format!("{}List", k.kind)}],
+        });
+        defs.insert(name, schema);
+        defs.insert(list, list_schema);
+    }
+    // Custom objects take no strategic merge patch; kubectl picks its patch type from the
+    // media types a PATCH operation lists, so the document must not offer it.
+    for item in b.paths.values_mut() {
+        if let Some(content) = item
+            .pointer_mut("/patch/requestBody/content")
+            .and_then(Value::as_object_mut)
+        {
+            content.remove("application/strategic-merge-patch+json");
+        }
+    }
+    json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
+        "paths": b.paths,
+        "components": {"schemas": defs, "parameters": path_parameters()},
+    })
+}
+
 /// The document of `group` ("" for core) and `version`, as JSON bytes.
-pub fn document(group: &str, version: &str) -> Option<&'static [u8]> {
+pub fn document(group: &str, version: &str) -> Option<Cow<'static, [u8]>> {
     document_at(&group_path(group, version))
 }
 
 /// The document at `path` below /openapi/v3/ (`api/v1`, `apis/apps/v1`; without the query).
-pub fn document_at(path: &str) -> Option<&'static [u8]> {
-    docs().get(path.trim_matches('/')).map(|d| &d.bytes[..])
+pub fn document_at(path: &str) -> Option<Cow<'static, [u8]>> {
+    let key = path.trim_matches('/');
+    match docs().get(key) {
+        Some(d) => Some(Cow::Borrowed(&d.bytes[..])),
+        None => custom_docs()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, bytes)| Cow::Owned(bytes)),
+    }
 }
 
 /// The schema of a kind (its upstream definition name) and the schemas it refers to.
@@ -192,7 +308,7 @@ pub fn hash_at(path: &str) -> Option<&'static str> {
 
 fn build(group: &str, version: &str) -> Value {
     let mut b = Builder::default();
-    let served = group_versions().contains(&(group, version));
+    let served = builtin_group_versions().contains(&(group, version));
     for k in KINDS {
         if (k.group, k.version) == (group, version) {
             b.kind(k);
@@ -412,16 +528,26 @@ impl Builder {
             return;
         };
         self.root(t);
-        let gvk = (k.group, k.version, k.kind);
         let me = schema_ref(&(t.name)());
-        let collection = collection_path(k);
-        let ns: &[&str] = if k.namespaced { &["namespace"] } else { &[] };
         if is_review(k) {
+            let ns: &[&str] = if k.namespaced { &["namespace"] } else { &[] };
+            let gvk = (k.group, k.version, k.kind);
             let create = operation(&CREATE, op_id("create", k, false, ""), gvk, &me);
-            return self.path(collection, ns, vec![create]);
+            return self.path(collection_path(k), ns, vec![create]);
         }
         self.lists.push(t);
         let list = schema_ref(&format!("{}List", (t.name)()));
+        self.stored_kind(k, &me, &list);
+        self.subresources(k, None);
+    }
+
+    /// The paths of a stored kind's collection, its objects and all namespaces' objects,
+    /// whose schemas are `me` and `list`.
+    fn stored_kind(&mut self, k: &Kind, me: &str, list: &str) {
+        let gvk = (k.group, k.version, k.kind);
+        let collection = collection_path(k);
+        let ns: &[&str] = if k.namespaced { &["namespace"] } else { &[] };
+        let (me, list) = (me.to_string(), list.to_string());
         let ops = vec![
             operation(&LIST, op_id("list", k, false, ""), gvk, &list),
             operation(&CREATE, op_id("create", k, false, ""), gvk, &me),
@@ -437,7 +563,6 @@ impl Builder {
             let all = format!("{}/{}", group_path(k.group, k.version), k.resource);
             self.path(all, &[], vec![operation(&LIST, id, gvk, &list)]);
         }
-        self.subresources(k, None);
     }
 
     /// A kind's subresources; with `only`, those whose kind is in that group-version.
@@ -664,7 +789,7 @@ mod tests {
     use super::*;
 
     fn doc(group: &str, version: &str) -> Value {
-        serde_json::from_slice(document(group, version).expect("served")).expect("JSON")
+        serde_json::from_slice(&document(group, version).expect("served")).expect("JSON")
     }
 
     fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -701,12 +826,12 @@ mod tests {
     fn index_lists_every_document_with_its_hash() {
         let index = index();
         for (key, g, v) in [("api/v1", "", "v1"), ("apis/apps/v1", "apps", "v1")] {
-            let hash = fnv1a(document(g, v).unwrap());
+            let hash = fnv1a(&document(g, v).unwrap());
             let url = format!("/openapi/v3/{key}?hash={hash}");
             assert_eq!(index["paths"][key]["serverRelativeURL"], url);
             assert_eq!(hash_at(key), Some(hash.as_str()));
         }
-        for (g, v) in group_versions() {
+        for (g, v) in builtin_group_versions() {
             assert!(
                 index["paths"][&group_path(g, v)[1..]].is_object(),
                 "{g}/{v}"

@@ -124,9 +124,12 @@ async fn handle(
         (Method::GET, "/openapi/v3") => Ok(json_response(StatusCode::OK, &super::openapi::index())),
         (Method::GET, p) if p.starts_with("/openapi/v3/") => {
             match super::openapi::document_at(&p["/openapi/v3/".len()..]) {
-                Some(doc) => Ok(
-                    (StatusCode::OK, [("content-type", "application/json")], doc).into_response(),
-                ),
+                Some(doc) => Ok((
+                    StatusCode::OK,
+                    [("content-type", "application/json")],
+                    axum::body::Body::from(doc),
+                )
+                    .into_response()),
                 None => Err(ApiError::no_route()),
             }
         }
@@ -197,6 +200,11 @@ struct Target {
 fn parse(path: &str) -> Result<Result<Target, Value>, ApiError> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let (group, version, rest) = match segs.as_slice() {
+        ["apis", g] => {
+            return discovery::api_group(g)
+                .map(Err)
+                .ok_or_else(ApiError::no_route);
+        }
         ["api", v, rest @ ..] => ("", *v, rest),
         ["apis", g, v, rest @ ..] => (*g, *v, rest),
         _ => return Err(ApiError::no_route()),
@@ -336,13 +344,14 @@ async fn resource(
         (&Method::GET, None) => super::list::list(server, t.kind, ns, query, table).await,
         (&Method::GET, Some(name)) => {
             check_namespace(server, t.kind, ns).await?;
-            let obj = server
+            let mut obj = server
                 .storage
                 .get(t.kind, ns, name)
                 .await?
                 .ok_or_else(|| ApiError::not_found(t.kind, name))?;
+            super::crds::served_as(t.kind, &mut obj);
             if t.subresource.as_deref() == Some("scale") {
-                return Ok(json_response(StatusCode::OK, &scale_of(&obj)));
+                return Ok(json_response(StatusCode::OK, &scale_of(t.kind, &obj)));
             }
             if table {
                 let rev = rv_of(&obj);
@@ -388,10 +397,11 @@ async fn resource(
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
+            let strategic = kinds::is_builtin(t.kind);
             let edit = match ct.split(';').next().unwrap_or("").trim() {
                 "application/merge-patch+json" => Edit::MergePatch(parse_json(&body)?),
                 "application/json-patch+json" => Edit::JsonPatch(parse_json(&body)?),
-                "application/strategic-merge-patch+json" => {
+                "application/strategic-merge-patch+json" if strategic => {
                     Edit::StrategicPatch(parse_json(&body)?)
                 }
                 "application/apply-patch+yaml" => {
@@ -405,7 +415,7 @@ async fn resource(
                         force: query_param(query, "force") == Some("true"),
                     }
                 }
-                other => return Err(ApiError::unsupported_patch(other)),
+                other => return Err(ApiError::unsupported_patch(other, strategic)),
             };
             write_named(server, &t, name, edit, &write).await
         }
@@ -540,6 +550,9 @@ async fn create_checked(
         name,
         "created"
     );
+    if super::crds::is_definition(t.kind) {
+        super::crds::sync(server).await?;
+    }
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
@@ -556,8 +569,20 @@ pub fn rv_of(obj: &Value) -> i64 {
 }
 
 /// The autoscaling/v1 Scale of an object with spec.replicas.
-fn scale_of(obj: &Value) -> Value {
+fn scale_of(kind: &Kind, obj: &Value) -> Value {
     let m = &obj["metadata"];
+    if let Some((spec, status, selector)) = super::crds::scale_of(kind, obj) {
+        return json!({
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": m["name"], "namespace": m["namespace"], "uid": m["uid"],
+                "resourceVersion": m["resourceVersion"], "creationTimestamp": m["creationTimestamp"],
+            },
+            "spec": {"replicas": spec},
+            "status": {"replicas": status, "selector": selector},
+        });
+    }
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -616,7 +641,7 @@ async fn write_checked(
         };
         // The document the edit applies to: the object, or its Scale.
         let base = if sub == Some("scale") {
-            scale_of(&current)
+            scale_of(t.kind, &current)
         } else {
             current.clone()
         };
@@ -696,7 +721,11 @@ async fn write_checked(
                     ));
                 }
                 let mut new = current.clone();
-                new["spec"]["replicas"] = replicas.into();
+                match super::crds::set_replicas(t.kind, &mut new, replicas) {
+                    Some(Err(why)) => return Err(ApiError::bad_request(why)),
+                    Some(Ok(())) => {}
+                    None => new["spec"]["replicas"] = replicas.into(),
+                }
                 new
             }
             Some(other) => {
@@ -705,13 +734,13 @@ async fn write_checked(
                 )));
             }
         };
-        if kinds::has_generation(t.kind) && new["spec"] != current["spec"] {
+        if kinds::has_generation(t.kind) && super::strategy::spec_changed(t.kind, &current, &new) {
             let g = current["metadata"]["generation"].as_i64().unwrap_or(1);
             new["metadata"]["generation"] = (g + 1).into();
         }
         let reply = |o: &Value| {
             if sub == Some("scale") {
-                scale_of(o)
+                scale_of(t.kind, o)
             } else {
                 o.clone()
             }
@@ -757,6 +786,9 @@ async fn write_checked(
                     subresource = sub.unwrap_or(""),
                     "updated"
                 );
+                if super::crds::is_definition(t.kind) {
+                    super::crds::sync(server).await?;
+                }
                 return Ok(json_response(StatusCode::OK, &reply(&saved)));
             }
             Err(e)
@@ -869,14 +901,11 @@ fn parse_yaml(body: &[u8]) -> Result<Value, ApiError> {
 
 pub fn to_table(kind: &Kind, items: &[Value], rev: i64, include: &str) -> Value {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let columns: Vec<Value> = table::columns(kind)
-        .iter()
-        .map(|c| json!({"name": c.name, "type": c.r#type, "format": c.format, "description": c.description, "priority": c.priority}))
-        .collect();
+    let columns = table::column_definitions(kind);
     let rows: Vec<Value> = items
         .iter()
         .map(|o| {
-            let mut row = json!({"cells": table::cells(kind, o, now)});
+            let mut row = json!({"cells": table::row_cells(kind, o, now)});
             match include {
                 "None" => {}
                 "Object" => row["object"] = o.clone(),

@@ -161,12 +161,18 @@ impl ApiError {
     }
 
     /// A PATCH whose Content-Type is none of the four patch types.
-    pub fn unsupported_patch(content_type: &str) -> ApiError {
+    pub fn unsupported_patch(content_type: &str, strategic: bool) -> ApiError {
+        // Custom objects have no strategic merge keys: upstream leaves that type out for them.
+        let smp = if strategic {
+            ", application/strategic-merge-patch+json"
+        } else {
+            ""
+        };
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UnsupportedMediaType",
             format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml{smp} (got {content_type:?})"
             ),
         )
     }

@@ -84,18 +84,28 @@ fn etcd_error(e: tonic::Status) -> ApiError {
     ApiError::internal(format!("etcd: {}", e.message()))
 }
 
+/// `/registry/<resource>` for built-in kinds, `/registry/<group>/<resource>` for a CRD's, as
+/// upstream lays them out (a CRD's plural may be a built-in one's in another group).
+fn base(kind: &Kind) -> String {
+    if crate::kinds::is_builtin(kind) {
+        format!("/registry/{}", kind.resource)
+    } else {
+        format!("/registry/{}/{}", kind.group, kind.resource)
+    }
+}
+
 pub fn key(kind: &Kind, namespace: Option<&str>, name: &str) -> Vec<u8> {
     match namespace {
-        Some(ns) => format!("/registry/{}/{ns}/{name}", kind.resource),
-        None => format!("/registry/{}/{name}", kind.resource),
+        Some(ns) => format!("{}/{ns}/{name}", base(kind)),
+        None => format!("{}/{name}", base(kind)),
     }
     .into_bytes()
 }
 
 fn prefix(kind: &Kind, namespace: Option<&str>) -> Vec<u8> {
     match namespace {
-        Some(ns) => format!("/registry/{}/{ns}/", kind.resource),
-        None => format!("/registry/{}/", kind.resource),
+        Some(ns) => format!("{}/{ns}/", base(kind)),
+        None => format!("{}/", base(kind)),
     }
     .into_bytes()
 }
@@ -370,6 +380,23 @@ impl Storage {
             .map_err(etcd_error)?
             .into_inner();
         Ok(r.kvs.into_iter().map(|kv| kv.key).collect())
+    }
+
+    /// Deletes every object of a kind, in all namespaces, at once (a CRD's objects when the
+    /// CRD goes); the number deleted.
+    pub async fn delete_all(&self, kind: &Kind) -> Result<i64, ApiError> {
+        let p = prefix(kind, None);
+        let mut kv = self.kv.clone();
+        let r = kv
+            .delete_range(DeleteRangeRequest {
+                range_end: prefix_end(&p),
+                key: p,
+                ..Default::default()
+            })
+            .await
+            .map_err(etcd_error)?
+            .into_inner();
+        Ok(r.deleted)
     }
 
     /// Deletes the object if it is still at `expected`.

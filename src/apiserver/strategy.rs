@@ -142,8 +142,7 @@ pub fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Valu
         // resources.
         obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(&obj["spec"])});
     }
-    super::defaults::apply(kind.kind, &mut obj);
-    let causes = super::validation::validate_create(kind.kind, &obj);
+    let causes = admit(kind, &mut obj, None);
     if !causes.is_empty() {
         let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
         return Err(ApiError::invalid(kind, &name, causes));
@@ -245,12 +244,51 @@ pub fn prepare_update(
     if let Some(g) = current["metadata"]["generation"].as_i64() {
         new["metadata"]["generation"] = g.into();
     }
-    super::defaults::apply(kind.kind, &mut new);
-    let causes = super::validation::validate_update(kind.kind, current, &new);
+    let causes = admit(kind, &mut new, Some(current));
     if !causes.is_empty() {
         return Err(ApiError::invalid(kind, name, causes));
     }
     Ok(new)
+}
+
+/// Defaults, then validation: a CRD's kinds by their schema, the built-in ones by their
+/// type (a CRD's kind may share a built-in kind's name, so CRDs are asked first). A CRD gets
+/// its status here too: the server owns it.
+fn admit(kind: &Kind, obj: &mut Value, old: Option<&Value>) -> Vec<(String, String)> {
+    if let Some(causes) = super::crds::admit(kind, obj) {
+        return causes;
+    }
+    super::defaults::apply(kind.kind, obj);
+    let mut causes = match old {
+        None => super::validation::validate_create(kind.kind, obj),
+        Some(old) => super::validation::validate_update(kind.kind, old, obj),
+    };
+    if super::crds::is_definition(kind) {
+        causes.extend(super::crds::definition_causes(obj, old));
+        if causes.is_empty() {
+            super::crds::definition_status(obj, &now_rfc3339());
+        }
+    }
+    causes
+}
+
+/// Whether an update changes what metadata.generation counts: the spec of a built-in kind;
+/// for a CRD's kind everything but metadata (and status, when it is a subresource), as
+/// upstream counts it.
+pub fn spec_changed(kind: &Kind, old: &Value, new: &Value) -> bool {
+    if kinds::is_builtin(kind) {
+        return old["spec"] != new["spec"];
+    }
+    let status = kinds::has_status(kind);
+    let body = |o: &Value| -> Vec<(String, Value)> {
+        o.as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "metadata" && !(status && *k == "status"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    body(old) != body(new)
 }
 
 /// Empty metadata maps and lists are left out, as upstream's typed objects serialise them

@@ -146,7 +146,9 @@ pub async fn watch(
             }
         };
 
-    let plain = !table && filter.is_everything_in_namespace();
+    // The cache's pre-encoded line serves a watcher that wants every object as stored.
+    let plain =
+        !table && filter.is_everything_in_namespace() && !super::crds::needs_conversion(kind);
     let later = events
         .filter_map(move |item| {
             let line = match item {
@@ -184,6 +186,15 @@ pub async fn watch(
 }
 
 fn encode(kind: &Kind, table: bool, event_type: &str, obj: &Value) -> Bytes {
+    if super::crds::needs_conversion(kind) && event_type != "BOOKMARK" {
+        let mut obj = obj.clone();
+        super::crds::served_as(kind, &mut obj);
+        return encode_as_is(kind, table, event_type, &obj);
+    }
+    encode_as_is(kind, table, event_type, obj)
+}
+
+fn encode_as_is(kind: &Kind, table: bool, event_type: &str, obj: &Value) -> Bytes {
     if table && event_type != "BOOKMARK" && event_type != "ERROR" {
         watch_line(
             event_type,

@@ -2,6 +2,8 @@
 //! paths, Table columns for `kubectl get`) and, later, the TUI's browsers. Pure data and pure
 //! functions: no I/O.
 
+pub mod crd;
+pub mod custom;
 pub mod merge;
 pub mod table;
 
@@ -155,24 +157,33 @@ pub fn has_status(k: &Kind) -> bool {
             | "Job"
             | "CronJob"
             | "PodDisruptionBudget"
-    )
+            | "CustomResourceDefinition"
+    ) || custom::of(k).is_some_and(|s| s.version().subresources.status)
 }
 
 /// Kinds with the `scale` subresource (an autoscaling/v1 Scale of spec.replicas).
 pub fn has_scale(k: &Kind) -> bool {
     matches!(k.kind, "Deployment" | "ReplicaSet" | "StatefulSet")
+        || custom::of(k).is_some_and(|s| s.version().subresources.scale.is_some())
 }
 
 /// Kinds whose metadata.generation counts changes of their spec.
 pub fn has_generation(k: &Kind) -> bool {
     matches!(
         k.kind,
-        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob"
-    )
+        "Deployment"
+            | "ReplicaSet"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "Job"
+            | "CronJob"
+            | "CustomResourceDefinition"
+    ) || !is_builtin(k)
 }
 
-/// Every kind the builtin apiserver serves. Adding a kind starts here.
-pub const KINDS: &[Kind] = &[
+/// Every kind the builtin apiserver serves. Adding a kind starts here. A `static`, not a
+/// `const`: [`is_builtin`] tells these apart by address, and a const has one per use.
+pub static KINDS: &[Kind] = &[
     Kind {
         group: "",
         version: "v1",
@@ -414,6 +425,16 @@ pub const KINDS: &[Kind] = &[
         categories: &[],
     },
     Kind {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        kind: "CustomResourceDefinition",
+        resource: "customresourcedefinitions",
+        singular: "customresourcedefinition",
+        short_names: &["crd", "crds"],
+        namespaced: false,
+        categories: &["api-extensions"],
+    },
+    Kind {
         group: "authentication.k8s.io",
         version: "v1",
         kind: "SelfSubjectReview",
@@ -481,20 +502,91 @@ pub fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
-/// The kind served at `group`/`version`/`resource`.
+/// Whether a kind is one of [`KINDS`] (and not a CRD's).
+pub fn is_builtin(k: &Kind) -> bool {
+    KINDS.as_ptr_range().contains(&std::ptr::from_ref(k))
+}
+
+/// The kind served at `group`/`version`/`resource`: built-in, or a CRD's.
 pub fn find(group: &str, version: &str, resource: &str) -> Option<&'static Kind> {
     KINDS
         .iter()
         .find(|k| k.group == group && k.version == version && k.resource == resource)
+        .or_else(|| custom::find(group, version, resource))
+}
+
+/// Every kind served now: the built-in ones, then the CRDs'.
+pub fn all() -> Vec<&'static Kind> {
+    KINDS
+        .iter()
+        .chain(custom::all().into_iter().map(|s| s.kind))
+        .collect()
+}
+
+/// How Kubernetes orders versions, highest first: GA, then beta, then alpha, each by number
+/// (v2 > v1 > v1beta2 > v1beta1 > v1alpha1), then any other name (upstream's kube-aware
+/// sort; those others it orders alphabetically, which this leaves to the caller's order).
+pub fn version_priority(v: &str) -> (u8, u32, u32) {
+    let num = |s: &str| {
+        s.parse::<u32>()
+            .ok()
+            .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let Some(rest) = v.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let split = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let (major, tail) = rest.split_at(split);
+    let Some(major) = num(major) else {
+        return (0, 0, 0);
+    };
+    let (stage, minor) = match tail {
+        "" => (3, Some(0)),
+        t if t.starts_with("beta") => (2, num(&t[4..])),
+        t if t.starts_with("alpha") => (1, num(&t[5..])),
+        _ => (0, None),
+    };
+    match minor {
+        Some(minor) if stage > 0 => (stage, major, minor),
+        _ => (0, 0, 0),
+    }
 }
 
 /// The group-versions served, core first.
 pub fn group_versions() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&str, &str)> = Vec::new();
-    for k in KINDS {
+    for k in all() {
         if !out.contains(&(k.group, k.version)) {
             out.push((k.group, k.version));
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_sort_as_kubernetes_sorts_them() {
+        let mut vs = ["v1alpha1", "foo", "v1beta2", "v2", "v1", "v1beta1", "v10"];
+        vs.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
+        assert_eq!(
+            vs,
+            ["v10", "v2", "v1", "v1beta2", "v1beta1", "v1alpha1", "foo"]
+        );
+        assert_eq!(version_priority("v1beta"), (0, 0, 0));
+        assert_eq!(version_priority("v"), (0, 0, 0));
+    }
+
+    #[test]
+    fn builtin_kinds_are_told_from_others() {
+        assert!(KINDS.iter().all(is_builtin));
+        let copy = Kind {
+            ..*find("", "v1", "pods").unwrap()
+        };
+        assert!(!is_builtin(&copy));
+    }
 }

@@ -309,6 +309,12 @@ pub fn columns(kind: &Kind) -> Vec<Column> {
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => {
             vec![NAME, col("Created At", s, "When the role was created", 0)]
         }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            vec![
+                NAME,
+                col("Created At", s, "When the definition was created", 0),
+            ]
+        }
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => vec![
             NAME,
             col("Role", s, "The role the binding grants", 0),
@@ -743,7 +749,8 @@ pub fn cells(kind: &Kind, obj: &Value, now: i64) -> Vec<Value> {
             },
             age,
         ],
-        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => vec![
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole")
+        | ("apiextensions.k8s.io", "CustomResourceDefinition") => vec![
             name,
             str_of(&obj["metadata"]["creationTimestamp"])
                 .to_string()
@@ -807,6 +814,62 @@ pub fn cells(kind: &Kind, obj: &Value, now: i64) -> Vec<Value> {
         }
         _ => vec![name, age],
     }
+}
+
+/// The Table's column definitions for a kind: the built-in columns, or for a CRD's kind its
+/// Name column then its additionalPrinterColumns (an Age column when it declares none, as
+/// upstream).
+pub fn column_definitions(kind: &Kind) -> Vec<Value> {
+    let def = |name: &str, ty: &str, format: &str, description: &str, priority: i64| serde_json::json!({"name": name, "type": ty, "format": format, "description": description, "priority": priority});
+    match super::custom::of(kind) {
+        Some(served) => std::iter::once(def(NAME.name, "string", "name", NAME.description, 0))
+            .chain(
+                printer_columns(served.version())
+                    .iter()
+                    .map(|c| def(&c.name, &c.ty, &c.format, &c.description, c.priority)),
+            )
+            .collect(),
+        None => columns(kind)
+            .iter()
+            .map(|c| def(c.name, c.r#type, c.format, c.description, c.priority.into()))
+            .collect(),
+    }
+}
+
+/// A row's cells for [`column_definitions`]; `now` in seconds since the epoch. A CRD's date
+/// columns read as ages, as upstream's server prints them.
+pub fn row_cells(kind: &Kind, obj: &Value, now: i64) -> Vec<Value> {
+    let Some(served) = super::custom::of(kind) else {
+        return cells(kind, obj, now);
+    };
+    let columns = printer_columns(served.version());
+    let values = super::crd::printer_cells(&columns, obj);
+    std::iter::once(obj["metadata"]["name"].clone())
+        .chain(
+            columns
+                .iter()
+                .zip(values)
+                .map(|(c, v)| match (c.ty.as_str(), v) {
+                    ("date", Value::String(t)) => age(Some(&t), now).into(),
+                    (_, v) => v,
+                }),
+        )
+        .collect()
+}
+
+/// A CRD version's printer columns, or the Age column upstream gives a CRD that has none.
+fn printer_columns(v: &super::crd::Version) -> Vec<super::crd::Column> {
+    if !v.columns.is_empty() {
+        return v.columns.clone();
+    }
+    vec![super::crd::Column {
+        name: AGE.name.into(),
+        ty: "date".into(),
+        format: String::new(),
+        description: AGE.description.into(),
+        priority: 0,
+        json_path: ".metadata.creationTimestamp".into(),
+    }]
 }
 
 /// kubectl's short age: `45s`, `3m12s`, `5h`, `12d` (upstream's HumanDuration, shortened).
