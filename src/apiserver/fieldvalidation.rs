@@ -31,15 +31,22 @@ impl Mode {
 }
 
 /// Removes the fields of `obj` that `kind`'s schema does not have; returns the warnings to
-/// send, or the Strict refusal. Kinds without a schema are left as they are.
-pub fn check(kind: &Kind, obj: &mut Value, mode: Mode) -> Result<Vec<String>, ApiError> {
+/// send, or the Strict refusal. `duplicates` are the fields the request's body gave twice
+/// ([`duplicates`]; the last one counted). Kinds without a schema are left as they are.
+pub fn check(
+    kind: &Kind,
+    obj: &mut Value,
+    mode: Mode,
+    duplicates: &[String],
+) -> Result<Vec<String>, ApiError> {
     let unknown = match super::crds::prune(kind, obj) {
         Some(unknown) => unknown,
         None => prune_builtin(kind, obj),
     };
-    let messages: Vec<String> = unknown
+    let messages: Vec<String> = duplicates
         .iter()
-        .map(|f| format!("unknown field \"{f}\""))
+        .map(|f| format!("duplicate field \"{f}\""))
+        .chain(unknown.iter().map(|f| format!("unknown field \"{f}\"")))
         .collect();
     match mode {
         Mode::Strict if !messages.is_empty() => Err(ApiError::bad_request(format!(
@@ -48,6 +55,104 @@ pub fn check(kind: &Kind, obj: &mut Value, mode: Mode) -> Result<Vec<String>, Ap
         ))),
         Mode::Warn => Ok(messages),
         _ => Ok(Vec::new()),
+    }
+}
+
+/// The fields a JSON body gives more than once (`metadata.name`, `spec.containers[0].image`),
+/// which decoding into a `Value` would silently collapse to the last. Not JSON: none.
+pub fn duplicates(body: &[u8]) -> Vec<String> {
+    let found = std::cell::RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let seed = Dups {
+        path: String::new(),
+        found: &found,
+        depth: 0,
+    };
+    match serde::de::DeserializeSeed::deserialize(seed, &mut de) {
+        Ok(()) => found.into_inner(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Walks a JSON document recording the paths of repeated object keys.
+struct Dups<'a> {
+    path: String,
+    found: &'a std::cell::RefCell<Vec<String>>,
+    depth: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Dups<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Dups<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = join(&self.path, &key);
+            if !seen.insert(key) {
+                self.found.borrow_mut().push(path.clone());
+            }
+            if self.depth >= MAX_DEPTH {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            map.next_value_seed(Dups {
+                path,
+                found: self.found,
+                depth: self.depth + 1,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        loop {
+            if self.depth >= MAX_DEPTH {
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_none() {
+                    return Ok(());
+                }
+                continue;
+            }
+            let seed = Dups {
+                path: format!("{}[{i}]", self.path),
+                found: self.found,
+                depth: self.depth + 1,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 
@@ -157,12 +262,12 @@ mod tests {
                 {"name": "a", "image": "x", "imagee": "y", "resources": {"limits": {"cpu": "1"}}}
             ]}}},
         });
-        let strict = check(deployments(), &mut d.clone(), Mode::Strict).unwrap_err();
+        let strict = check(deployments(), &mut d.clone(), Mode::Strict, &[]).unwrap_err();
         assert_eq!(
             strict.message,
             "strict decoding error: unknown field \"spec.replicass\", unknown field \"spec.template.spec.containers[0].imagee\""
         );
-        let warnings = check(deployments(), &mut d, Mode::Warn).unwrap();
+        let warnings = check(deployments(), &mut d, Mode::Warn, &[]).unwrap();
         assert_eq!(warnings.len(), 2);
         assert!(d["spec"].get("replicass").is_none());
         assert_eq!(d["metadata"]["labels"]["any"], "label");
@@ -170,6 +275,35 @@ mod tests {
             d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["cpu"],
             "1"
         );
+    }
+
+    #[test]
+    fn duplicate_fields_are_found_in_the_raw_body() {
+        let body = br#"{"metadata": {"name": "a", "name": "b"}, "spec": {"replicas": 1,
+            "template": {"spec": {"containers": [{"name": "c", "image": "x", "image": "y"}]}},
+            "replicas": 2}}"#;
+        let dups = duplicates(body);
+        assert_eq!(
+            dups,
+            [
+                "metadata.name",
+                "spec.template.spec.containers[0].image",
+                "spec.replicas"
+            ]
+        );
+        let mut d: Value = serde_json::from_slice(body).unwrap();
+        let strict = check(deployments(), &mut d, Mode::Strict, &dups).unwrap_err();
+        assert!(
+            strict
+                .message
+                .starts_with("strict decoding error: duplicate field \"metadata.name\", "),
+            "{}",
+            strict.message
+        );
+        assert!(duplicates(b"not json {").is_empty());
+        assert!(duplicates(br#"[{"a":1,"a":2}]"#) == ["[0].a"]);
+        let deep = "[".repeat(500) + &"]".repeat(500);
+        assert!(duplicates(deep.as_bytes()).is_empty());
     }
 
     #[test]

@@ -316,6 +316,7 @@ async fn resource(
     );
     let write = Write {
         dry_run,
+        duplicates: super::fieldvalidation::duplicates(&body),
         manager: &manager,
         validation: super::fieldvalidation::Mode::from_query(query_param(
             query,
@@ -474,7 +475,7 @@ async fn create_object(
     w: &Write<'_>,
     fields: Fields<'_>,
 ) -> Result<Response, ApiError> {
-    let warnings = super::fieldvalidation::check(t.kind, &mut obj, w.validation)?;
+    let warnings = super::fieldvalidation::check(t.kind, &mut obj, w.validation, &w.duplicates)?;
     let created = create_checked(server, t, obj, w.dry_run, fields).await?;
     Ok(with_warnings(created, &warnings))
 }
@@ -482,6 +483,8 @@ async fn create_object(
 /// What every write request says besides its body.
 struct Write<'a> {
     dry_run: bool,
+    /// Fields the body gives twice, for field validation.
+    duplicates: Vec<String>,
     manager: &'a str,
     validation: super::fieldvalidation::Mode,
 }
@@ -676,10 +679,13 @@ async fn write_checked(
         let applied = matches!(edit, Edit::Apply { .. });
         let mut doc = doc;
         if sub.is_none() {
+            // An apply's body was checked as its configuration, duplicates included.
+            let duplicates = if applied { &[][..] } else { &w.duplicates };
             warnings.extend(super::fieldvalidation::check(
                 t.kind,
                 &mut doc,
                 w.validation,
+                duplicates,
             )?);
         }
         let expected = match doc["metadata"]["resourceVersion"].as_str() {
@@ -820,6 +826,7 @@ fn apply_config(
         t.kind,
         &mut config,
         w.validation,
+        &w.duplicates,
     )?);
     let now = super::strategy::now_rfc3339();
     let obj = super::apply::apply(live, &config, w.manager, force, status, &now)

@@ -109,10 +109,8 @@ fn server_side_apply_owns_fields_conflicts_and_forces() {
 
 #[test]
 fn client_side_apply_diff_edit_replace_and_field_validation() {
-    if !util::require(
-        "kubectl",
-        "client_side_apply_diff_edit_replace_and_field_validation",
-    ) {
+    let test = "client_side_apply_diff_edit_replace_and_field_validation";
+    if !util::require("kubectl", test) || !util::require("curl", test) {
         return;
     }
     let api = Api::start();
@@ -179,6 +177,18 @@ fn client_side_apply_diff_edit_replace_and_field_validation() {
         "{}",
         stderr(&warned)
     );
+
+    // A field given twice: kubectl collapses them, so the raw request goes by curl.
+    let dup = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup"},"data":{"a":"1","a":"2"}}"#;
+    let path = "/api/v1/namespaces/default/configmaps";
+    let refused = api.curl("POST", &format!("{path}?fieldValidation=Strict"), Some(dup));
+    assert_eq!(refused["code"], 400, "{refused}");
+    assert_eq!(
+        refused["message"], "strict decoding error: duplicate field \"data.a\"",
+        "{refused}"
+    );
+    let created = api.curl("POST", path, Some(dup));
+    assert_eq!(created["data"]["a"], "2", "the last one counts: {created}");
 
     // kubectl edit with a non-interactive editor: only the changed field is patched.
     let dir = tempfile::tempdir().unwrap();
