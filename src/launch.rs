@@ -313,6 +313,9 @@ impl Ctx<'_> {
                     flag("root-ca-file", self.pki("ca.crt")),
                     flag("service-account-private-key-file", self.pki("sa.key")),
                     flag("cluster-name", &config.name),
+                    // Each controller acts with its own service account, as in kubeadm
+                    // clusters, so RBAC errors name the controller.
+                    flag("use-service-account-credentials", true),
                 ];
                 if upstream {
                     f.extend([
@@ -320,9 +323,6 @@ impl Ctx<'_> {
                         // these it cannot check the probe's client certificate.
                         flag("authentication-kubeconfig", &kubeconfig),
                         flag("authorization-kubeconfig", &kubeconfig),
-                        // Each controller acts with its own service account, as in kubeadm
-                        // clusters, so RBAC errors name the controller.
-                        flag("use-service-account-credentials", true),
                         flag("cluster-signing-cert-file", self.pki("ca.crt")),
                         flag("cluster-signing-key-file", self.pki("ca.key")),
                         // The node gets its podCIDR from here (the upstream kubelet takes none).
@@ -673,12 +673,12 @@ mod tests {
                     format!("--root-ca-file={}", pki("ca.crt")),
                     format!("--service-account-private-key-file={}", pki("sa.key")),
                     "--cluster-name=demo".into(),
+                    "--use-service-account-credentials=true".into(),
                 ];
                 if upstream {
                     v.extend([
                         format!("--authentication-kubeconfig={k}"),
                         format!("--authorization-kubeconfig={k}"),
-                        "--use-service-account-credentials=true".into(),
                         format!("--cluster-signing-cert-file={}", pki("ca.crt")),
                         format!("--cluster-signing-key-file={}", pki("ca.key")),
                         "--allocate-node-cidrs=true".into(),

@@ -7,10 +7,12 @@
 //! - [`control`]: the socket through which `kwb start|stop|status|down` reach a detached supervisor.
 //! - [`tui`]: the full-screen interface.
 
+pub mod agent;
 pub mod apiserver;
 pub mod component;
 pub mod config;
 pub mod control;
+pub mod controllers;
 pub mod etcd;
 pub mod headless;
 pub mod host;
@@ -19,6 +21,7 @@ pub mod launch;
 pub mod layout;
 pub mod local;
 pub mod pki;
+// pub mod scheduler; (wired when its placement lands)
 pub mod ports;
 pub mod serve;
 pub mod supervisor;

@@ -767,6 +767,42 @@ role system:kube-controller-manager
     create | authorization.k8s.io | subjectaccessreviews
     list watch | * | *
     create | core | serviceaccounts/token
+role system:controller:deployment-controller
+    get list watch update | apps | deployments
+    update | apps | deployments/status
+    create delete get list patch update watch | apps | replicasets
+    get list update watch | core | pods
+    create patch update | core events.k8s.io | events
+role system:controller:replicaset-controller
+    get list update watch | apps | replicasets
+    update | apps | replicasets/status
+    update | apps | replicasets/finalizers
+    create delete list patch watch | core | pods
+    create patch update | core events.k8s.io | events
+role system:controller:endpoint-controller
+    get list watch | core | services pods
+    create delete get list update | core | endpoints
+    create | core | endpoints/restricted
+    create patch update | core events.k8s.io | events
+role system:controller:endpointslice-controller
+    get list watch | core | services pods nodes
+    create delete get list update | discovery.k8s.io | endpointslices
+    create patch update | core events.k8s.io | events
+role system:controller:service-account-controller
+    create | core | serviceaccounts
+    create patch update | core events.k8s.io | events
+role system:controller:namespace-controller
+    delete get list watch | core | namespaces
+    update | core | namespaces/finalize namespaces/status
+    delete deletecollection get list | * | *
+role system:controller:generic-garbage-collector
+    delete get list patch update watch | * | *
+role system:controller:node-controller
+    delete get list patch update | core | nodes
+    patch update | core | nodes/status
+    patch update | core | pods/status
+    delete list | core | pods
+    create patch update | core events.k8s.io | events
 role system:node
     create | authentication.k8s.io | tokenreviews
     create | authorization.k8s.io | localsubjectaccessreviews subjectaccessreviews
@@ -804,6 +840,14 @@ bind system:service-account-issuer-discovery Group:system:serviceaccounts
 bind system:kube-scheduler User:system:kube-scheduler
 bind system:volume-scheduler User:system:kube-scheduler
 bind system:kube-controller-manager User:system:kube-controller-manager
+bind system:controller:deployment-controller ServiceAccount:kube-system/deployment-controller
+bind system:controller:replicaset-controller ServiceAccount:kube-system/replicaset-controller
+bind system:controller:endpoint-controller ServiceAccount:kube-system/endpoint-controller
+bind system:controller:endpointslice-controller ServiceAccount:kube-system/endpointslice-controller
+bind system:controller:service-account-controller ServiceAccount:kube-system/service-account-controller
+bind system:controller:namespace-controller ServiceAccount:kube-system/namespace-controller
+bind system:controller:generic-garbage-collector ServiceAccount:kube-system/generic-garbage-collector
+bind system:controller:node-controller ServiceAccount:kube-system/node-controller
 bind system:node Group:system:nodes
 bind system:node-proxier User:system:kube-proxy
 bind system:kube-dns ServiceAccount:kube-system/kube-dns

@@ -4,6 +4,7 @@
 
 pub mod crd;
 pub mod custom;
+pub mod labels;
 pub mod merge;
 pub mod table;
 

@@ -1,0 +1,111 @@
+//! Events as upstream's components record them: core/v1 Events (what `kubectl describe` and
+//! `kubectl get events` show), one per distinct happening, repeats counted on the same Event.
+//! Recording never fails the caller: an Event that cannot be written is logged and dropped.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
+use kube::Api;
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+pub struct Recorder {
+    client: kube::Client,
+    component: String,
+    host: String,
+    /// Events written, by what makes them the same: their name and count so far.
+    seen: Mutex<HashMap<String, (String, i32)>>,
+}
+
+impl Recorder {
+    pub fn new(client: kube::Client, component: &str) -> Recorder {
+        Recorder {
+            client,
+            component: component.to_string(),
+            host: super::hostname(),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A Normal event about `about`.
+    pub async fn normal(&self, about: &ObjectReference, reason: &str, message: &str) {
+        self.record(about, "Normal", reason, message).await
+    }
+
+    /// A Warning event about `about`.
+    pub async fn warning(&self, about: &ObjectReference, reason: &str, message: &str) {
+        self.record(about, "Warning", reason, message).await
+    }
+
+    async fn record(&self, about: &ObjectReference, type_: &str, reason: &str, message: &str) {
+        let ns = about.namespace.clone().unwrap_or_else(|| "default".into());
+        let events: Api<Event> = Api::namespaced(self.client.clone(), &ns);
+        let key = format!(
+            "{}/{}/{}/{}/{type_}/{reason}/{message}",
+            about.kind.as_deref().unwrap_or(""),
+            ns,
+            about.name.as_deref().unwrap_or(""),
+            about.uid.as_deref().unwrap_or("")
+        );
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let repeat = self
+            .seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        if let Some((name, count)) = repeat {
+            let patch = json!({"count": count + 1, "lastTimestamp": Time(now)});
+            match events
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+            {
+                Ok(_) => {
+                    self.remember(key, name, count + 1);
+                    return;
+                }
+                // Gone (expired, or deleted): write a new one.
+                Err(e) => tracing::debug!("event {name} not updated: {e}"),
+            }
+        }
+        let base = about.name.as_deref().unwrap_or("event");
+        let name = format!("{base}.{:x}", now.as_nanosecond());
+        let event = Event {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(ns),
+                ..Default::default()
+            },
+            involved_object: about.clone(),
+            reason: Some(reason.to_string()),
+            message: Some(message.to_string()),
+            type_: Some(type_.to_string()),
+            count: Some(1),
+            first_timestamp: Some(Time(now)),
+            last_timestamp: Some(Time(now)),
+            event_time: None::<MicroTime>,
+            source: Some(EventSource {
+                component: Some(self.component.clone()),
+                host: Some(self.host.clone()),
+            }),
+            reporting_component: Some(self.component.clone()),
+            reporting_instance: Some(self.host.clone()),
+            ..Default::default()
+        };
+        match events.create(&PostParams::default(), &event).await {
+            Ok(_) => self.remember(key, name, 1),
+            Err(e) => tracing::warn!(reason, "could not record an event: {e}"),
+        }
+    }
+
+    fn remember(&self, key: String, name: String, count: i32) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        // Bounded: a long-running component forgets old events rather than growing.
+        if seen.len() > 4096 {
+            seen.clear();
+        }
+        seen.insert(key, (name, count));
+    }
+}

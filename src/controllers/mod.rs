@@ -1,0 +1,181 @@
+//! kwb's builtin controller-manager (`kwb component controller-manager`): a Kubernetes API
+//! client that runs upstream's controllers' logic against any apiserver, leader-elected
+//! through the `kube-system/kube-controller-manager` Lease.
+//!
+//! Each controller's decisions are pure functions of what it reads ([`deployment`],
+//! [`replicaset`] and their helpers [`owner`], [`pods`], [`ranking`], [`hash`]); [`run`]
+//! wraps them in watched stores and writes. [`expectations`] keeps a controller from acting
+//! on a store that has not yet seen its own writes.
+
+pub mod clock;
+pub mod deployment;
+pub mod expectations;
+pub mod hash;
+pub mod owner;
+pub mod pods;
+pub mod ranking;
+pub mod replicaset;
+pub mod run;
+
+#[cfg(test)]
+mod fixtures;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use tokio::sync::Notify;
+
+use crate::agent::{self, store::watched};
+
+/// kube-controller-manager's flags, those the builtin uses (the supervisor passes the same
+/// to either backend).
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "kwb component controller-manager",
+    about = "kwb's builtin Kubernetes controller-manager"
+)]
+pub struct Config {
+    #[arg(long)]
+    pub kubeconfig: PathBuf,
+    #[arg(long, default_value_t = 10257)]
+    pub secure_port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_address: String,
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_elect: bool,
+    #[arg(long)]
+    pub cluster_cidr: Option<String>,
+    #[arg(long)]
+    pub service_cluster_ip_range: Option<String>,
+    #[arg(long)]
+    pub root_ca_file: Option<PathBuf>,
+    #[arg(long)]
+    pub service_account_private_key_file: Option<PathBuf>,
+    #[arg(long, default_value = "kubernetes")]
+    pub cluster_name: String,
+    /// Each controller writes as its own service account in kube-system; watches stay on
+    /// the controller-manager's own identity (upstream's shared informers do the same).
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    pub use_service_account_credentials: bool,
+}
+
+/// How often every controller looks at everything even when nothing changed.
+const RESYNC: Duration = Duration::from_secs(60);
+
+/// `kwb component controller-manager [kube-controller-manager flags]`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let client = agent::client(&config.kubeconfig).await?;
+    let serving = agent::healthz::serve(
+        &config.bind_address,
+        config.secure_port,
+        "kube-controller-manager",
+        agent::healthz::Health::healthy(),
+    );
+    let elector = agent::leader::Elector::new(
+        client.clone(),
+        "kube-controller-manager",
+        &agent::identity(),
+    );
+    let work = async {
+        if config.leader_elect {
+            elector.acquire().await;
+        }
+        let writers = Writers {
+            base: client.clone(),
+            credentials: match config.use_service_account_credentials {
+                true => Some(agent::credentials::Credentials::new(
+                    client.clone(),
+                    &config.kubeconfig,
+                )?),
+                false => None,
+            },
+        };
+        let controllers = start(client.clone(), writers);
+        if config.leader_elect {
+            tokio::select! {
+                _ = controllers => {}
+                _ = elector.keep() => anyhow::bail!("leaderelection lost"),
+            }
+        } else {
+            controllers.await;
+        }
+        Ok(())
+    };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let result = tokio::select! {
+        r = serving => r,
+        r = work => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = term.recv() => Ok(()),
+    };
+    if config.leader_elect {
+        elector.release().await;
+    }
+    result
+}
+
+/// Where each controller's writes come from: its service account, or the component's own
+/// identity.
+struct Writers {
+    base: kube::Client,
+    credentials: Option<agent::credentials::Credentials>,
+}
+
+impl Writers {
+    /// The client `controller` writes with, retried until it can be made (the apiserver may
+    /// not be ready to issue tokens yet).
+    async fn client(&self, controller: &str) -> kube::Client {
+        let Some(credentials) = &self.credentials else {
+            return self.base.clone();
+        };
+        loop {
+            match credentials.client_for(controller).await {
+                Ok(c) => return c,
+                Err(e) => {
+                    tracing::warn!("{controller}: no credentials yet, retrying: {e:#}");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Starts the watches and runs every controller until the process ends.
+async fn start(client: kube::Client, writers: Writers) {
+    let deploy_client = writers.client("deployment-controller").await;
+    let rs_client = writers.client("replicaset-controller").await;
+    let events = Arc::new(agent::events::Recorder::new(
+        deploy_client.clone(),
+        "deployment-controller",
+    ));
+    let rs_events = Arc::new(agent::events::Recorder::new(
+        rs_client.clone(),
+        "replicaset-controller",
+    ));
+    let wake_deploy = Arc::new(Notify::new());
+    let wake_rs = Arc::new(Notify::new());
+    let deployments = watched(
+        Api::<Deployment>::all(client.clone()),
+        vec![wake_deploy.clone()],
+    );
+    let rss = watched(
+        Api::<ReplicaSet>::all(client.clone()),
+        vec![wake_deploy.clone(), wake_rs.clone()],
+    );
+    let pods = watched(Api::<Pod>::all(client.clone()), vec![wake_rs.clone()]);
+    let _ = deployments.wait_until_ready().await;
+    let _ = rss.wait_until_ready().await;
+    let _ = pods.wait_until_ready().await;
+    tracing::info!("caches synced; starting controllers");
+
+    let deploy = run::deployment::Controller::new(deploy_client, deployments, rss.clone(), events);
+    let rs = run::replicaset::Controller::new(rs_client, rss, pods, rs_events);
+    tokio::join!(
+        run::level_loop(wake_deploy, RESYNC, deploy),
+        run::level_loop(wake_rs, RESYNC, rs),
+    );
+}

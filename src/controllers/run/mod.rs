@@ -1,0 +1,56 @@
+//! The controllers at work: each reads watched stores, asks its pure sync (in the parent
+//! module) what to write, writes it, and says so in one log line per decision. Passes are
+//! level-triggered: a change to any store a controller reads wakes it, and it looks at every
+//! object it owns, skipping those whose own writes its stores have not caught up with yet.
+
+pub mod deployment;
+pub mod replicaset;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+/// A controller's pass over everything it owns; the seconds until something becomes due
+/// (a progress deadline, a pod becoming available), if anything does.
+pub trait Pass {
+    fn pass(&mut self) -> impl std::future::Future<Output = Option<i64>> + Send;
+}
+
+/// Runs `c`'s pass whenever `wake` is notified, at least every `resync`, and when due.
+pub async fn level_loop(wake: Arc<Notify>, resync: Duration, mut c: impl Pass) {
+    loop {
+        let due = c.pass().await;
+        let wait = due
+            .map(|s| Duration::from_secs(s.max(1) as u64).min(resync))
+            .unwrap_or(resync);
+        let _ = tokio::time::timeout(wait, wake.notified()).await;
+        // Let a burst of changes land before the next pass.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The HTTP status of an API error, if it is one.
+pub fn code(e: &kube::Error) -> Option<u16> {
+    match e {
+        kube::Error::Api(s) => Some(s.code),
+        _ => None,
+    }
+}
+
+/// `namespace/name` of an object.
+pub fn key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or(""),
+        meta.name.as_deref().unwrap_or("")
+    )
+}
+
+/// The smaller of two optional delays.
+pub fn sooner(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

@@ -1,0 +1,192 @@
+//! The scheduler's loop: pods waiting for a node are placed one at a time by [`super::schedule`]
+//! over watched nodes and pods, then bound through `pods/binding`. A pod that fits nowhere
+//! gets a FailedScheduling event and a PodScheduled=False condition with upstream's message,
+//! and is tried again when the cluster changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Binding, Node, ObjectReference, Pod};
+use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::Store;
+use kube::{Api, Resource, ResourceExt};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::agent::events::Recorder;
+
+/// The name pods ask for in spec.schedulerName (the default when they name none).
+pub const SCHEDULER_NAME: &str = "default-scheduler";
+
+/// Unschedulable pods are tried again at least this often even when nothing seems to change
+/// (upstream flushes its unschedulable queue every 5 minutes; 30 s suits a workshop).
+const RETRY_UNSCHEDULABLE: Duration = Duration::from_secs(30);
+
+pub struct Scheduler {
+    client: kube::Client,
+    nodes: Store<Node>,
+    pods: Store<Pod>,
+    changed: Arc<Notify>,
+    events: Recorder,
+    /// Pods bound but not yet seen bound in the store, by uid: counted on their node.
+    assumed: HashMap<String, Pod>,
+    /// The last message each unschedulable pod got, by uid: not repeated while it holds.
+    unschedulable: HashMap<String, String>,
+}
+
+impl Scheduler {
+    pub fn new(client: kube::Client) -> Scheduler {
+        let changed = Arc::new(Notify::new());
+        Scheduler {
+            nodes: crate::agent::store::watched(Api::all(client.clone()), vec![changed.clone()]),
+            pods: crate::agent::store::watched(Api::all(client.clone()), vec![changed.clone()]),
+            events: Recorder::new(client.clone(), SCHEDULER_NAME),
+            client,
+            changed,
+            assumed: HashMap::new(),
+            unschedulable: HashMap::new(),
+        }
+    }
+
+    /// Schedules until the process ends.
+    pub async fn run(mut self) {
+        let _ = self.nodes.wait_until_ready().await;
+        let _ = self.pods.wait_until_ready().await;
+        tracing::info!("caches synced; scheduling");
+        loop {
+            self.pass().await;
+            let _ = tokio::time::timeout(RETRY_UNSCHEDULABLE, self.changed.notified()).await;
+            // Let a burst of changes (a new ReplicaSet's pods) land before the next pass.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Places every waiting pod, oldest first.
+    async fn pass(&mut self) {
+        let all: Vec<Arc<Pod>> = self.pods.state();
+        // Forget assumptions the store has caught up with (or whose pods are gone).
+        self.assumed.retain(|uid, _| {
+            all.iter()
+                .any(|p| p.uid().as_deref() == Some(uid) && bound_to(p).is_none())
+        });
+        let mut waiting: Vec<&Arc<Pod>> = all.iter().filter(|p| wants_scheduling(p)).collect();
+        waiting.sort_by_key(|p| p.metadata.creation_timestamp.clone());
+        if waiting.is_empty() {
+            self.unschedulable.clear();
+            return;
+        }
+        let nodes: Vec<Node> = self.nodes.state().iter().map(|n| (**n).clone()).collect();
+        let mut placed: Vec<Pod> = all
+            .iter()
+            .filter(|p| bound_to(p).is_some())
+            .map(|p| (**p).clone())
+            .chain(self.assumed.values().cloned())
+            .collect();
+        for pod in waiting {
+            let uid = pod.uid().unwrap_or_default();
+            if self.assumed.contains_key(&uid) {
+                continue;
+            }
+            match pick::schedule(pod, &nodes, &placed) {
+                Ok(node) => {
+                    if self.bind(pod, &node).await {
+                        let mut assumed = (**pod).clone();
+                        assumed.spec.get_or_insert_with(Default::default).node_name =
+                            Some(node.clone());
+                        placed.push(assumed.clone());
+                        self.assumed.insert(uid.clone(), assumed);
+                        self.unschedulable.remove(&uid);
+                    }
+                }
+                Err(fit) => self.unschedulable(pod, &fit.to_string()).await,
+            }
+        }
+    }
+
+    async fn bind(&self, pod: &Pod, node: &str) -> bool {
+        let (ns, name) = (pod.namespace().unwrap_or_default(), pod.name_any());
+        let binding = Binding {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                namespace: Some(ns.clone()),
+                uid: pod.uid(),
+                ..Default::default()
+            },
+            target: ObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Node".into()),
+                name: Some(node.to_string()),
+                ..Default::default()
+            },
+        };
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        let body = match serde_json::to_vec(&binding) {
+            Ok(b) => b,
+            Err(_) => return false,
+        };
+        let req = axum::http::Request::post(format!("{}/{name}/binding", pods.resource_url()))
+            .header("content-type", "application/json")
+            .body(body);
+        let Ok(req) = req else { return false };
+        match self.client.request::<serde_json::Value>(req).await {
+            Ok(_) => {
+                let msg = format!("Successfully assigned {ns}/{name} to {node}");
+                tracing::info!("{msg}");
+                self.events
+                    .normal(&pod.object_ref(&()), "Scheduled", &msg)
+                    .await;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(pod = %format!("{ns}/{name}"), "binding failed: {e}");
+                false
+            }
+        }
+    }
+
+    /// Says once per distinct reason why a pod fits nowhere: a Warning event and the pod's
+    /// PodScheduled condition, as upstream's scheduler records them.
+    async fn unschedulable(&mut self, pod: &Pod, message: &str) {
+        let uid = pod.uid().unwrap_or_default();
+        if self.unschedulable.get(&uid).map(String::as_str) == Some(message) {
+            return;
+        }
+        let (ns, name) = (pod.namespace().unwrap_or_default(), pod.name_any());
+        tracing::info!(pod = %format!("{ns}/{name}"), "unable to schedule pod: {message}");
+        self.events
+            .warning(&pod.object_ref(&()), "FailedScheduling", message)
+            .await;
+        let status = json!({"status": {"conditions": [{
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "message": message, "lastProbeTime": null,
+            "lastTransitionTime": k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()),
+        }]}});
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
+        if let Err(e) = pods
+            .patch_status(&name, &PatchParams::default(), &Patch::Strategic(&status))
+            .await
+        {
+            tracing::warn!(pod = %format!("{ns}/{name}"), "could not set PodScheduled: {e}");
+        }
+        self.unschedulable.insert(uid, message.to_string());
+    }
+}
+
+/// The node a pod is bound to, if any.
+fn bound_to(p: &Pod) -> Option<&str> {
+    p.spec.as_ref()?.node_name.as_deref().filter(|n| !n.is_empty())
+}
+
+/// Unbound, not being deleted, not finished, and asking for this scheduler.
+fn wants_scheduling(p: &Pod) -> bool {
+    let spec = p.spec.as_ref();
+    let name = spec
+        .and_then(|s| s.scheduler_name.as_deref())
+        .unwrap_or(SCHEDULER_NAME);
+    let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
+    bound_to(p).is_none()
+        && name == SCHEDULER_NAME
+        && p.metadata.deletion_timestamp.is_none()
+        && !matches!(phase, Some("Succeeded" | "Failed"))
+}
