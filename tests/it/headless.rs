@@ -85,23 +85,17 @@ fn detached_cluster_is_driven_from_the_command_line() {
         "{logs}"
     );
 
-    // The not-yet-builtin controller-manager fails visibly; kwb start reports the crash loop.
-    let cm = tc.run(&["start", "controller-manager"]);
-    assert!(!cm.status.success());
-    assert!(stderr(&cm).contains("crash"), "{}", stderr(&cm));
-    let cm_log = stdout(&ok(
-        tc.run(&["logs", "controller-manager"]),
-        "kwb logs controller-manager",
-    ));
+    // The not-yet-builtin proxy fails visibly; kwb start reports the crash loop.
+    let proxy = tc.run(&["start", "proxy"]);
+    assert!(!proxy.status.success());
+    assert!(stderr(&proxy).contains("crash"), "{}", stderr(&proxy));
+    let proxy_log = stdout(&ok(tc.run(&["logs", "proxy"]), "kwb logs proxy"));
     assert!(
-        cm_log.contains("not implemented yet") && cm_log.contains("exited with code 3"),
-        "{cm_log}"
+        proxy_log.contains("not implemented yet") && proxy_log.contains("exited with code 3"),
+        "{proxy_log}"
     );
-    ok(
-        tc.run(&["stop", "controller-manager"]),
-        "kwb stop controller-manager",
-    );
-    assert_eq!(phase_of(&tc, "controller-manager"), "stopped");
+    ok(tc.run(&["stop", "proxy"]), "kwb stop proxy");
+    assert_eq!(phase_of(&tc, "proxy"), "stopped");
 
     // Restart gives a new process.
     let pid_before = status_json(&tc)[0]["pid"].as_u64().unwrap();
@@ -233,15 +227,15 @@ fn config_default_prints_a_config_that_parses() {
 #[test]
 fn an_unimplemented_builtin_component_says_so_and_fails() {
     let o = std::process::Command::new(util::KWB)
-        .args(["component", "scheduler", "--kubeconfig=/x"])
+        .args(["component", "proxy", "--kubeconfig=/x"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(3));
     let e = stderr(&o);
     assert!(
         e.contains("not implemented yet")
-            && e.contains("kube-scheduler")
-            && e.contains("components.scheduler"),
+            && e.contains("kube-proxy")
+            && e.contains("components.proxy"),
         "{e}"
     );
 }
