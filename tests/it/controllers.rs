@@ -1,0 +1,174 @@
+//! The builtin controller-manager on the builtin apiserver, seen through kubectl as a
+//! workshop sees it: a Deployment gets its ReplicaSet and Pending pods, scales, rolls to a
+//! new template with revisions and events, and the controller-manager takes over again
+//! after a restart without doing anything twice.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::apiserver::Api;
+use crate::util::{self, ok, stdout, wait_until};
+
+fn json(api: &Api, what: &[&str]) -> Value {
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    args.extend_from_slice(&["-o", "json"]);
+    serde_json::from_str(&stdout(&ok(api.kubectl(&args), "get -o json"))).unwrap()
+}
+
+/// The ReplicaSets of deployment `web`: (name, desired replicas, revision), oldest first.
+fn replica_sets(api: &Api) -> Vec<(String, i64, String)> {
+    let list = json(api, &["rs", "-l", "app=web"]);
+    let mut out: Vec<(String, i64, String)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rs| {
+            (
+                rs["metadata"]["name"].as_str().unwrap().to_string(),
+                rs["spec"]["replicas"].as_i64().unwrap_or(0),
+                rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.2.cmp(&b.2));
+    out
+}
+
+fn pods(api: &Api) -> Vec<Value> {
+    json(api, &["pods", "-l", "app=web"])["items"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn deployments_get_replica_sets_and_pods_and_roll_out() {
+    if !util::require(
+        "kubectl",
+        "deployments_get_replica_sets_and_pods_and_roll_out",
+    ) {
+        return;
+    }
+    let api = Api::start();
+    ok(
+        api.kubectl(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=3",
+        ]),
+        "create deployment",
+    );
+    // Nothing happens without a controller-manager: the workshop's first surprise.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(replica_sets(&api).is_empty());
+    let start = ok(
+        api.tc.run(&["start", "controller-manager"]),
+        "start controller-manager",
+    );
+    assert!(
+        stdout(&start).contains("controller-manager: ready"),
+        "{}",
+        stdout(&start)
+    );
+
+    let rs = wait_until("a ReplicaSet with 3 pods", Duration::from_secs(30), || {
+        let rss = replica_sets(&api);
+        (rss.len() == 1 && pods(&api).len() == 3).then_some(rss)
+    });
+    let (name, replicas, revision) = &rs[0];
+    assert!(name.starts_with("web-") && name.len() > 4, "{name}");
+    assert_eq!((*replicas, revision.as_str()), (3, "1"));
+    for p in pods(&api) {
+        assert_eq!(p["status"]["phase"], "Pending", "no scheduler yet: {p}");
+        let owner = &p["metadata"]["ownerReferences"][0];
+        assert_eq!(owner["kind"], "ReplicaSet");
+        assert_eq!(owner["name"], name.as_str());
+        assert_eq!(owner["controller"], true);
+    }
+    let events = stdout(&ok(api.kubectl(&["get", "events"]), "get events"));
+    assert!(
+        events.contains(&format!("Scaled up replica set {name} to 3")),
+        "{events}"
+    );
+    assert!(events.contains("SuccessfulCreate"), "{events}");
+    let d = json(&api, &["deploy", "web"]);
+    assert_eq!(d["status"]["observedGeneration"], 1, "{d}");
+    assert_eq!(d["status"]["replicas"], 3, "{d}");
+
+    ok(
+        api.kubectl(&["scale", "deploy", "web", "--replicas=5"]),
+        "scale",
+    );
+    wait_until("5 pods", Duration::from_secs(30), || {
+        (pods(&api).len() == 5).then_some(())
+    });
+
+    // A new template: a second ReplicaSet, revision 2, within maxSurge (25% of 5: 2 more).
+    ok(
+        api.kubectl(&["set", "image", "deploy/web", "nginx=nginx:1.28"]),
+        "set image",
+    );
+    let rss = wait_until("a second ReplicaSet", Duration::from_secs(30), || {
+        let rss = replica_sets(&api);
+        (rss.len() == 2 && rss[1].2 == "2").then_some(rss)
+    });
+    assert_ne!(rss[0].0, rss[1].0);
+    let total: i64 = rss.iter().map(|r| r.1).sum();
+    assert!(total <= 7, "maxSurge bounds the rollout: {rss:?}");
+    let history = stdout(&ok(
+        api.kubectl(&["rollout", "history", "deploy/web"]),
+        "history",
+    ));
+    assert!(
+        history.contains("1 ") && history.contains("2 "),
+        "{history}"
+    );
+    // Without a kubelet no pod becomes ready: the rollout waits, as on a real cluster.
+    let status = api.kubectl(&["rollout", "status", "deploy/web", "--timeout=2s"]);
+    assert!(!status.status.success());
+    assert!(
+        stdout(&status).contains("Waiting for deployment \"web\" rollout to finish"),
+        "{}",
+        stdout(&status)
+    );
+
+    // A restarted controller-manager takes the lease back and creates nothing twice.
+    let before = pods(&api).len();
+    ok(
+        api.tc.run(&["restart", "controller-manager"]),
+        "restart controller-manager",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(pods(&api).len(), before);
+    let lease = json(
+        &api,
+        &["lease", "-n", "kube-system", "kube-controller-manager"],
+    );
+    assert!(
+        lease["spec"]["holderIdentity"].as_str().is_some(),
+        "{lease}"
+    );
+
+    // Undo brings the first template back as revision 3, reusing its ReplicaSet.
+    ok(
+        api.kubectl(&["rollout", "undo", "deploy/web"]),
+        "rollout undo",
+    );
+    wait_until(
+        "revision 3 on the first ReplicaSet",
+        Duration::from_secs(30),
+        || {
+            let rss = replica_sets(&api);
+            rss.iter()
+                .any(|r| r.0 == rs[0].0 && r.2 == "3")
+                .then_some(())
+        },
+    );
+}
