@@ -21,8 +21,8 @@ pub mod launch;
 pub mod layout;
 pub mod local;
 pub mod pki;
-// pub mod scheduler; (wired when its placement lands)
 pub mod ports;
+pub mod scheduler;
 pub mod serve;
 pub mod supervisor;
 pub mod tlsclient;

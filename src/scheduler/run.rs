@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Binding, Node, ObjectReference, Pod};
-use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{ObjectMeta, Patch, PatchParams};
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
@@ -70,7 +70,8 @@ impl Scheduler {
             all.iter()
                 .any(|p| p.uid().as_deref() == Some(uid) && bound_to(p).is_none())
         });
-        let mut waiting: Vec<&Arc<Pod>> = all.iter().filter(|p| wants_scheduling(p)).collect();
+        let mut waiting: Vec<&Arc<Pod>> =
+            all.iter().filter(|p| super::needs_scheduling(p)).collect();
         waiting.sort_by_key(|p| p.metadata.creation_timestamp.clone());
         if waiting.is_empty() {
             self.unschedulable.clear();
@@ -88,9 +89,11 @@ impl Scheduler {
             if self.assumed.contains_key(&uid) {
                 continue;
             }
-            match pick::schedule(pod, &nodes, &placed) {
-                Ok(node) => {
-                    if self.bind(pod, &node).await {
+            match super::decide(pod, &nodes, &placed) {
+                Ok(decision) => {
+                    let node = decision.node;
+                    let scores = super::format_scores(&decision.scores);
+                    if self.bind(pod, &node, &scores).await {
                         let mut assumed = (**pod).clone();
                         assumed.spec.get_or_insert_with(Default::default).node_name =
                             Some(node.clone());
@@ -104,7 +107,8 @@ impl Scheduler {
         }
     }
 
-    async fn bind(&self, pod: &Pod, node: &str) -> bool {
+    /// Binds `pod` to `node`; `scores` (maybe empty) go in the log line, not the event.
+    async fn bind(&self, pod: &Pod, node: &str, scores: &str) -> bool {
         let (ns, name) = (pod.namespace().unwrap_or_default(), pod.name_any());
         let binding = Binding {
             metadata: ObjectMeta {
@@ -132,7 +136,11 @@ impl Scheduler {
         match self.client.request::<serde_json::Value>(req).await {
             Ok(_) => {
                 let msg = format!("Successfully assigned {ns}/{name} to {node}");
-                tracing::info!("{msg}");
+                if scores.is_empty() {
+                    tracing::info!("{msg}");
+                } else {
+                    tracing::info!("{msg} (scores {scores})");
+                }
                 self.events
                     .normal(&pod.object_ref(&()), "Scheduled", &msg)
                     .await;
@@ -175,18 +183,9 @@ impl Scheduler {
 
 /// The node a pod is bound to, if any.
 fn bound_to(p: &Pod) -> Option<&str> {
-    p.spec.as_ref()?.node_name.as_deref().filter(|n| !n.is_empty())
-}
-
-/// Unbound, not being deleted, not finished, and asking for this scheduler.
-fn wants_scheduling(p: &Pod) -> bool {
-    let spec = p.spec.as_ref();
-    let name = spec
-        .and_then(|s| s.scheduler_name.as_deref())
-        .unwrap_or(SCHEDULER_NAME);
-    let phase = p.status.as_ref().and_then(|s| s.phase.as_deref());
-    bound_to(p).is_none()
-        && name == SCHEDULER_NAME
-        && p.metadata.deletion_timestamp.is_none()
-        && !matches!(phase, Some("Succeeded" | "Failed"))
+    p.spec
+        .as_ref()?
+        .node_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
 }
