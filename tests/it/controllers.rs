@@ -172,3 +172,127 @@ fn deployments_get_replica_sets_and_pods_and_roll_out() {
         },
     );
 }
+
+/// A fake node: the Node object with allocatable resources and Ready, as a kubelet would
+/// register it (no kubelet runs).
+fn fake_node(api: &Api, name: &str) {
+    let node = format!(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels: {{kubernetes.io/hostname: {name}, kubernetes.io/os: linux}}\n"
+    );
+    ok(
+        api.apply_stdin(&["create", "-f", "-"], &node),
+        "create node",
+    );
+    let status = r#"{"status":{"capacity":{"cpu":"2","memory":"4Gi","pods":"110"},"allocatable":{"cpu":"2","memory":"4Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"kubelet is posting ready status"}]}}"#;
+    ok(
+        api.kubectl(&[
+            "patch",
+            "node",
+            name,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            status,
+        ]),
+        "node status",
+    );
+}
+
+/// The node of each pod labelled app=`app`, by pod name.
+fn placement(api: &Api, app: &str) -> Vec<(String, String)> {
+    let list = json(api, &["pods", "-l", &format!("app={app}")]);
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                p["spec"]["nodeName"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_scheduler_spreads_pods_and_says_why_a_tainted_or_cordoned_node_gets_none() {
+    let test = "the_scheduler_spreads_pods_and_says_why_a_tainted_or_cordoned_node_gets_none";
+    if !util::require("kubectl", test) {
+        return;
+    }
+    let api = Api::start();
+    for n in ["node-1", "node-2", "node-3"] {
+        fake_node(&api, n);
+    }
+    ok(
+        api.tc.run(&["start", "controller-manager"]),
+        "start controller-manager",
+    );
+    ok(api.tc.run(&["start", "scheduler"]), "start scheduler");
+    ok(
+        api.kubectl(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.27",
+            "--replicas=3",
+        ]),
+        "create deployment",
+    );
+    let placed = wait_until("3 pods bound", Duration::from_secs(30), || {
+        let p = placement(&api, "web");
+        (p.len() == 3 && p.iter().all(|(_, n)| !n.is_empty())).then_some(p)
+    });
+    let mut nodes: Vec<&str> = placed.iter().map(|(_, n)| n.as_str()).collect();
+    nodes.sort();
+    assert_eq!(nodes, ["node-1", "node-2", "node-3"], "spread: {placed:?}");
+    let events = stdout(&ok(api.kubectl(&["get", "events"]), "events"));
+    assert!(
+        events.contains("Successfully assigned default/web-"),
+        "{events}"
+    );
+
+    // A tainted node and a cordoned one take nothing new; the event says why, in upstream's
+    // words, and the pods wait with PodScheduled=False until a node can take them.
+    ok(
+        api.kubectl(&[
+            "taint",
+            "node",
+            "node-1",
+            "node-2",
+            "dedicated=infra:NoSchedule",
+        ]),
+        "taint",
+    );
+    ok(api.kubectl(&["cordon", "node-3"]), "cordon");
+    ok(
+        api.kubectl(&["create", "deployment", "late", "--image=nginx:1.27"]),
+        "create late",
+    );
+    let why = "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) had untolerated taint {dedicated: infra}. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.";
+    wait_until("a FailedScheduling event", Duration::from_secs(30), || {
+        let events = stdout(&ok(api.kubectl(&["get", "events"]), "events"));
+        events.contains(why).then_some(())
+    });
+    let pod = &json(&api, &["pods", "-l", "app=late"])["items"][0];
+    let cond = pod["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "PodScheduled")
+        .unwrap()
+        .clone();
+    assert_eq!(cond["status"], "False", "{pod}");
+    assert_eq!(cond["reason"], "Unschedulable", "{pod}");
+    assert_eq!(cond["message"], why);
+    // Uncordoning is a change the scheduler reacts to at once, not on a timer.
+    ok(api.kubectl(&["uncordon", "node-3"]), "uncordon");
+    wait_until(
+        "the waiting pod bound to node-3",
+        Duration::from_secs(10),
+        || {
+            let p = placement(&api, "late");
+            (p.len() == 1 && p[0].1 == "node-3").then_some(())
+        },
+    );
+}
