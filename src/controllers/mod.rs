@@ -10,6 +10,7 @@
 pub mod clock;
 pub mod deployment;
 pub mod expectations;
+pub mod gc;
 pub mod hash;
 pub mod owner;
 pub mod pods;
@@ -148,6 +149,7 @@ impl Writers {
 async fn start(client: kube::Client, writers: Writers) {
     let deploy_client = writers.client("deployment-controller").await;
     let rs_client = writers.client("replicaset-controller").await;
+    let gc_client = writers.client("generic-garbage-collector").await;
     let events = Arc::new(agent::events::Recorder::new(
         deploy_client.clone(),
         "deployment-controller",
@@ -158,24 +160,30 @@ async fn start(client: kube::Client, writers: Writers) {
     ));
     let wake_deploy = Arc::new(Notify::new());
     let wake_rs = Arc::new(Notify::new());
+    let wake_gc = Arc::new(Notify::new());
     let deployments = watched(
         Api::<Deployment>::all(client.clone()),
-        vec![wake_deploy.clone()],
+        vec![wake_deploy.clone(), wake_gc.clone()],
     );
     let rss = watched(
         Api::<ReplicaSet>::all(client.clone()),
-        vec![wake_deploy.clone(), wake_rs.clone()],
+        vec![wake_deploy.clone(), wake_rs.clone(), wake_gc.clone()],
     );
-    let pods = watched(Api::<Pod>::all(client.clone()), vec![wake_rs.clone()]);
+    let pods = watched(
+        Api::<Pod>::all(client.clone()),
+        vec![wake_rs.clone(), wake_gc.clone()],
+    );
     let _ = deployments.wait_until_ready().await;
     let _ = rss.wait_until_ready().await;
     let _ = pods.wait_until_ready().await;
     tracing::info!("caches synced; starting controllers");
 
+    let gc = run::gc::Controller::new(gc_client, deployments.clone(), rss.clone(), pods.clone());
     let deploy = run::deployment::Controller::new(deploy_client, deployments, rss.clone(), events);
     let rs = run::replicaset::Controller::new(rs_client, rss, pods, rs_events);
     tokio::join!(
         run::level_loop(wake_deploy, RESYNC, deploy),
         run::level_loop(wake_rs, RESYNC, rs),
+        run::level_loop(wake_gc, RESYNC, gc),
     );
 }

@@ -4,6 +4,7 @@
 //! object it owns, skipping those whose own writes its stores have not caught up with yet.
 
 pub mod deployment;
+pub mod gc;
 pub mod replicaset;
 
 use std::sync::Arc;
