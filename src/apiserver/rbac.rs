@@ -791,6 +791,9 @@ role system:controller:endpointslice-controller
 role system:controller:service-account-controller
     create | core | serviceaccounts
     create patch update | core events.k8s.io | events
+role system:controller:root-ca-cert-publisher
+    create update | core | configmaps
+    create patch update | core events.k8s.io | events
 role system:controller:namespace-controller
     delete get list watch | core | namespaces
     update | core | namespaces/finalize namespaces/status
@@ -845,6 +848,7 @@ bind system:controller:replicaset-controller ServiceAccount:kube-system/replicas
 bind system:controller:endpoint-controller ServiceAccount:kube-system/endpoint-controller
 bind system:controller:endpointslice-controller ServiceAccount:kube-system/endpointslice-controller
 bind system:controller:service-account-controller ServiceAccount:kube-system/service-account-controller
+bind system:controller:root-ca-cert-publisher ServiceAccount:kube-system/root-ca-cert-publisher
 bind system:controller:namespace-controller ServiceAccount:kube-system/namespace-controller
 bind system:controller:generic-garbage-collector ServiceAccount:kube-system/generic-garbage-collector
 bind system:controller:node-controller ServiceAccount:kube-system/node-controller

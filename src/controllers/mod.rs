@@ -25,12 +25,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, ServiceAccount};
 use kube::Api;
 use tokio::sync::Notify;
 
-use crate::agent::{self, store::watched};
+use crate::agent::{self, store::watched, store::watched_with};
 
 /// kube-controller-manager's flags, those the builtin uses (the supervisor passes the same
 /// to either backend).
@@ -95,7 +96,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 false => None,
             },
         };
-        let controllers = start(client.clone(), writers);
+        let root_ca = match &config.root_ca_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading --root-ca-file {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let controllers = start(client.clone(), writers, root_ca);
         if config.leader_elect {
             tokio::select! {
                 _ = controllers => {}
@@ -146,10 +154,15 @@ impl Writers {
 }
 
 /// Starts the watches and runs every controller until the process ends.
-async fn start(client: kube::Client, writers: Writers) {
+async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) {
     let deploy_client = writers.client("deployment-controller").await;
     let rs_client = writers.client("replicaset-controller").await;
     let gc_client = writers.client("generic-garbage-collector").await;
+    let sa_client = writers.client("service-account-controller").await;
+    let publisher = match root_ca {
+        Some(ca) => Some((writers.client("root-ca-cert-publisher").await, ca)),
+        None => None,
+    };
     let events = Arc::new(agent::events::Recorder::new(
         deploy_client.clone(),
         "deployment-controller",
@@ -161,6 +174,18 @@ async fn start(client: kube::Client, writers: Writers) {
     let wake_deploy = Arc::new(Notify::new());
     let wake_rs = Arc::new(Notify::new());
     let wake_gc = Arc::new(Notify::new());
+    let wake_ns = Arc::new(Notify::new());
+    let namespaces = watched(Api::<Namespace>::all(client.clone()), vec![wake_ns.clone()]);
+    let accounts = watched(
+        Api::<ServiceAccount>::all(client.clone()),
+        vec![wake_ns.clone()],
+    );
+    let root_cas = watched_with(
+        Api::<ConfigMap>::all(client.clone()),
+        kube::runtime::watcher::Config::default()
+            .fields(&format!("metadata.name={}", run::namespaced::ROOT_CA)),
+        vec![wake_ns.clone()],
+    );
     let deployments = watched(
         Api::<Deployment>::all(client.clone()),
         vec![wake_deploy.clone(), wake_gc.clone()],
@@ -176,8 +201,13 @@ async fn start(client: kube::Client, writers: Writers) {
     let _ = deployments.wait_until_ready().await;
     let _ = rss.wait_until_ready().await;
     let _ = pods.wait_until_ready().await;
+    let _ = namespaces.wait_until_ready().await;
+    let _ = accounts.wait_until_ready().await;
+    let _ = root_cas.wait_until_ready().await;
     tracing::info!("caches synced; starting controllers");
 
+    let per_namespace =
+        run::namespaced::Controller::new(sa_client, publisher, namespaces, accounts, root_cas);
     let gc = run::gc::Controller::new(gc_client, deployments.clone(), rss.clone(), pods.clone());
     let deploy = run::deployment::Controller::new(deploy_client, deployments, rss.clone(), events);
     let rs = run::replicaset::Controller::new(rs_client, rss, pods, rs_events);
@@ -185,5 +215,6 @@ async fn start(client: kube::Client, writers: Writers) {
         run::level_loop(wake_deploy, RESYNC, deploy),
         run::level_loop(wake_rs, RESYNC, rs),
         run::level_loop(wake_gc, RESYNC, gc),
+        run::level_loop(wake_ns, RESYNC, per_namespace),
     );
 }

@@ -5,6 +5,7 @@
 
 pub mod deployment;
 pub mod gc;
+pub mod namespaced;
 pub mod replicaset;
 
 use std::sync::Arc;
