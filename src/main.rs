@@ -115,6 +115,9 @@ enum BenchCmd {
     /// Create, get, list and watch latency, creates/s with 1 and 16 clients, a list of 10k
     /// pods, one change reaching 100 watchers (any cluster, through kube-rs).
     Apiserver(kwb::apiserver::bench::Args),
+    /// A 1000-replica deployment on 10 fake nodes: time until every pod is created and bound,
+    /// pods bound per second, idle CPU of the controller-manager and scheduler.
+    Scheduling(kwb::scheduler::bench::Args),
 }
 
 #[derive(Subcommand)]
@@ -216,6 +219,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => {
             let kubeconfig = data_dir(&cli.cluster)?.admin_kubeconfig();
             runtime.block_on(kwb::apiserver::bench::run(args, kubeconfig))?
+        }
+        Some(Cmd::Bench {
+            what: BenchCmd::Scheduling(args),
+        }) => {
+            let kubeconfig = data_dir(&cli.cluster)?.admin_kubeconfig();
+            runtime.block_on(kwb::scheduler::bench::run(args, kubeconfig))?
         }
         Some(Cmd::User {
             what: UserCmd::Create { name, groups },

@@ -1,6 +1,7 @@
 //! Events as upstream's components record them: core/v1 Events (what `kubectl describe` and
 //! `kubectl get events` show), one per distinct happening, repeats counted on the same Event.
-//! Recording never fails the caller: an Event that cannot be written is logged and dropped.
+//! Recording never fails or slows the caller: Events are written in the background (a few at
+//! a time), and one that cannot be written is logged and dropped.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,8 +12,18 @@ use kube::Api;
 use kube::api::{ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::json;
 
+/// Cheap to clone; clones share one ledger of repeats.
+#[derive(Clone)]
 pub struct Recorder {
+    inner: std::sync::Arc<Inner>,
+}
+
+/// Events written at once, at most: a burst (a thousand pods created) queues behind these.
+const IN_FLIGHT: usize = 16;
+
+struct Inner {
     client: kube::Client,
+    writing: tokio::sync::Semaphore,
     component: String,
     host: String,
     /// Events written, by what makes them the same: their name and count so far.
@@ -22,23 +33,39 @@ pub struct Recorder {
 impl Recorder {
     pub fn new(client: kube::Client, component: &str) -> Recorder {
         Recorder {
-            client,
-            component: component.to_string(),
-            host: super::hostname(),
-            seen: Mutex::new(HashMap::new()),
+            inner: std::sync::Arc::new(Inner {
+                client,
+                writing: tokio::sync::Semaphore::new(IN_FLIGHT),
+                component: component.to_string(),
+                host: super::hostname(),
+                seen: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
     /// A Normal event about `about`.
     pub async fn normal(&self, about: &ObjectReference, reason: &str, message: &str) {
-        self.record(about, "Normal", reason, message).await
+        self.emit(about, "Normal", reason, message)
     }
 
     /// A Warning event about `about`.
     pub async fn warning(&self, about: &ObjectReference, reason: &str, message: &str) {
-        self.record(about, "Warning", reason, message).await
+        self.emit(about, "Warning", reason, message)
     }
 
+    fn emit(&self, about: &ObjectReference, type_: &'static str, reason: &str, message: &str) {
+        let inner = self.inner.clone();
+        let (about, reason, message) = (about.clone(), reason.to_string(), message.to_string());
+        tokio::spawn(async move {
+            let Ok(_permit) = inner.writing.acquire().await else {
+                return;
+            };
+            inner.record(&about, type_, &reason, &message).await;
+        });
+    }
+}
+
+impl Inner {
     async fn record(&self, about: &ObjectReference, type_: &str, reason: &str, message: &str) {
         let ns = about.namespace.clone().unwrap_or_else(|| "default".into());
         let events: Api<Event> = Api::namespaced(self.client.clone(), &ns);

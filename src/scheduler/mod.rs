@@ -23,6 +23,7 @@
 //! - not modelled: volumes, DRA, pod-level resources, in-place resize status, nominated pods,
 //!   InterPodAffinity preferred terms and ImageLocality scores.
 
+pub mod bench;
 pub mod filters;
 pub mod fit_error;
 pub mod node_affinity;
@@ -153,11 +154,16 @@ pub fn schedule(pod: &Pod, nodes: &[Node], pods: &[Pod]) -> Result<String, FitEr
 /// Among equal best totals upstream picks at random; this picks the first by node name so
 /// that the same cluster always gives the same answer.
 pub fn decide(pod: &Pod, nodes: &[Node], pods: &[Pod]) -> Result<Decision, FitError> {
-    let snapshot = Snapshot::new(pod, nodes, pods);
+    decide_in(pod, &Snapshot::new(pod, nodes, pods))
+}
+
+/// [`decide`] on a snapshot built once for many pods (see [`Snapshot::assume`]); `pod` must
+/// not be counted in it.
+pub fn decide_in(pod: &Pod, snapshot: &Snapshot<'_>) -> Result<Decision, FitError> {
     if snapshot.nodes.is_empty() {
         return Err(FitError::no_nodes());
     }
-    let feasible = match filters::run(pod, &snapshot) {
+    let feasible = match filters::run(pod, snapshot) {
         Filtered::Feasible(f) => f,
         Filtered::None(diagnosis) => {
             return Err(FitError::new(pod, snapshot.nodes.len(), diagnosis));
@@ -171,7 +177,7 @@ pub fn decide(pod: &Pod, nodes: &[Node], pods: &[Pod]) -> Result<Decision, FitEr
             scores: Vec::new(),
         });
     }
-    let mut scores = scores::score(pod, &snapshot, &feasible);
+    let mut scores = scores::score(pod, snapshot, &feasible);
     scores.sort_by(|a, b| a.node.cmp(&b.node));
     let best = scores
         .iter()

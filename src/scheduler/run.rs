@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Binding, Node, ObjectReference, Pod};
 use kube::api::{ObjectMeta, Patch, PatchParams};
 use kube::runtime::reflector::Store;
@@ -14,6 +15,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tokio::sync::Notify;
 
+use super::snapshot::Snapshot;
 use crate::agent::events::Recorder;
 
 /// The name pods ask for in spec.schedulerName (the default when they name none).
@@ -22,6 +24,9 @@ pub const SCHEDULER_NAME: &str = "default-scheduler";
 /// Unschedulable pods are tried again at least this often even when nothing seems to change
 /// (upstream flushes its unschedulable queue every 5 minutes; 30 s suits a workshop).
 const RETRY_UNSCHEDULABLE: Duration = Duration::from_secs(30);
+
+/// Bindings sent at once; more gain little against one apiserver.
+const BINDS_IN_FLIGHT: usize = 32;
 
 pub struct Scheduler {
     client: kube::Client,
@@ -78,32 +83,51 @@ impl Scheduler {
             return;
         }
         let nodes: Vec<Node> = self.nodes.state().iter().map(|n| (**n).clone()).collect();
-        let mut placed: Vec<Pod> = all
+        let placed: Vec<Pod> = all
             .iter()
             .filter(|p| bound_to(p).is_some())
             .map(|p| (**p).clone())
             .chain(self.assumed.values().cloned())
             .collect();
+        // One snapshot for the pass: each choice is added to it before the next decision.
+        let mut snapshot = Snapshot::new(waiting[0], &nodes, &placed);
+        let mut binds = Vec::new();
+        let mut failures = Vec::new();
         for pod in waiting {
-            let uid = pod.uid().unwrap_or_default();
-            if self.assumed.contains_key(&uid) {
+            if pod.uid().is_some_and(|u| self.assumed.contains_key(&u)) {
                 continue;
             }
-            match super::decide(pod, &nodes, &placed) {
+            match super::decide_in(pod, &snapshot) {
                 Ok(decision) => {
-                    let node = decision.node;
+                    snapshot.assume(pod, &decision.node);
                     let scores = super::format_scores(&decision.scores);
-                    if self.bind(pod, &node, &scores).await {
-                        let mut assumed = (**pod).clone();
-                        assumed.spec.get_or_insert_with(Default::default).node_name =
-                            Some(node.clone());
-                        placed.push(assumed.clone());
-                        self.assumed.insert(uid.clone(), assumed);
-                        self.unschedulable.remove(&uid);
-                    }
+                    binds.push((pod.clone(), decision.node, scores));
                 }
-                Err(fit) => self.unschedulable(pod, &fit.to_string()).await,
+                Err(fit) => failures.push((pod.clone(), fit.to_string())),
             }
+        }
+        drop(snapshot);
+        // Bindings go out together: each is a request (and an event) of its own.
+        let this = &*self;
+        let bound: Vec<(Arc<Pod>, String, bool)> = futures::stream::iter(binds)
+            .map(|(pod, node, scores)| async move {
+                let ok = this.bind(&pod, &node, &scores).await;
+                (pod, node, ok)
+            })
+            .buffer_unordered(BINDS_IN_FLIGHT)
+            .collect()
+            .await;
+        for (pod, node, ok) in bound {
+            if ok {
+                let uid = pod.uid().unwrap_or_default();
+                let mut assumed = (*pod).clone();
+                assumed.spec.get_or_insert_with(Default::default).node_name = Some(node);
+                self.unschedulable.remove(&uid);
+                self.assumed.insert(uid, assumed);
+            }
+        }
+        for (pod, message) in failures {
+            self.unschedulable(&pod, &message).await;
         }
     }
 

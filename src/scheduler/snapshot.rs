@@ -80,6 +80,18 @@ impl<'a> Snapshot<'a> {
         }
         Snapshot { nodes: infos }
     }
+
+    /// Counts `pod` as bound to `node` from now on (the scheduler's assumption after it
+    /// chose, before the binding is seen), so one snapshot serves a whole pass of decisions.
+    pub fn assume(&mut self, pod: &'a Pod, node: &str) {
+        if let Some(info) = self.nodes.iter_mut().find(|i| i.name == node) {
+            info.requested.add(&resources::pod_requests(pod, false));
+            info.non_zero_requested
+                .add(&resources::pod_requests(pod, true));
+            info.used_ports.extend(host_ports(pod));
+            info.pods.push(pod);
+        }
+    }
 }
 
 /// The node the pod is bound to, if any.
