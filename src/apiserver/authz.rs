@@ -246,8 +246,10 @@ pub fn request_info(method: &Method, path: &str, query: &str) -> RequestInfo {
         _ => return non_resource(),
     };
     // namespaces/NS/<resource>/... is a namespaced request; namespaces/NS alone is the
-    // Namespace object, which upstream also counts as inside NS.
+    // Namespace object, which upstream also counts as inside NS, and so are its own
+    // subresources namespaces/NS/status and namespaces/NS/finalize.
     let (namespace, rest) = match rest {
+        ["namespaces", ns, "status" | "finalize"] => (Some(*ns), rest),
         ["namespaces", ns, more @ ..] if !more.is_empty() => (Some(*ns), more),
         ["namespaces", ns] => (Some(*ns), rest),
         other => (None, other),
@@ -487,6 +489,13 @@ mod tests {
         assert_eq!(
             info(Method::GET, "/api/v1/namespaces/a", ""),
             ("get".into(), r("", "namespaces", "", "a", Some("a")))
+        );
+        assert_eq!(
+            info(Method::PUT, "/api/v1/namespaces/a/finalize", ""),
+            (
+                "update".into(),
+                r("", "namespaces", "finalize", "a", Some("a"))
+            )
         );
         assert_eq!(info(Method::GET, "/version", ""), ("get".into(), None));
         assert_eq!(info(Method::GET, "/apis/apps/v1", ""), ("get".into(), None));

@@ -19,7 +19,7 @@ use super::Server;
 use super::rest::{json_response, query_param, rv_of};
 use super::status::ApiError;
 use super::strategy::now_rfc3339;
-use crate::kinds::Kind;
+use crate::kinds::{self, Kind};
 
 /// DeleteOptions, from the body or the query.
 #[derive(Debug, Default, Clone)]
@@ -104,6 +104,19 @@ fn has_finalizers(obj: &Value) -> bool {
         .is_some_and(|f| !f.is_empty())
 }
 
+/// A namespace's `spec.finalizers`: the namespace controller's `kubernetes` until it has
+/// emptied the namespace.
+fn has_namespace_finalizers(obj: &Value) -> bool {
+    obj["spec"]["finalizers"]
+        .as_array()
+        .is_some_and(|f| !f.is_empty())
+}
+
+/// A namespace whose content the namespace controller has not removed yet.
+fn held_by_namespace_controller(kind: &Kind, obj: &Value) -> bool {
+    kind.kind == "Namespace" && kinds::is_builtin(kind) && has_namespace_finalizers(obj)
+}
+
 /// Decides what a delete with these options does to `obj` (pure: the tests pin it down).
 fn decide(kind: &Kind, obj: &Value, opts: &Options, now: time::OffsetDateTime) -> Outcome {
     let mut new = obj.clone();
@@ -185,9 +198,10 @@ fn decide(kind: &Kind, obj: &Value, opts: &Options, now: time::OffsetDateTime) -
 
 /// Whether an update's result is an object whose deletion was only waiting for its last
 /// finalizer to go: then it is deleted rather than stored.
-pub fn finalized(obj: &Value) -> bool {
+pub fn finalized(kind: &Kind, obj: &Value) -> bool {
     !obj["metadata"]["deletionTimestamp"].is_null()
         && !has_finalizers(obj)
+        && !held_by_namespace_controller(kind, obj)
         && obj["metadata"]["deletionGracePeriodSeconds"]
             .as_i64()
             .unwrap_or(0)
@@ -261,9 +275,12 @@ pub async fn delete(
             ));
         }
         let outcome = if kind.kind == "Namespace" {
-            // The namespace controller empties it and then removes it.
+            // The namespace controller empties it and then removes it; one nothing holds
+            // (no spec or metadata finalizers) goes at once, as upstream.
             let mut ns_obj = current.clone();
-            if ns_obj["metadata"]["deletionTimestamp"].is_null() {
+            if !has_finalizers(&ns_obj) && !has_namespace_finalizers(&ns_obj) {
+                Outcome::Now
+            } else if ns_obj["metadata"]["deletionTimestamp"].is_null() {
                 ns_obj["metadata"]["deletionTimestamp"] = now_rfc3339().into();
                 ns_obj["status"]["phase"] = "Terminating".into();
                 Outcome::Later(ns_obj)
@@ -401,8 +418,8 @@ mod tests {
         );
         let mut cleared = c.clone();
         cleared["metadata"]["finalizers"] = json!([]);
-        assert!(finalized(&cleared));
-        assert!(!finalized(&c));
+        assert!(finalized(kind("ConfigMap"), &cleared));
+        assert!(!finalized(kind("ConfigMap"), &c));
         let fg = Options {
             propagation: Some("Foreground".into()),
             ..Default::default()

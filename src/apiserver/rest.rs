@@ -734,6 +734,15 @@ async fn write_checked(
                 }
                 new
             }
+            Some("finalize") => {
+                // The namespace controller's last step: spec.finalizers without its own.
+                let mut new = current.clone();
+                new["spec"]["finalizers"] = match &doc["spec"]["finalizers"] {
+                    Value::Null => json!([]),
+                    f => f.clone(),
+                };
+                new
+            }
             Some(other) => {
                 return Err(ApiError::bad_request(format!(
                     "subresource {other} cannot be written"
@@ -764,7 +773,7 @@ async fn write_checked(
         if dry_run {
             return Ok(json_response(StatusCode::OK, &reply(&new)));
         }
-        if super::delete::finalized(&new) {
+        if super::delete::finalized(t.kind, &new) {
             // The last finalizer went: the deletion it held up happens now.
             super::delete::remove(server, t.kind, ns, name, &current).await?;
             return Ok(json_response(StatusCode::OK, &reply(&new)));

@@ -9,9 +9,13 @@
 
 pub mod clock;
 pub mod deployment;
+pub mod endpoints;
+pub mod event;
 pub mod expectations;
 pub mod gc;
 pub mod hash;
+pub mod namespace;
+pub mod nodelifecycle;
 pub mod owner;
 pub mod pods;
 pub mod ranking;
@@ -27,7 +31,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Endpoints, Namespace, Node, Pod, Service, ServiceAccount,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use tokio::sync::Notify;
 
@@ -159,6 +166,9 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     let rs_client = writers.client("replicaset-controller").await;
     let gc_client = writers.client("generic-garbage-collector").await;
     let sa_client = writers.client("service-account-controller").await;
+    let ns_client = writers.client("namespace-controller").await;
+    let endpoints_client = writers.client("endpoint-controller").await;
+    let slices_client = writers.client("endpointslice-controller").await;
     let publisher = match root_ca {
         Some(ca) => Some((writers.client("root-ca-cert-publisher").await, ca)),
         None => None,
@@ -175,7 +185,28 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     let wake_rs = Arc::new(Notify::new());
     let wake_gc = Arc::new(Notify::new());
     let wake_ns = Arc::new(Notify::new());
-    let namespaces = watched(Api::<Namespace>::all(client.clone()), vec![wake_ns.clone()]);
+    let wake_ns_deletion = Arc::new(Notify::new());
+    let wake_endpoints = Arc::new(Notify::new());
+    let namespaces = watched(
+        Api::<Namespace>::all(client.clone()),
+        vec![wake_ns.clone(), wake_ns_deletion.clone()],
+    );
+    let services = watched(
+        Api::<Service>::all(client.clone()),
+        vec![wake_endpoints.clone()],
+    );
+    let nodes = watched(
+        Api::<Node>::all(client.clone()),
+        vec![wake_endpoints.clone()],
+    );
+    let endpoints = watched(
+        Api::<Endpoints>::all(client.clone()),
+        vec![wake_endpoints.clone()],
+    );
+    let slices = watched(
+        Api::<EndpointSlice>::all(client.clone()),
+        vec![wake_endpoints.clone()],
+    );
     let accounts = watched(
         Api::<ServiceAccount>::all(client.clone()),
         vec![wake_ns.clone()],
@@ -196,9 +227,13 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     );
     let pods = watched(
         Api::<Pod>::all(client.clone()),
-        vec![wake_rs.clone(), wake_gc.clone()],
+        vec![wake_rs.clone(), wake_gc.clone(), wake_endpoints.clone()],
     );
     let _ = deployments.wait_until_ready().await;
+    let _ = services.wait_until_ready().await;
+    let _ = nodes.wait_until_ready().await;
+    let _ = endpoints.wait_until_ready().await;
+    let _ = slices.wait_until_ready().await;
     let _ = rss.wait_until_ready().await;
     let _ = pods.wait_until_ready().await;
     let _ = namespaces.wait_until_ready().await;
@@ -206,6 +241,16 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     let _ = root_cas.wait_until_ready().await;
     tracing::info!("caches synced; starting controllers");
 
+    let endpoints = run::endpoints::Controller::new(
+        endpoints_client,
+        slices_client,
+        services,
+        pods.clone(),
+        nodes,
+        endpoints,
+        slices,
+    );
+    let ns_deletion = run::namespace::Controller::new(ns_client, namespaces.clone());
     let per_namespace =
         run::namespaced::Controller::new(sa_client, publisher, namespaces, accounts, root_cas);
     let gc = run::gc::Controller::new(gc_client, deployments.clone(), rss.clone(), pods.clone());
@@ -216,5 +261,7 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
         run::level_loop(wake_rs, RESYNC, rs),
         run::level_loop(wake_gc, RESYNC, gc),
         run::level_loop(wake_ns, RESYNC, per_namespace),
+        run::level_loop(wake_ns_deletion, RESYNC, ns_deletion),
+        run::level_loop(wake_endpoints, RESYNC, endpoints),
     );
 }

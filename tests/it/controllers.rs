@@ -296,3 +296,186 @@ fn the_scheduler_spreads_pods_and_says_why_a_tainted_or_cordoned_node_gets_none(
         },
     );
 }
+
+/// A pod bound to `node` with the IP and readiness a kubelet would report.
+fn running_pod(api: &Api, ns: &str, name: &str, node: &str, ip: &str, ready: bool) {
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: {{app: shop}}}}\nspec:\n  nodeName: {node}\n  containers: [{{name: c, image: nginx:1.27, ports: [{{containerPort: 80, name: http}}]}}]\n"
+    );
+    ok(api.apply_stdin(&["create", "-f", "-"], &pod), "create pod");
+    let status = format!(
+        r#"{{"status":{{"phase":"Running","podIP":"{ip}","podIPs":[{{"ip":"{ip}"}}],"conditions":[{{"type":"Ready","status":"{}"}}]}}}}"#,
+        if ready { "True" } else { "False" }
+    );
+    ok(
+        api.kubectl(&[
+            "patch",
+            "pod",
+            name,
+            "-n",
+            ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &status,
+        ]),
+        "pod status",
+    );
+}
+
+#[test]
+fn services_get_endpoints_and_slices_and_a_deleted_namespace_is_emptied_and_removed() {
+    let test = "services_get_endpoints_and_slices_and_a_deleted_namespace_is_emptied_and_removed";
+    if !util::require("kubectl", test) {
+        return;
+    }
+    let api = Api::start();
+    fake_node(&api, "node-1");
+    ok(
+        api.tc.run(&["start", "controller-manager"]),
+        "start controller-manager",
+    );
+    ok(api.kubectl(&["create", "namespace", "shop"]), "create ns");
+    running_pod(&api, "shop", "a", "node-1", "127.244.1.10", true);
+    running_pod(&api, "shop", "b", "node-1", "127.244.1.11", false);
+    ok(
+        api.kubectl(&[
+            "create",
+            "service",
+            "clusterip",
+            "shop",
+            "-n",
+            "shop",
+            "--tcp=80:http",
+        ]),
+        "create service",
+    );
+    // `create service` selects app=shop, as `kubectl expose` would.
+    wait_until(
+        "endpoints of the ready pod",
+        Duration::from_secs(20),
+        || {
+            let ep = stdout(&ok(
+                api.kubectl(&["get", "endpoints", "shop", "-n", "shop"]),
+                "ep",
+            ));
+            ep.contains("127.244.1.10:80").then_some(())
+        },
+    );
+    let ep = json(&api, &["endpoints", "shop", "-n", "shop"]);
+    assert_eq!(
+        ep["subsets"][0]["notReadyAddresses"][0]["ip"], "127.244.1.11",
+        "{ep}"
+    );
+    let slices = json(
+        &api,
+        &[
+            "endpointslices",
+            "-n",
+            "shop",
+            "-l",
+            "kubernetes.io/service-name=shop",
+        ],
+    );
+    let items = slices["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{slices}");
+    let mut seen: Vec<(String, bool)> = items[0]["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["addresses"][0].as_str().unwrap().to_string(),
+                e["conditions"]["ready"] == true,
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("127.244.1.10".to_string(), true),
+            ("127.244.1.11".to_string(), false)
+        ]
+    );
+    assert_eq!(items[0]["ports"][0]["port"], 80, "{slices}");
+    assert_eq!(items[0]["endpoints"][0]["nodeName"], "node-1", "{slices}");
+
+    // The second pod turns ready: it moves into the ready addresses.
+    ok(
+        api.kubectl(&[
+            "patch",
+            "pod",
+            "b",
+            "-n",
+            "shop",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"conditions":[{"type":"Ready","status":"True"}]}}"#,
+        ]),
+        "b ready",
+    );
+    wait_until(
+        "both pods ready in endpoints",
+        Duration::from_secs(20),
+        || {
+            let ep = stdout(&ok(
+                api.kubectl(&["get", "endpoints", "shop", "-n", "shop"]),
+                "ep",
+            ));
+            (ep.contains("127.244.1.10:80") && ep.contains("127.244.1.11:80")).then_some(())
+        },
+    );
+
+    // Deleting the namespace: its pods go first (no kubelet here, so they are forced as a
+    // node controller would for a lost node), then everything else, then the namespace.
+    ok(
+        api.kubectl(&["delete", "namespace", "shop", "--wait=false"]),
+        "delete ns",
+    );
+    let ns = json(&api, &["namespace", "shop"]);
+    assert_eq!(ns["status"]["phase"], "Terminating", "{ns}");
+    wait_until(
+        "the pods marked for deletion",
+        Duration::from_secs(20),
+        || {
+            let pods = json(&api, &["pods", "-n", "shop"]);
+            pods["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| !p["metadata"]["deletionTimestamp"].is_null())
+                .then_some(())
+        },
+    );
+    // Upstream's condition says what holds the namespace.
+    wait_until("NamespaceContentRemaining", Duration::from_secs(20), || {
+        let ns = json(&api, &["namespace", "shop"]);
+        ns["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|c| c["type"] == "NamespaceContentRemaining" && c["status"] == "True")?["message"]
+            .as_str()?
+            .contains("pods. has 2 resource instances")
+            .then_some(())
+    });
+    ok(
+        api.kubectl(&[
+            "delete",
+            "pods",
+            "--all",
+            "-n",
+            "shop",
+            "--force",
+            "--grace-period=0",
+        ]),
+        "force pods",
+    );
+    ok(
+        api.kubectl(&["wait", "--for=delete", "namespace/shop", "--timeout=30s"]),
+        "namespace removed",
+    );
+    let gone = api.kubectl(&["get", "services", "-n", "shop"]);
+    assert!(stdout(&gone).trim().is_empty(), "{}", stdout(&gone));
+}

@@ -182,6 +182,11 @@ impl Drop for TestCluster {
                 libc::kill(pid as i32, libc::SIGKILL);
             }
         }
+        // KWB_TEST_KEEP=1 keeps the cluster's files (its component logs) to look into.
+        if std::env::var_os("KWB_TEST_KEEP").is_some() {
+            let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().unwrap());
+            eprintln!("kept {}", dir.keep().display());
+        }
     }
 }
 

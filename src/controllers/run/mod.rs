@@ -4,7 +4,9 @@
 //! object it owns, skipping those whose own writes its stores have not caught up with yet.
 
 pub mod deployment;
+pub mod endpoints;
 pub mod gc;
+pub mod namespace;
 pub mod namespaced;
 pub mod replicaset;
 
