@@ -141,6 +141,7 @@ pub fn prepare_new(kind: &Kind, ns: Option<&str>, mut obj: Value) -> Result<Valu
         // A new pod is Pending until scheduled and started; its QoS class is fixed by its
         // resources.
         obj["status"] = json!({"phase": "Pending", "qosClass": qos_class(&obj["spec"])});
+        default_toleration_seconds(&mut obj["spec"]);
     }
     let causes = admit(kind, &mut obj, None);
     if !causes.is_empty() {
@@ -272,6 +273,33 @@ fn admit(kind: &Kind, obj: &mut Value, old: Option<&Value>) -> Vec<(String, Stri
     causes
 }
 
+/// Upstream's DefaultTolerationSeconds admission: a pod that does not say how long it
+/// tolerates its node being not ready or unreachable tolerates either for 300 s, after
+/// which the taint manager evicts it.
+fn default_toleration_seconds(spec: &mut Value) {
+    // Malformed specs are validation's to report, untouched.
+    if !spec.is_object() || !(spec["tolerations"].is_null() || spec["tolerations"].is_array()) {
+        return;
+    }
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerations = spec["tolerations"].as_array();
+        let has = tolerations.into_iter().flatten().any(|t| {
+            t["key"] == key && matches!(t["effect"].as_str(), None | Some("") | Some("NoExecute"))
+        });
+        if has {
+            continue;
+        }
+        let toleration = json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300});
+        match spec["tolerations"].as_array_mut() {
+            Some(list) => list.push(toleration),
+            None => spec["tolerations"] = json!([toleration]),
+        }
+    }
+}
+
 /// Whether an update changes what metadata.generation counts: the spec of a built-in kind;
 /// for a CRD's kind everything but metadata (and status, when it is a subresource), as
 /// upstream counts it.
@@ -327,6 +355,37 @@ fn check_type(kind: &Kind, obj: &Value) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pods_tolerate_a_lost_node_for_300_seconds_unless_they_say_otherwise() {
+        let mut spec = json!({"containers": []});
+        default_toleration_seconds(&mut spec);
+        assert_eq!(
+            spec["tolerations"][1]["key"],
+            "node.kubernetes.io/unreachable"
+        );
+        assert_eq!(spec["tolerations"][1]["tolerationSeconds"], 300);
+        let mut own = json!({"tolerations": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists"}]});
+        default_toleration_seconds(&mut own);
+        let keys: Vec<&str> = own["tolerations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "node.kubernetes.io/unreachable",
+                "node.kubernetes.io/not-ready"
+            ]
+        );
+        for mut bad in [json!("x"), json!({"tolerations": "x"})] {
+            let before = bad.clone();
+            default_toleration_seconds(&mut bad);
+            assert_eq!(bad, before);
+        }
+    }
 
     #[test]
     fn names_are_validated_as_upstream_words_it() {

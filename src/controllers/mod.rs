@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, Pod, Service, ServiceAccount,
 };
@@ -70,6 +71,39 @@ pub struct Config {
     /// the controller-manager's own identity (upstream's shared informers do the same).
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     pub use_service_account_credentials: bool,
+    /// How long a node may go without renewing its Lease before it is marked Unknown.
+    #[arg(long, default_value = "50s", value_parser = seconds)]
+    pub node_monitor_grace_period: i64,
+    /// The same for a node that never posted Ready since it registered.
+    #[arg(long, default_value = "60s", value_parser = seconds)]
+    pub node_startup_grace_period: i64,
+}
+
+/// A Go-style duration of whole seconds or minutes (`40s`, `5m`, `1m30s`), as upstream's
+/// flags take it.
+fn seconds(text: &str) -> Result<i64, String> {
+    let bad = || format!("invalid duration {text:?}: use seconds or minutes, like 40s or 5m");
+    let mut total = 0i64;
+    let mut number = String::new();
+    for c in text.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'h' | 'm' | 's' => {
+                let n: i64 = number.parse().map_err(|_| bad())?;
+                total += n * match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                number.clear();
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
 }
 
 /// How often every controller looks at everything even when nothing changed.
@@ -110,7 +144,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             ),
             None => None,
         };
-        let controllers = start(client.clone(), writers, root_ca);
+        let grace = nodelifecycle::Grace {
+            monitor: config.node_monitor_grace_period,
+            startup: config.node_startup_grace_period,
+        };
+        let controllers = start(client.clone(), writers, root_ca, grace);
         if config.leader_elect {
             tokio::select! {
                 _ = controllers => {}
@@ -161,7 +199,12 @@ impl Writers {
 }
 
 /// Starts the watches and runs every controller until the process ends.
-async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) {
+async fn start(
+    client: kube::Client,
+    writers: Writers,
+    root_ca: Option<String>,
+    grace: nodelifecycle::Grace,
+) {
     let deploy_client = writers.client("deployment-controller").await;
     let rs_client = writers.client("replicaset-controller").await;
     let gc_client = writers.client("generic-garbage-collector").await;
@@ -169,6 +212,7 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     let ns_client = writers.client("namespace-controller").await;
     let endpoints_client = writers.client("endpoint-controller").await;
     let slices_client = writers.client("endpointslice-controller").await;
+    let node_client = writers.client("node-controller").await;
     let publisher = match root_ca {
         Some(ca) => Some((writers.client("root-ca-cert-publisher").await, ca)),
         None => None,
@@ -187,6 +231,7 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     let wake_ns = Arc::new(Notify::new());
     let wake_ns_deletion = Arc::new(Notify::new());
     let wake_endpoints = Arc::new(Notify::new());
+    let wake_nodes = Arc::new(Notify::new());
     let namespaces = watched(
         Api::<Namespace>::all(client.clone()),
         vec![wake_ns.clone(), wake_ns_deletion.clone()],
@@ -197,7 +242,11 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     );
     let nodes = watched(
         Api::<Node>::all(client.clone()),
-        vec![wake_endpoints.clone()],
+        vec![wake_endpoints.clone(), wake_nodes.clone()],
+    );
+    let leases = watched(
+        Api::<Lease>::namespaced(client.clone(), "kube-node-lease"),
+        vec![wake_nodes.clone()],
     );
     let endpoints = watched(
         Api::<Endpoints>::all(client.clone()),
@@ -227,11 +276,17 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     );
     let pods = watched(
         Api::<Pod>::all(client.clone()),
-        vec![wake_rs.clone(), wake_gc.clone(), wake_endpoints.clone()],
+        vec![
+            wake_rs.clone(),
+            wake_gc.clone(),
+            wake_endpoints.clone(),
+            wake_nodes.clone(),
+        ],
     );
     let _ = deployments.wait_until_ready().await;
     let _ = services.wait_until_ready().await;
     let _ = nodes.wait_until_ready().await;
+    let _ = leases.wait_until_ready().await;
     let _ = endpoints.wait_until_ready().await;
     let _ = slices.wait_until_ready().await;
     let _ = rss.wait_until_ready().await;
@@ -241,6 +296,13 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
     let _ = root_cas.wait_until_ready().await;
     tracing::info!("caches synced; starting controllers");
 
+    let node_lifecycle = run::nodelifecycle::Controller::new(
+        node_client,
+        nodes.clone(),
+        leases,
+        pods.clone(),
+        grace,
+    );
     let endpoints = run::endpoints::Controller::new(
         endpoints_client,
         slices_client,
@@ -263,5 +325,22 @@ async fn start(client: kube::Client, writers: Writers, root_ca: Option<String>) 
         run::level_loop(wake_ns, RESYNC, per_namespace),
         run::level_loop(wake_ns_deletion, RESYNC, ns_deletion),
         run::level_loop(wake_endpoints, RESYNC, endpoints),
+        run::level_loop(wake_nodes, RESYNC, node_lifecycle),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seconds;
+
+    #[test]
+    fn durations_read_as_upstreams_flags() {
+        assert_eq!(seconds("40s"), Ok(40));
+        assert_eq!(seconds("5m"), Ok(300));
+        assert_eq!(seconds("1m30s"), Ok(90));
+        assert_eq!(seconds("1h"), Ok(3600));
+        for bad in ["", "40", "4x", "s", "-3s"] {
+            assert!(seconds(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -19,7 +19,11 @@ impl Api {
 
     /// `debian_etcd`: the apiserver stores into Debian's etcd instead of the builtin one.
     pub fn start_on(debian_etcd: bool) -> Api {
-        let tc = TestCluster::new(debian_etcd);
+        Api::start_with(TestCluster::new(debian_etcd))
+    }
+
+    /// On a cluster set up by the caller.
+    pub fn start_with(tc: TestCluster) -> Api {
         ok(
             tc.run(&["up", "--detach", "--no-start"]),
             "kwb up --detach --no-start",

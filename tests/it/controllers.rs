@@ -479,3 +479,162 @@ fn services_get_endpoints_and_slices_and_a_deleted_namespace_is_emptied_and_remo
     let gone = api.kubectl(&["get", "services", "-n", "shop"]);
     assert!(stdout(&gone).trim().is_empty(), "{}", stdout(&gone));
 }
+
+/// RFC 3339 "now" with microseconds, as a Lease's renewTime is written.
+fn now_micro() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%S.%6NZ"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn node_taints(api: &Api, node: &str) -> Vec<String> {
+    let n = json(api, &["node", node]);
+    n["spec"]["taints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            format!(
+                "{}:{}",
+                t["key"].as_str().unwrap(),
+                t["effect"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_node_whose_lease_expires_turns_unknown_is_tainted_and_its_pods_evicted_and_recovers() {
+    let test =
+        "a_node_whose_lease_expires_turns_unknown_is_tainted_and_its_pods_evicted_and_recovers";
+    if !util::require("kubectl", test) {
+        return;
+    }
+    let api = Api::start_with(util::TestCluster::with_controller_manager_args(
+        false,
+        &[
+            "--node-monitor-grace-period=4s",
+            "--node-startup-grace-period=4s",
+        ],
+    ));
+    fake_node(&api, "node-1");
+    let lease = format!(
+        "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {{name: node-1, namespace: kube-node-lease}}\nspec: {{holderIdentity: node-1, leaseDurationSeconds: 40, renewTime: \"{}\"}}\n",
+        now_micro()
+    );
+    ok(api.apply_stdin(&["create", "-f", "-"], &lease), "lease");
+    // The default 300 s tolerations are added by the apiserver; one pod overrides them.
+    running_pod(&api, "default", "patient", "node-1", "127.244.1.20", true);
+    let hasty = "apiVersion: v1\nkind: Pod\nmetadata: {name: hasty, labels: {app: shop}}\nspec:\n  nodeName: node-1\n  tolerations: [{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 1}]\n  containers: [{name: c, image: nginx:1.27}]\n";
+    ok(api.apply_stdin(&["create", "-f", "-"], hasty), "hasty");
+    let patient = json(&api, &["pod", "patient"]);
+    let defaults: Vec<(String, i64)> = patient["spec"]["tolerations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["key"].as_str().unwrap().to_string(),
+                t["tolerationSeconds"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        defaults,
+        [
+            ("node.kubernetes.io/not-ready".to_string(), 300),
+            ("node.kubernetes.io/unreachable".to_string(), 300)
+        ]
+    );
+    ok(
+        api.tc.run(&["start", "controller-manager"]),
+        "start controller-manager",
+    );
+
+    // The lease is not renewed: after the grace period the node is Unknown and tainted.
+    wait_until(
+        "node-1 Unknown and tainted",
+        Duration::from_secs(30),
+        || {
+            let nodes = stdout(&ok(api.kubectl(&["get", "node", "node-1"]), "get node"));
+            let taints = node_taints(&api, "node-1");
+            (nodes.contains("NotReady")
+                && taints.contains(&"node.kubernetes.io/unreachable:NoExecute".to_string())
+                && taints.contains(&"node.kubernetes.io/unreachable:NoSchedule".to_string()))
+            .then_some(())
+        },
+    );
+    let node = json(&api, &["node", "node-1"]);
+    let ready = node["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap()
+        .clone();
+    assert_eq!(ready["status"], "Unknown", "{node}");
+    assert_eq!(ready["reason"], "NodeStatusUnknown", "{node}");
+    // Its pods are marked not ready; the pod tolerating 1 s is evicted, the other stays.
+    wait_until("hasty evicted", Duration::from_secs(20), || {
+        let pod = json(&api, &["pod", "hasty"]);
+        (!pod["metadata"]["deletionTimestamp"].is_null()).then_some(pod)
+    });
+    let patient = json(&api, &["pod", "patient"]);
+    assert!(
+        patient["metadata"]["deletionTimestamp"].is_null(),
+        "{patient}"
+    );
+    let ready = patient["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap()
+        .clone();
+    assert_eq!(ready["status"], "False", "{patient}");
+    let events = stdout(&ok(api.kubectl(&["get", "events", "-A"]), "events"));
+    for wanted in [
+        "Node node-1 status is now: NodeNotReady",
+        "Marking for deletion Pod default/hasty",
+        "Node is not ready",
+    ] {
+        assert!(events.contains(wanted), "{wanted}: {events}");
+    }
+
+    // The kubelet is back: it renews its lease and posts Ready; the taints go.
+    let renew = format!(r#"{{"spec":{{"renewTime":"{}"}}}}"#, now_micro());
+    ok(
+        api.kubectl(&[
+            "patch",
+            "lease",
+            "node-1",
+            "-n",
+            "kube-node-lease",
+            "--type=merge",
+            "-p",
+            &renew,
+        ]),
+        "renew",
+    );
+    let back = format!(
+        r#"{{"status":{{"conditions":[{{"type":"Ready","status":"True","reason":"KubeletReady","lastHeartbeatTime":"{}"}}]}}}}"#,
+        now_micro().split('.').next().unwrap().to_string() + "Z"
+    );
+    ok(
+        api.kubectl(&[
+            "patch",
+            "node",
+            "node-1",
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &back,
+        ]),
+        "ready again",
+    );
+    wait_until("taints removed", Duration::from_secs(10), || {
+        node_taints(&api, "node-1").is_empty().then_some(())
+    });
+}

@@ -106,15 +106,21 @@ pub struct TestCluster {
 impl TestCluster {
     /// `etcd_binary`: run Debian's etcd for the etcd component; everything else builtin.
     pub fn new(etcd_binary: bool) -> TestCluster {
+        TestCluster::with_controller_manager_args(etcd_binary, &[])
+    }
+
+    /// Also passes `cm_args` to the controller-manager (e.g. a short node grace period).
+    pub fn with_controller_manager_args(etcd_binary: bool, cm_args: &[&str]) -> TestCluster {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("kwb.yaml");
         let data = dir.path().join("data");
         let etcd_backend = if etcd_binary { "binary" } else { "builtin" };
         let text = format!(
-            "name: test\ncomponents:\n  etcd:\n    backend: {etcd_backend}\n    ports: {{client: {}, peer: {}}}\n  apiserver:\n    ports: {{secure: {}}}\n  controllerManager:\n    ports: {{secure: {}}}\n  scheduler:\n    ports: {{secure: {}}}\n  kubelet:\n    ports: {{server: {}, healthz: {}}}\n  proxy:\n    ports: {{healthz: {}, metrics: {}}}\n",
+            "name: test\ncomponents:\n  etcd:\n    backend: {etcd_backend}\n    ports: {{client: {}, peer: {}}}\n  apiserver:\n    ports: {{secure: {}}}\n  controllerManager:\n    args: [{}]\n    ports: {{secure: {}}}\n  scheduler:\n    ports: {{secure: {}}}\n  kubelet:\n    ports: {{server: {}, healthz: {}}}\n  proxy:\n    ports: {{healthz: {}, metrics: {}}}\n",
             free_port(),
             free_port(),
             free_port(),
+            cm_args.join(", "),
             free_port(),
             free_port(),
             free_port(),

@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod gc;
 pub mod namespace;
 pub mod namespaced;
+pub mod nodelifecycle;
 pub mod replicaset;
 
 use std::sync::Arc;
