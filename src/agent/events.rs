@@ -1,7 +1,8 @@
 //! Events as upstream's components record them: core/v1 Events (what `kubectl describe` and
 //! `kubectl get events` show), one per distinct happening, repeats counted on the same Event.
 //! Recording never fails or slows the caller: Events are written in the background (a few at
-//! a time), and one that cannot be written is logged and dropped.
+//! a time), and one that cannot be written is logged and dropped. Bursts are combined and
+//! rate-limited per object as client-go does ([`super::correlate`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -28,6 +29,7 @@ struct Inner {
     host: String,
     /// Events written, by what makes them the same: their name and count so far.
     seen: Mutex<HashMap<String, (String, i32)>>,
+    correlator: Mutex<super::correlate::Correlator>,
 }
 
 impl Recorder {
@@ -39,6 +41,7 @@ impl Recorder {
                 component: component.to_string(),
                 host: super::hostname(),
                 seen: Mutex::new(HashMap::new()),
+                correlator: Mutex::new(Default::default()),
             }),
         }
     }
@@ -54,28 +57,53 @@ impl Recorder {
     }
 
     fn emit(&self, about: &ObjectReference, type_: &'static str, reason: &str, message: &str) {
+        let ns = about.namespace.as_deref().unwrap_or("default");
+        let object = format!(
+            "{}/{ns}/{}/{}/{}",
+            about.kind.as_deref().unwrap_or(""),
+            about.name.as_deref().unwrap_or(""),
+            about.uid.as_deref().unwrap_or(""),
+            about.api_version.as_deref().unwrap_or("")
+        );
+        let candidate = super::correlate::Candidate {
+            object: &object,
+            type_,
+            reason,
+            message,
+        };
+        let admitted = self
+            .inner
+            .correlator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(&candidate, std::time::Instant::now());
+        let Some(admitted) = admitted else {
+            tracing::debug!(reason, "event dropped by the spam filter: {message}");
+            return;
+        };
         let inner = self.inner.clone();
-        let (about, reason, message) = (about.clone(), reason.to_string(), message.to_string());
+        let (about, reason) = (about.clone(), reason.to_string());
         tokio::spawn(async move {
             let Ok(_permit) = inner.writing.acquire().await else {
                 return;
             };
-            inner.record(&about, type_, &reason, &message).await;
+            inner.record(&about, type_, &reason, admitted).await;
         });
     }
 }
 
 impl Inner {
-    async fn record(&self, about: &ObjectReference, type_: &str, reason: &str, message: &str) {
+    async fn record(
+        &self,
+        about: &ObjectReference,
+        type_: &str,
+        reason: &str,
+        admitted: super::correlate::Admitted,
+    ) {
         let ns = about.namespace.clone().unwrap_or_else(|| "default".into());
         let events: Api<Event> = Api::namespaced(self.client.clone(), &ns);
-        let key = format!(
-            "{}/{}/{}/{}/{type_}/{reason}/{message}",
-            about.kind.as_deref().unwrap_or(""),
-            ns,
-            about.name.as_deref().unwrap_or(""),
-            about.uid.as_deref().unwrap_or("")
-        );
+        let key = admitted.dedupe_key;
+        let message = admitted.message.as_str();
         let now = k8s_openapi::jiff::Timestamp::now();
         let repeat = self
             .seen
@@ -84,7 +112,8 @@ impl Inner {
             .get(&key)
             .cloned();
         if let Some((name, count)) = repeat {
-            let patch = json!({"count": count + 1, "lastTimestamp": Time(now)});
+            // A combined event's message names the latest of the events it counts.
+            let patch = json!({"count": count + 1, "lastTimestamp": Time(now), "message": message});
             match events
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await

@@ -2,6 +2,7 @@
 //! later — share: a client from their kubeconfig, the HTTPS health endpoint of their secure
 //! port, leader election through a Lease, and Events in upstream's form.
 
+pub mod correlate;
 pub mod credentials;
 pub mod events;
 pub mod healthz;

@@ -48,24 +48,7 @@ pub async fn run(args: Args, default_kubeconfig: PathBuf) -> anyhow::Result<()> 
     let names: Vec<String> = (0..args.nodes)
         .map(|i| format!("kwb-bench-node-{i}"))
         .collect();
-    for name in &names {
-        let node: Node = serde_json::from_value(json!({
-            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kwb-bench": "true"}},
-        }))?;
-        match nodes.create(&PostParams::default(), &node).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {}
-            Err(e) => return Err(e.into()),
-        }
-        let status = json!({"status": {
-            "capacity": {"cpu": "64", "memory": "256Gi", "pods": "250"},
-            "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "250"},
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
-        }});
-        nodes
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-            .await?;
-    }
+    make_nodes(&nodes, &names, false).await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NAMESPACE}}))?;
     match namespaces.create(&PostParams::default(), &ns).await {
@@ -73,64 +56,24 @@ pub async fn run(args: Args, default_kubeconfig: PathBuf) -> anyhow::Result<()> 
         Err(kube::Error::Api(s)) if s.code == 409 => {}
         Err(e) => return Err(e.into()),
     }
-    // A name of its own per run: the last run's deployment may still be going away.
-    let name = format!("bench-{}", crate::apiserver::strategy::random_suffix());
-    let deployment: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": name},
-        "spec": {"replicas": args.replicas, "selector": {"matchLabels": {"run": name}},
-                 "template": {"metadata": {"labels": {"run": name}},
-                              "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
-                                       "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}},
-    }))?;
-
     let want = args.replicas as usize;
-    let mut progress = Progress {
-        run: name.clone(),
-        want,
-        ..Default::default()
-    };
-    // Watch before creating, so no pod is missed; a watch the server ends (a slow reader
-    // falls behind) is taken up again from a fresh list.
-    let list = pods.list(&ListParams::default()).await?;
-    let mut rv = list.metadata.resource_version.unwrap_or_default();
+
+    // Phase 1: a deployment on ready nodes, pods scheduled as they are created.
+    let mut progress = Progress::new(want);
+    let rv = pods
+        .list(&ListParams::default())
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
     let start = Instant::now();
     deployments
-        .create(&PostParams::default(), &deployment)
+        .create(
+            &PostParams::default(),
+            &deployment(&progress.run, args.replicas)?,
+        )
         .await?;
-    let mut quiet = Instant::now();
-    loop {
-        let mut stream = pods
-            .watch(&WatchParams::default().timeout(290), &rv)
-            .await?
-            .boxed();
-        while let Ok(Ok(Some(event))) =
-            tokio::time::timeout(Duration::from_secs(5), stream.try_next()).await
-        {
-            if let WatchEvent::Added(p) | WatchEvent::Modified(p) = event {
-                progress.note(&p, start.elapsed());
-                quiet = Instant::now();
-            }
-            if progress.all_bound.is_some() {
-                break;
-            }
-        }
-        if progress.all_bound.is_some() {
-            break;
-        }
-        if quiet.elapsed() > Duration::from_secs(120) {
-            anyhow::bail!(
-                "no progress for 120 s: are the controller-manager and scheduler running?"
-            );
-        }
-        let list = pods.list(&ListParams::default()).await?;
-        for p in &list.items {
-            progress.note(p, start.elapsed());
-        }
-        rv = list.metadata.resource_version.unwrap_or_default();
-        if progress.all_bound.is_some() {
-            break;
-        }
-    }
+    follow(&pods, rv, &mut progress, start, |p| p.all_bound.is_some()).await?;
     let all_bound = progress.all_bound.unwrap_or_default();
     let all_created = progress.all_created.unwrap_or(all_bound);
     let binding_window = all_bound.saturating_sub(progress.first_bound.unwrap_or_default());
@@ -150,7 +93,7 @@ pub async fn run(args: Args, default_kubeconfig: PathBuf) -> anyhow::Result<()> 
     );
     // Spread over the nodes: the most and fewest pods on one node.
     let placed = pods
-        .list(&ListParams::default().labels(&format!("run={name}")))
+        .list(&ListParams::default().labels(&format!("run={}", progress.run)))
         .await?;
     let mut per_node = std::collections::BTreeMap::<String, usize>::new();
     for p in &placed.items {
@@ -178,6 +121,49 @@ pub async fn run(args: Args, default_kubeconfig: PathBuf) -> anyhow::Result<()> 
             }
         }
     }
+
+    // Phase 2: the scheduler alone. Phase 1's binding rate is bounded by how fast the
+    // ReplicaSet creates pods; here every pod waits on nodes with a taint of the bench's own
+    // first (not a cordon: the node lifecycle controller's unschedulable taint would lag
+    // behind an uncordon), then the taint is removed and the whole backlog is bound.
+    clean_up(&client, &nodes, &deployments, &pods).await;
+    make_nodes(&nodes, &names, true).await?;
+    let mut waiting = Progress::new(want);
+    let rv = pods
+        .list(&ListParams::default())
+        .await?
+        .metadata
+        .resource_version
+        .unwrap_or_default();
+    deployments
+        .create(
+            &PostParams::default(),
+            &deployment(&waiting.run, args.replicas)?,
+        )
+        .await?;
+    follow(&pods, rv, &mut waiting, Instant::now(), |p| {
+        p.unschedulable.len() == p.want
+    })
+    .await?;
+    let mut backlog = Progress::new(want);
+    backlog.run = waiting.run.clone();
+    let list = pods.list(&ListParams::default()).await?;
+    let rv = list.metadata.resource_version.unwrap_or_default();
+    let start = Instant::now();
+    let release = Patch::Merge(json!({"spec": {"taints": null}}));
+    let pp = PatchParams::default();
+    futures::future::try_join_all(names.iter().map(|n| nodes.patch(n, &pp, &release))).await?;
+    follow(&pods, rv, &mut backlog, start, |p| p.all_bound.is_some()).await?;
+    let drained = backlog.all_bound.unwrap_or_default();
+    println!("backlog of {want} pending pods, released at once (the scheduler alone)");
+    println!(
+        "  all pods bound            {:>8.2} s",
+        drained.as_secs_f64()
+    );
+    println!(
+        "  pods bound per second     {:>8.0}",
+        want as f64 / drained.as_secs_f64().max(0.001)
+    );
 
     clean_up(&client, &nodes, &deployments, &pods).await;
     Ok(())
@@ -212,6 +198,87 @@ async fn clean_up(
         .await;
 }
 
+/// Ready fake nodes; `held`: with a NoSchedule taint no pod tolerates.
+async fn make_nodes(nodes: &Api<Node>, names: &[String], held: bool) -> anyhow::Result<()> {
+    let taints = match held {
+        true => json!([{"key": "kwb-bench/hold", "effect": "NoSchedule"}]),
+        false => json!(null),
+    };
+    for name in names {
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kwb-bench": "true"}},
+            "spec": {"taints": taints},
+        }))?;
+        match nodes.create(&PostParams::default(), &node).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => return Err(e.into()),
+        }
+        let status = json!({"status": {
+            "capacity": {"cpu": "64", "memory": "256Gi", "pods": "250"},
+            "allocatable": {"cpu": "64", "memory": "256Gi", "pods": "250"},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+        }});
+        nodes
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The run's deployment: `replicas` small pods labelled `run=<name>`.
+fn deployment(name: &str, replicas: i32) -> anyhow::Result<Deployment> {
+    Ok(serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"run": name}},
+                 "template": {"metadata": {"labels": {"run": name}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
+                                       "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}},
+    }))?)
+}
+
+/// Notes the run's pods from a watch starting at `rv` until `done`; a watch the server ends
+/// (a slow reader falls behind) is taken up again from a fresh list.
+async fn follow(
+    pods: &Api<Pod>,
+    mut rv: String,
+    progress: &mut Progress,
+    start: Instant,
+    done: impl Fn(&Progress) -> bool,
+) -> anyhow::Result<()> {
+    let mut quiet = Instant::now();
+    loop {
+        let mut stream = pods
+            .watch(&WatchParams::default().timeout(290), &rv)
+            .await?
+            .boxed();
+        while let Ok(Ok(Some(event))) =
+            tokio::time::timeout(Duration::from_secs(5), stream.try_next()).await
+        {
+            if let WatchEvent::Added(p) | WatchEvent::Modified(p) = event {
+                progress.note(&p, start.elapsed());
+                quiet = Instant::now();
+            }
+            if done(progress) {
+                return Ok(());
+            }
+        }
+        if quiet.elapsed() > Duration::from_secs(120) {
+            anyhow::bail!(
+                "no progress for 120 s: are the controller-manager and scheduler running?"
+            );
+        }
+        let list = pods.list(&ListParams::default()).await?;
+        for p in &list.items {
+            progress.note(p, start.elapsed());
+        }
+        rv = list.metadata.resource_version.unwrap_or_default();
+        if done(progress) {
+            return Ok(());
+        }
+    }
+}
+
 /// What the watch has shown of the run's pods, and when.
 #[derive(Default)]
 struct Progress {
@@ -219,18 +286,39 @@ struct Progress {
     want: usize,
     created: std::collections::HashSet<String>,
     bound: std::collections::HashSet<String>,
+    /// Pods the scheduler has marked PodScheduled=False.
+    unschedulable: std::collections::HashSet<String>,
     all_created: Option<Duration>,
     first_bound: Option<Duration>,
     all_bound: Option<Duration>,
 }
 
 impl Progress {
+    /// For a new run with a name of its own (the last run's deployment may still be going).
+    fn new(want: usize) -> Progress {
+        Progress {
+            run: format!("bench-{}", crate::apiserver::strategy::random_suffix()),
+            want,
+            ..Default::default()
+        }
+    }
+
     fn note(&mut self, p: &Pod, at: Duration) {
         if p.metadata.labels.as_ref().and_then(|l| l.get("run")) != Some(&self.run) {
             return;
         }
         let pod = p.metadata.name.clone().unwrap_or_default();
         self.created.insert(pod.clone());
+        let unschedulable = p
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .any(|c| c.type_ == "PodScheduled" && c.status == "False");
+        if unschedulable {
+            self.unschedulable.insert(pod.clone());
+        }
         if self.created.len() == self.want && self.all_created.is_none() {
             self.all_created = Some(at);
         }

@@ -25,7 +25,7 @@ pub const SCHEDULER_NAME: &str = "default-scheduler";
 /// (upstream flushes its unschedulable queue every 5 minutes; 30 s suits a workshop).
 const RETRY_UNSCHEDULABLE: Duration = Duration::from_secs(30);
 
-/// Bindings sent at once; more gain little against one apiserver.
+/// Bindings (and unschedulable reports) sent at once; more gain little against one apiserver.
 const BINDS_IN_FLIGHT: usize = 32;
 
 pub struct Scheduler {
@@ -126,8 +126,27 @@ impl Scheduler {
                 self.assumed.insert(uid, assumed);
             }
         }
-        for (pod, message) in failures {
-            self.unschedulable(&pod, &message).await;
+        // Said once per distinct reason, and written together like the bindings: a backlog
+        // whose reason changes (a node cordoned) must not hold up the next pass.
+        let news: Vec<(Arc<Pod>, String)> = failures
+            .into_iter()
+            .filter(|(pod, message)| {
+                let uid = pod.uid().unwrap_or_default();
+                self.unschedulable.get(&uid) != Some(message)
+            })
+            .collect();
+        let this = &*self;
+        let said: Vec<(Arc<Pod>, String)> = futures::stream::iter(news)
+            .map(|(pod, message)| async move {
+                this.unschedulable(&pod, &message).await;
+                (pod, message)
+            })
+            .buffer_unordered(BINDS_IN_FLIGHT)
+            .collect()
+            .await;
+        for (pod, message) in said {
+            self.unschedulable
+                .insert(pod.uid().unwrap_or_default(), message);
         }
     }
 
@@ -177,13 +196,9 @@ impl Scheduler {
         }
     }
 
-    /// Says once per distinct reason why a pod fits nowhere: a Warning event and the pod's
-    /// PodScheduled condition, as upstream's scheduler records them.
-    async fn unschedulable(&mut self, pod: &Pod, message: &str) {
-        let uid = pod.uid().unwrap_or_default();
-        if self.unschedulable.get(&uid).map(String::as_str) == Some(message) {
-            return;
-        }
+    /// Says why a pod fits nowhere: a Warning event and the pod's PodScheduled condition,
+    /// as upstream's scheduler records them.
+    async fn unschedulable(&self, pod: &Pod, message: &str) {
         let (ns, name) = (pod.namespace().unwrap_or_default(), pod.name_any());
         tracing::info!(pod = %format!("{ns}/{name}"), "unable to schedule pod: {message}");
         self.events
@@ -201,7 +216,6 @@ impl Scheduler {
         {
             tracing::warn!(pod = %format!("{ns}/{name}"), "could not set PodScheduled: {e}");
         }
-        self.unschedulable.insert(uid, message.to_string());
     }
 }
 
