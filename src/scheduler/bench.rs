@@ -60,12 +60,7 @@ pub async fn run(args: Args, default_kubeconfig: PathBuf) -> anyhow::Result<()> 
 
     // Phase 1: a deployment on ready nodes, pods scheduled as they are created.
     let mut progress = Progress::new(want);
-    let rv = pods
-        .list(&ListParams::default())
-        .await?
-        .metadata
-        .resource_version
-        .unwrap_or_default();
+    let rv = resource_version(&pods).await?;
     let start = Instant::now();
     deployments
         .create(
@@ -129,12 +124,7 @@ pub async fn run(args: Args, default_kubeconfig: PathBuf) -> anyhow::Result<()> 
     clean_up(&client, &nodes, &deployments, &pods).await;
     make_nodes(&nodes, &names, true).await?;
     let mut waiting = Progress::new(want);
-    let rv = pods
-        .list(&ListParams::default())
-        .await?
-        .metadata
-        .resource_version
-        .unwrap_or_default();
+    let rv = resource_version(&pods).await?;
     deployments
         .create(
             &PostParams::default(),
@@ -196,6 +186,12 @@ async fn clean_up(
             &all.clone().labels("kwb-bench=true"),
         )
         .await;
+}
+
+/// Where a watch of the pods starts so that it misses nothing created from now on.
+async fn resource_version(pods: &Api<Pod>) -> anyhow::Result<String> {
+    let list = pods.list(&ListParams::default().limit(1)).await?;
+    Ok(list.metadata.resource_version.unwrap_or_default())
 }
 
 /// Ready fake nodes; `held`: with a NoSchedule taint no pod tolerates.

@@ -39,6 +39,17 @@ fn replica_sets(api: &Api) -> Vec<(String, i64, String)> {
     out
 }
 
+/// The status condition of this type (panics when there is none: the test expects it).
+fn condition(obj: &Value, type_: &str) -> Value {
+    obj["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition: {obj}"))
+        .clone()
+}
+
 fn pods(api: &Api) -> Vec<Value> {
     json(api, &["pods", "-l", "app=web"])["items"]
         .as_array()
@@ -275,13 +286,7 @@ fn the_scheduler_spreads_pods_and_says_why_a_tainted_or_cordoned_node_gets_none(
         events.contains(why).then_some(())
     });
     let pod = &json(&api, &["pods", "-l", "app=late"])["items"][0];
-    let cond = pod["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "PodScheduled")
-        .unwrap()
-        .clone();
+    let cond = condition(pod, "PodScheduled");
     assert_eq!(cond["status"], "False", "{pod}");
     assert_eq!(cond["reason"], "Unschedulable", "{pod}");
     assert_eq!(cond["message"], why);
@@ -295,6 +300,14 @@ fn the_scheduler_spreads_pods_and_says_why_a_tainted_or_cordoned_node_gets_none(
             (p.len() == 1 && p[0].1 == "node-3").then_some(())
         },
     );
+}
+
+/// `kubectl get endpoints shop -n shop` as printed.
+fn endpoints_of_shop(api: &Api) -> String {
+    stdout(&ok(
+        api.kubectl(&["get", "endpoints", "shop", "-n", "shop"]),
+        "get endpoints",
+    ))
 }
 
 /// A pod bound to `node` with the IP and readiness a kubelet would report.
@@ -355,10 +368,7 @@ fn services_get_endpoints_and_slices_and_a_deleted_namespace_is_emptied_and_remo
         "endpoints of the ready pod",
         Duration::from_secs(20),
         || {
-            let ep = stdout(&ok(
-                api.kubectl(&["get", "endpoints", "shop", "-n", "shop"]),
-                "ep",
-            ));
+            let ep = endpoints_of_shop(&api);
             ep.contains("127.244.1.10:80").then_some(())
         },
     );
@@ -420,10 +430,7 @@ fn services_get_endpoints_and_slices_and_a_deleted_namespace_is_emptied_and_remo
         "both pods ready in endpoints",
         Duration::from_secs(20),
         || {
-            let ep = stdout(&ok(
-                api.kubectl(&["get", "endpoints", "shop", "-n", "shop"]),
-                "ep",
-            ));
+            let ep = endpoints_of_shop(&api);
             (ep.contains("127.244.1.10:80") && ep.contains("127.244.1.11:80")).then_some(())
         },
     );
@@ -567,13 +574,7 @@ fn a_node_whose_lease_expires_turns_unknown_is_tainted_and_its_pods_evicted_and_
         },
     );
     let node = json(&api, &["node", "node-1"]);
-    let ready = node["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Ready")
-        .unwrap()
-        .clone();
+    let ready = condition(&node, "Ready");
     assert_eq!(ready["status"], "Unknown", "{node}");
     assert_eq!(ready["reason"], "NodeStatusUnknown", "{node}");
     // Its pods are marked not ready; the pod tolerating 1 s is evicted, the other stays.
@@ -586,13 +587,7 @@ fn a_node_whose_lease_expires_turns_unknown_is_tainted_and_its_pods_evicted_and_
         patient["metadata"]["deletionTimestamp"].is_null(),
         "{patient}"
     );
-    let ready = patient["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["type"] == "Ready")
-        .unwrap()
-        .clone();
+    let ready = condition(&patient, "Ready");
     assert_eq!(ready["status"], "False", "{patient}");
     let events = stdout(&ok(api.kubectl(&["get", "events", "-A"]), "events"));
     for wanted in [
