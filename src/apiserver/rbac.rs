@@ -773,6 +773,12 @@ role system:controller:deployment-controller
     create delete get list patch update watch | apps | replicasets
     get list update watch | core | pods
     create patch update | core events.k8s.io | events
+role system:controller:job-controller
+    get list patch update watch | batch | jobs
+    patch update | batch | jobs/status
+    update | batch | jobs/finalizers
+    create delete list patch watch | core | pods
+    create patch update | core events.k8s.io | events
 role system:controller:replicaset-controller
     get list update watch | apps | replicasets
     update | apps | replicasets/status
@@ -845,6 +851,7 @@ bind system:volume-scheduler User:system:kube-scheduler
 bind system:kube-controller-manager User:system:kube-controller-manager
 bind system:controller:deployment-controller ServiceAccount:kube-system/deployment-controller
 bind system:controller:replicaset-controller ServiceAccount:kube-system/replicaset-controller
+bind system:controller:job-controller ServiceAccount:kube-system/job-controller
 bind system:controller:endpoint-controller ServiceAccount:kube-system/endpoint-controller
 bind system:controller:endpointslice-controller ServiceAccount:kube-system/endpointslice-controller
 bind system:controller:service-account-controller ServiceAccount:kube-system/service-account-controller

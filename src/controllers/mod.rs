@@ -14,6 +14,7 @@ pub mod event;
 pub mod expectations;
 pub mod gc;
 pub mod hash;
+pub mod job;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod owner;
@@ -31,6 +32,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, Pod, Service, ServiceAccount,
@@ -213,6 +215,7 @@ async fn start(
     let endpoints_client = writers.client("endpoint-controller").await;
     let slices_client = writers.client("endpointslice-controller").await;
     let node_client = writers.client("node-controller").await;
+    let job_client = writers.client("job-controller").await;
     let publisher = match root_ca {
         Some(ca) => Some((writers.client("root-ca-cert-publisher").await, ca)),
         None => None,
@@ -232,6 +235,11 @@ async fn start(
     let wake_ns_deletion = Arc::new(Notify::new());
     let wake_endpoints = Arc::new(Notify::new());
     let wake_nodes = Arc::new(Notify::new());
+    let wake_jobs = Arc::new(Notify::new());
+    let jobs = watched(
+        Api::<Job>::all(client.clone()),
+        vec![wake_jobs.clone(), wake_gc.clone()],
+    );
     let namespaces = watched(
         Api::<Namespace>::all(client.clone()),
         vec![wake_ns.clone(), wake_ns_deletion.clone()],
@@ -281,12 +289,14 @@ async fn start(
             wake_gc.clone(),
             wake_endpoints.clone(),
             wake_nodes.clone(),
+            wake_jobs.clone(),
         ],
     );
     let _ = deployments.wait_until_ready().await;
     let _ = services.wait_until_ready().await;
     let _ = nodes.wait_until_ready().await;
     let _ = leases.wait_until_ready().await;
+    let _ = jobs.wait_until_ready().await;
     let _ = endpoints.wait_until_ready().await;
     let _ = slices.wait_until_ready().await;
     let _ = rss.wait_until_ready().await;
@@ -315,7 +325,14 @@ async fn start(
     let ns_deletion = run::namespace::Controller::new(ns_client, namespaces.clone());
     let per_namespace =
         run::namespaced::Controller::new(sa_client, publisher, namespaces, accounts, root_cas);
-    let gc = run::gc::Controller::new(gc_client, deployments.clone(), rss.clone(), pods.clone());
+    let job = run::job::Controller::new(job_client, jobs.clone(), pods.clone());
+    let gc = run::gc::Controller::new(
+        gc_client,
+        deployments.clone(),
+        rss.clone(),
+        pods.clone(),
+        jobs,
+    );
     let deploy = run::deployment::Controller::new(deploy_client, deployments, rss.clone(), events);
     let rs = run::replicaset::Controller::new(rs_client, rss, pods, rs_events);
     tokio::join!(
@@ -326,6 +343,7 @@ async fn start(
         run::level_loop(wake_ns_deletion, RESYNC, ns_deletion),
         run::level_loop(wake_endpoints, RESYNC, endpoints),
         run::level_loop(wake_nodes, RESYNC, node_lifecycle),
+        run::level_loop(wake_jobs, RESYNC, job),
     );
 }
 

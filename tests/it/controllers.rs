@@ -633,3 +633,82 @@ fn a_node_whose_lease_expires_turns_unknown_is_tainted_and_its_pods_evicted_and_
         node_taints(&api, "node-1").is_empty().then_some(())
     });
 }
+
+#[test]
+fn a_job_runs_its_pods_to_completion_and_goes_with_them() {
+    if !util::require(
+        "kubectl",
+        "a_job_runs_its_pods_to_completion_and_goes_with_them",
+    ) {
+        return;
+    }
+    let api = Api::start();
+    ok(
+        api.tc.run(&["start", "controller-manager"]),
+        "start controller-manager",
+    );
+    ok(
+        api.kubectl(&[
+            "create",
+            "job",
+            "pi",
+            "--image=perl:5.34",
+            "--",
+            "perl",
+            "-e",
+            "print 1",
+        ]),
+        "create job",
+    );
+    // No kubelet here: the test plays it, marking the pod Succeeded.
+    let pod = wait_until("the job's pod", Duration::from_secs(20), || {
+        let list = json(&api, &["pods", "-l", "job-name=pi"]);
+        list["items"][0]["metadata"]["name"]
+            .as_str()
+            .map(str::to_string)
+    });
+    ok(
+        api.kubectl(&[
+            "patch",
+            "pod",
+            &pod,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            r#"{"status":{"phase":"Succeeded"}}"#,
+        ]),
+        "pod succeeded",
+    );
+    ok(
+        api.kubectl(&[
+            "wait",
+            "--for=condition=complete",
+            "job/pi",
+            "--timeout=20s",
+        ]),
+        "job complete",
+    );
+    let jobs = stdout(&ok(api.kubectl(&["get", "jobs"]), "get jobs"));
+    assert!(jobs.contains("Complete") && jobs.contains("1/1"), "{jobs}");
+    let job = json(&api, &["job", "pi"]);
+    assert_eq!(
+        condition(&job, "SuccessCriteriaMet")["status"],
+        "True",
+        "{job}"
+    );
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
+    assert!(job["status"]["completionTime"].is_string(), "{job}");
+    let events = stdout(&ok(api.kubectl(&["get", "events"]), "events"));
+    assert!(
+        events.contains("Created pod: pi-") && events.contains("Job completed"),
+        "{events}"
+    );
+    ok(api.kubectl(&["delete", "job", "pi"]), "delete job");
+    wait_until("its pod gone", Duration::from_secs(20), || {
+        json(&api, &["pods", "-l", "job-name=pi"])["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+            .then_some(())
+    });
+}

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::runtime::reflector::Store;
@@ -20,6 +21,7 @@ pub struct Controller {
     deployments: Store<Deployment>,
     rss: Store<ReplicaSet>,
     pods: Store<Pod>,
+    jobs: Store<Job>,
     /// The kinds watched, indexed as [`Item::kind`].
     kinds: Vec<ApiResource>,
     recent: HashMap<String, Instant>,
@@ -31,31 +33,36 @@ impl Controller {
         deployments: Store<Deployment>,
         rss: Store<ReplicaSet>,
         pods: Store<Pod>,
+        jobs: Store<Job>,
     ) -> Controller {
         Controller {
             client,
             deployments,
             rss,
             pods,
+            jobs,
             kinds: vec![
                 ApiResource::erase::<Deployment>(&()),
                 ApiResource::erase::<ReplicaSet>(&()),
                 ApiResource::erase::<Pod>(&()),
+                ApiResource::erase::<Job>(&()),
             ],
             recent: HashMap::new(),
         }
     }
 
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let (deployments, rss, pods) = (
+        let (deployments, rss, pods, jobs) = (
             self.deployments.state(),
             self.rss.state(),
             self.pods.state(),
+            self.jobs.state(),
         );
         let mut items: Vec<Item<'_>> = Vec::new();
         items.extend(deployments.iter().map(|o| item(0, o.meta())));
         items.extend(rss.iter().map(|o| item(1, o.meta())));
         items.extend(pods.iter().map(|o| item(2, o.meta())));
+        items.extend(jobs.iter().map(|o| item(3, o.meta())));
         let kinds = &self.kinds;
         let watched = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| {
             kinds

@@ -6,6 +6,7 @@
 pub mod deployment;
 pub mod endpoints;
 pub mod gc;
+pub mod job;
 pub mod namespace;
 pub mod namespaced;
 pub mod nodelifecycle;
