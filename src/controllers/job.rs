@@ -15,7 +15,7 @@ mod tests;
 
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus, UncountedTerminatedPods};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
 use k8s_openapi::jiff::Timestamp;
 
 use crate::controllers::{owner, pods};
@@ -249,23 +249,10 @@ pub fn owner_reference(job: &Job) -> OwnerReference {
 
 /// A pod to create for `job`, named by the server from `<job-name>-`.
 pub fn new_pod(job: &Job) -> Pod {
-    let template = job
-        .spec
-        .as_ref()
-        .map(|s| s.template.clone())
-        .unwrap_or_default();
-    let meta = template.metadata.unwrap_or_default();
-    let name = job.metadata.name.clone().unwrap_or_default();
-    Pod {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{name}-")),
-            namespace: job.metadata.namespace.clone(),
-            labels: meta.labels,
-            annotations: meta.annotations,
-            owner_references: Some(vec![owner_reference(job)]),
-            ..ObjectMeta::default()
-        },
-        spec: template.spec,
-        status: None,
-    }
+    let template = job.spec.as_ref().map(|s| s.template.clone());
+    pods::from_template(
+        template.unwrap_or_default(),
+        &job.metadata,
+        owner_reference(job),
+    )
 }

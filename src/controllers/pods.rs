@@ -1,7 +1,42 @@
-//! Pod facts the ReplicaSet controller counts and ranks by.
+//! Pod facts the workload controllers count and rank by, and the pods they create.
 
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use k8s_openapi::jiff::Timestamp;
+
+/// Longest pod name prefix that still leaves the `-` valid in a DNS subdomain name.
+const MAX_NAME_LEN: usize = 253;
+
+/// A pod from a workload's template, as upstream's controllers make them: the template's
+/// labels, annotations and finalizers, the owner's namespace and controller reference, and
+/// a name the server generates from `<owner-name>-`.
+pub fn from_template(
+    template: PodTemplateSpec,
+    owner: &ObjectMeta,
+    reference: OwnerReference,
+) -> Pod {
+    let meta = template.metadata.unwrap_or_default();
+    let name = owner.name.clone().unwrap_or_default();
+    // Upstream drops the dash when it would make the prefix an invalid name.
+    let generate_name = if name.len() < MAX_NAME_LEN {
+        format!("{name}-")
+    } else {
+        name
+    };
+    Pod {
+        metadata: ObjectMeta {
+            generate_name: Some(generate_name),
+            namespace: owner.namespace.clone(),
+            labels: meta.labels,
+            annotations: meta.annotations,
+            finalizers: meta.finalizers,
+            owner_references: Some(vec![reference]),
+            ..ObjectMeta::default()
+        },
+        spec: template.spec,
+        status: None,
+    }
+}
 
 const NANOS: i128 = 1_000_000_000;
 

@@ -10,7 +10,7 @@ mod tests;
 
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::controllers::owner::{self, Claim, Claimer};
@@ -21,9 +21,6 @@ use crate::kinds::labels;
 pub const BURST_REPLICAS: usize = 500;
 /// First batch of a slow-start creation run; each later batch doubles.
 pub const SLOW_START_INITIAL_BATCH: usize = 1;
-
-/// Longest pod name prefix that still leaves the `-` valid in a DNS subdomain name.
-const MAX_NAME_LEN: usize = 253;
 
 /// The writes one ReplicaSet sync asks for.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -116,32 +113,12 @@ pub fn owner_reference(rs: &ReplicaSet) -> OwnerReference {
 
 /// A pod to create for `rs`, named by the server from `<rs-name>-`.
 pub fn new_pod(rs: &ReplicaSet) -> Pod {
-    let template = rs
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.clone())
-        .unwrap_or_default();
-    let meta = template.metadata.unwrap_or_default();
-    let name = rs.metadata.name.clone().unwrap_or_default();
-    // Upstream drops the dash when it would make the prefix an invalid name.
-    let generate_name = if name.len() < MAX_NAME_LEN {
-        format!("{name}-")
-    } else {
-        name
-    };
-    Pod {
-        metadata: ObjectMeta {
-            generate_name: Some(generate_name),
-            namespace: rs.metadata.namespace.clone(),
-            labels: meta.labels,
-            annotations: meta.annotations,
-            finalizers: meta.finalizers,
-            owner_references: Some(vec![owner_reference(rs)]),
-            ..ObjectMeta::default()
-        },
-        spec: template.spec,
-        status: None,
-    }
+    let template = rs.spec.as_ref().and_then(|s| s.template.clone());
+    pods::from_template(
+        template.unwrap_or_default(),
+        &rs.metadata,
+        owner_reference(rs),
+    )
 }
 
 /// Event (reason, message) for a created pod, in upstream's words.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
@@ -48,12 +48,10 @@ impl Controller {
         for d in deployments {
             let k = key(&d.metadata);
             let rss = &self.rss;
-            let seen = |rk: &str| {
-                let (ns, name) = rk.split_once('/')?;
-                rss.get(&ObjectRef::new(name).within(ns))
-                    .map(|r| rv(&r.metadata))
-            };
-            if !self.expectations.satisfied(&k, seen) {
+            if !self
+                .expectations
+                .satisfied(&k, |rk| super::version_in(rss, rk))
+            {
                 continue;
             }
             let ns = d.namespace();

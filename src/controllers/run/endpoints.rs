@@ -58,13 +58,7 @@ impl Controller {
             .iter()
             .map(|s| (**s).clone())
             .collect();
-        let mut pods_by_ns: HashMap<String, Vec<Pod>> = HashMap::new();
-        for p in self.pods.state() {
-            pods_by_ns
-                .entry(p.namespace().unwrap_or_default())
-                .or_default()
-                .push((*p).clone());
-        }
+        let pods_by_ns = super::by_namespace(&self.pods);
         let nodes: Vec<Node> = self.nodes.state().iter().map(|n| (**n).clone()).collect();
         let mut slices_by_service: HashMap<String, Vec<EndpointSlice>> = HashMap::new();
         for s in self.slices.state() {
@@ -91,13 +85,10 @@ impl Controller {
             self.sync_endpoints(svc, pods).await;
             let k = key(&svc.metadata);
             let store = &self.slices;
-            let seen = |sk: &str| {
-                let (ns, name) = sk.split_once('/')?;
-                store
-                    .get(&ObjectRef::new(name).within(ns))
-                    .map(|s| rv(&s.metadata))
-            };
-            if self.expectations.satisfied(&k, seen) {
+            if self
+                .expectations
+                .satisfied(&k, |sk| super::version_in(store, sk))
+            {
                 let existing = slices_by_service.remove(&k).unwrap_or_default();
                 self.sync_slices(svc, pods, &nodes, &existing).await;
             }

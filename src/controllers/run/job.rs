@@ -1,11 +1,9 @@
 //! The Job controller at work: runs each Job's pods to completion or failure.
 
-use std::collections::HashMap;
-
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, PostParams};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 
 use super::{key, sooner};
@@ -33,13 +31,7 @@ impl Controller {
     }
 
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let mut by_ns: HashMap<String, Vec<Pod>> = HashMap::new();
-        for p in self.pods.state() {
-            by_ns
-                .entry(p.namespace().unwrap_or_default())
-                .or_default()
-                .push((*p).clone());
-        }
+        let by_ns = super::by_namespace(&self.pods);
         let jobs = self.jobs.state();
         self.expectations
             .retain(|k| jobs.iter().any(|j| key(&j.metadata) == k));
@@ -48,12 +40,11 @@ impl Controller {
         for job in jobs {
             let k = key(&job.metadata);
             let pods = &self.pods;
-            let seen = |pk: &str| {
-                let (ns, name) = pk.split_once('/')?;
-                pods.get(&ObjectRef::new(name).within(ns))
-                    .map(|p| rv(&p.metadata))
-            };
-            if !self.expectations.satisfied(&k, seen) || job.metadata.deletion_timestamp.is_some() {
+            if !self
+                .expectations
+                .satisfied(&k, |pk| super::version_in(pods, pk))
+                || job.metadata.deletion_timestamp.is_some()
+            {
                 continue;
             }
             let ns_pods = by_ns

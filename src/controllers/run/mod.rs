@@ -12,8 +12,11 @@ pub mod namespaced;
 pub mod nodelifecycle;
 pub mod replicaset;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use kube::runtime::reflector::{ObjectRef, Store};
 
 use tokio::sync::Notify;
 
@@ -51,6 +54,36 @@ pub fn key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) ->
         meta.namespace.as_deref().unwrap_or(""),
         meta.name.as_deref().unwrap_or("")
     )
+}
+
+/// The objects of a store by namespace, for controllers that sync one namespace's worth.
+pub fn by_namespace<K>(store: &Store<K>) -> HashMap<String, Vec<K>>
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let mut out: HashMap<String, Vec<K>> = HashMap::new();
+    for o in store.state() {
+        out.entry(o.meta().namespace.clone().unwrap_or_default())
+            .or_default()
+            .push((*o).clone());
+    }
+    out
+}
+
+/// The resourceVersion `store` holds for `namespace/name`: what [`Expectations`] asks to
+/// know whether a controller's own writes have been seen.
+///
+/// [`Expectations`]: crate::controllers::expectations::Expectations
+pub fn version_in<K>(store: &Store<K>, namespace_name: &str) -> Option<u64>
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone,
+{
+    let (ns, name) = namespace_name.split_once('/')?;
+    store
+        .get(&ObjectRef::new(name).within(ns))
+        .map(|o| crate::controllers::expectations::rv(o.meta()))
 }
 
 /// The smaller of two optional delays.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
@@ -44,13 +44,7 @@ impl Controller {
 
     /// One pass over every ReplicaSet; the seconds until one is due again, if any.
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let mut by_ns: HashMap<String, Vec<Pod>> = HashMap::new();
-        for p in self.pods.state() {
-            by_ns
-                .entry(p.namespace().unwrap_or_default())
-                .or_default()
-                .push((*p).clone());
-        }
+        let by_ns = super::by_namespace(&self.pods);
         let rss = self.rss.state();
         self.expectations
             .retain(|k| rss.iter().any(|rs| key(&rs.metadata) == k));
@@ -58,12 +52,10 @@ impl Controller {
         for rs in rss {
             let k = key(&rs.metadata);
             let pods = &self.pods;
-            let seen = |pk: &str| {
-                let (ns, name) = pk.split_once('/')?;
-                pods.get(&ObjectRef::new(name).within(ns))
-                    .map(|p| rv(&p.metadata))
-            };
-            if !self.expectations.satisfied(&k, seen) {
+            if !self
+                .expectations
+                .satisfied(&k, |pk| super::version_in(pods, pk))
+            {
                 continue;
             }
             let ns = rs.namespace().unwrap_or_default();
