@@ -779,6 +779,35 @@ role system:controller:job-controller
     update | batch | jobs/finalizers
     create delete list patch watch | core | pods
     create patch update | core events.k8s.io | events
+role system:controller:cronjob-controller
+    get list update watch | batch | cronjobs
+    create delete get list patch update watch | batch | jobs
+    update | batch | cronjobs/status
+    update | batch | cronjobs/finalizers
+    delete list | core | pods
+    create patch update | core events.k8s.io | events
+role system:controller:daemon-set-controller
+    get list watch | apps | daemonsets
+    update | apps | daemonsets/status
+    update | apps | daemonsets/finalizers
+    list watch | core | nodes
+    create delete list patch watch | core | pods
+    create | core | pods/binding
+    create delete get list patch update watch | apps | controllerrevisions
+    create patch update | core events.k8s.io | events
+role system:controller:statefulset-controller
+    list watch | core | pods
+    get list watch | apps | statefulsets
+    update | apps | statefulsets/status
+    update | apps | statefulsets/finalizers
+    create delete get patch update | core | pods
+    create delete get list patch update watch | apps | controllerrevisions
+    create get | core | persistentvolumeclaims
+    create patch update | core events.k8s.io | events
+role system:controller:pod-garbage-collector
+    delete list watch | core | pods
+    get list | core | nodes
+    patch | core | pods/status
 role system:controller:replicaset-controller
     get list update watch | apps | replicasets
     update | apps | replicasets/status
@@ -859,6 +888,10 @@ bind system:controller:root-ca-cert-publisher ServiceAccount:kube-system/root-ca
 bind system:controller:namespace-controller ServiceAccount:kube-system/namespace-controller
 bind system:controller:generic-garbage-collector ServiceAccount:kube-system/generic-garbage-collector
 bind system:controller:node-controller ServiceAccount:kube-system/node-controller
+bind system:controller:cronjob-controller ServiceAccount:kube-system/cronjob-controller
+bind system:controller:daemon-set-controller ServiceAccount:kube-system/daemon-set-controller
+bind system:controller:statefulset-controller ServiceAccount:kube-system/statefulset-controller
+bind system:controller:pod-garbage-collector ServiceAccount:kube-system/pod-garbage-collector
 bind system:node Group:system:nodes
 bind system:node-proxier User:system:kube-proxy
 bind system:kube-dns ServiceAccount:kube-system/kube-dns

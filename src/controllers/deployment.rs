@@ -17,7 +17,7 @@ mod recreate;
 mod rolling;
 mod scale;
 mod status;
-mod util;
+pub mod util;
 
 #[cfg(test)]
 mod sim;

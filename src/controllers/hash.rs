@@ -29,7 +29,12 @@ fn fnv32a(mut hash: u32, bytes: &[u8]) -> u32 {
 /// from a real cluster's for the same template, which matters to nobody: the hash is only
 /// compared with hashes this code made, and templates are matched by content, not by hash.
 pub fn pod_template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -> String {
-    let json = serde_json::to_vec(template).unwrap_or_default();
+    hash_json(template, collision_count)
+}
+
+/// The same hash over any serialisable value (a ControllerRevision's data).
+pub fn hash_json(value: &impl serde::Serialize, collision_count: Option<i32>) -> String {
+    let json = serde_json::to_vec(value).unwrap_or_default();
     let mut hash = fnv32a(FNV32_OFFSET, &json);
     if let Some(count) = collision_count {
         let mut bytes = [0u8; 8];

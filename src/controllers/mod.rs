@@ -8,6 +8,8 @@
 //! on a store that has not yet seen its own writes.
 
 pub mod clock;
+pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod event;
@@ -18,10 +20,13 @@ pub mod job;
 pub mod namespace;
 pub mod nodelifecycle;
 pub mod owner;
+pub mod podgc;
 pub mod pods;
 pub mod ranking;
 pub mod replicaset;
+pub mod revision;
 pub mod run;
+pub mod statefulset;
 
 #[cfg(test)]
 mod fixtures;
@@ -31,8 +36,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::apps::v1::{
+    ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet,
+};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Namespace, Node, Pod, Service, ServiceAccount,
@@ -79,6 +86,9 @@ pub struct Config {
     /// The same for a node that never posted Ready since it registered.
     #[arg(long, default_value = "60s", value_parser = seconds)]
     pub node_startup_grace_period: i64,
+    /// Finished pods kept before the oldest are deleted (0 keeps all).
+    #[arg(long, default_value_t = 12500)]
+    pub terminated_pod_gc_threshold: usize,
 }
 
 /// A Go-style duration of whole seconds or minutes (`40s`, `5m`, `1m30s`), as upstream's
@@ -150,7 +160,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             monitor: config.node_monitor_grace_period,
             startup: config.node_startup_grace_period,
         };
-        let controllers = start(client.clone(), writers, root_ca, grace);
+        let controllers = start(
+            client.clone(),
+            writers,
+            root_ca,
+            grace,
+            config.terminated_pod_gc_threshold,
+        );
         if config.leader_elect {
             tokio::select! {
                 _ = controllers => {}
@@ -206,6 +222,7 @@ async fn start(
     writers: Writers,
     root_ca: Option<String>,
     grace: nodelifecycle::Grace,
+    terminated_pod_gc_threshold: usize,
 ) {
     let deploy_client = writers.client("deployment-controller").await;
     let rs_client = writers.client("replicaset-controller").await;
@@ -216,6 +233,10 @@ async fn start(
     let slices_client = writers.client("endpointslice-controller").await;
     let node_client = writers.client("node-controller").await;
     let job_client = writers.client("job-controller").await;
+    let ds_client = writers.client("daemon-set-controller").await;
+    let sts_client = writers.client("statefulset-controller").await;
+    let podgc_client = writers.client("pod-garbage-collector").await;
+    let cronjob_client = writers.client("cronjob-controller").await;
     let publisher = match root_ca {
         Some(ca) => Some((writers.client("root-ca-cert-publisher").await, ca)),
         None => None,
@@ -236,9 +257,29 @@ async fn start(
     let wake_endpoints = Arc::new(Notify::new());
     let wake_nodes = Arc::new(Notify::new());
     let wake_jobs = Arc::new(Notify::new());
+    let wake_ds = Arc::new(Notify::new());
+    let wake_sts = Arc::new(Notify::new());
+    let wake_podgc = Arc::new(Notify::new());
+    let wake_cronjobs = Arc::new(Notify::new());
+    let cronjobs = watched(
+        Api::<CronJob>::all(client.clone()),
+        vec![wake_cronjobs.clone(), wake_gc.clone()],
+    );
+    let daemonsets = watched(
+        Api::<DaemonSet>::all(client.clone()),
+        vec![wake_ds.clone(), wake_gc.clone()],
+    );
+    let statefulsets = watched(
+        Api::<StatefulSet>::all(client.clone()),
+        vec![wake_sts.clone(), wake_gc.clone()],
+    );
+    let revisions = watched(
+        Api::<ControllerRevision>::all(client.clone()),
+        vec![wake_ds.clone(), wake_sts.clone(), wake_gc.clone()],
+    );
     let jobs = watched(
         Api::<Job>::all(client.clone()),
-        vec![wake_jobs.clone(), wake_gc.clone()],
+        vec![wake_jobs.clone(), wake_gc.clone(), wake_cronjobs.clone()],
     );
     let namespaces = watched(
         Api::<Namespace>::all(client.clone()),
@@ -250,7 +291,12 @@ async fn start(
     );
     let nodes = watched(
         Api::<Node>::all(client.clone()),
-        vec![wake_endpoints.clone(), wake_nodes.clone()],
+        vec![
+            wake_endpoints.clone(),
+            wake_nodes.clone(),
+            wake_ds.clone(),
+            wake_podgc.clone(),
+        ],
     );
     let leases = watched(
         Api::<Lease>::namespaced(client.clone(), "kube-node-lease"),
@@ -290,6 +336,9 @@ async fn start(
             wake_endpoints.clone(),
             wake_nodes.clone(),
             wake_jobs.clone(),
+            wake_ds.clone(),
+            wake_sts.clone(),
+            wake_podgc.clone(),
         ],
     );
     let _ = deployments.wait_until_ready().await;
@@ -304,6 +353,10 @@ async fn start(
     let _ = namespaces.wait_until_ready().await;
     let _ = accounts.wait_until_ready().await;
     let _ = root_cas.wait_until_ready().await;
+    let _ = daemonsets.wait_until_ready().await;
+    let _ = statefulsets.wait_until_ready().await;
+    let _ = revisions.wait_until_ready().await;
+    let _ = cronjobs.wait_until_ready().await;
     tracing::info!("caches synced; starting controllers");
 
     let node_lifecycle = run::nodelifecycle::Controller::new(
@@ -318,7 +371,7 @@ async fn start(
         slices_client,
         services,
         pods.clone(),
-        nodes,
+        nodes.clone(),
         endpoints,
         slices,
     );
@@ -326,12 +379,38 @@ async fn start(
     let per_namespace =
         run::namespaced::Controller::new(sa_client, publisher, namespaces, accounts, root_cas);
     let job = run::job::Controller::new(job_client, jobs.clone(), pods.clone());
+    let cronjob = run::cronjob::Controller::new(cronjob_client, cronjobs.clone(), jobs.clone());
+    let daemonset = run::daemonset::Controller::new(
+        ds_client,
+        daemonsets.clone(),
+        nodes.clone(),
+        pods.clone(),
+        revisions.clone(),
+    );
+    let statefulset = run::statefulset::Controller::new(
+        sts_client,
+        statefulsets.clone(),
+        pods.clone(),
+        revisions.clone(),
+    );
+    let podgc = run::podgc::Controller::new(
+        podgc_client,
+        pods.clone(),
+        nodes.clone(),
+        terminated_pod_gc_threshold,
+    );
     let gc = run::gc::Controller::new(
         gc_client,
-        deployments.clone(),
-        rss.clone(),
-        pods.clone(),
-        jobs,
+        vec![
+            run::gc::watched(deployments.clone()),
+            run::gc::watched(rss.clone()),
+            run::gc::watched(pods.clone()),
+            run::gc::watched(jobs.clone()),
+            run::gc::watched(cronjobs.clone()),
+            run::gc::watched(daemonsets),
+            run::gc::watched(statefulsets),
+            run::gc::watched(revisions),
+        ],
     );
     let deploy = run::deployment::Controller::new(deploy_client, deployments, rss.clone(), events);
     let rs = run::replicaset::Controller::new(rs_client, rss, pods, rs_events);
@@ -344,6 +423,10 @@ async fn start(
         run::level_loop(wake_endpoints, RESYNC, endpoints),
         run::level_loop(wake_nodes, RESYNC, node_lifecycle),
         run::level_loop(wake_jobs, RESYNC, job),
+        run::level_loop(wake_ds, RESYNC, daemonset),
+        run::level_loop(wake_sts, RESYNC, statefulset),
+        run::level_loop(wake_podgc, RESYNC, podgc),
+        run::level_loop(wake_cronjobs, RESYNC, cronjob),
     );
 }
 

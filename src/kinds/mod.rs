@@ -3,6 +3,7 @@
 //! functions: no I/O.
 
 pub mod crd;
+pub mod cron;
 pub mod custom;
 pub mod labels;
 pub mod merge;

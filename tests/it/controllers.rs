@@ -712,3 +712,252 @@ fn a_job_runs_its_pods_to_completion_and_goes_with_them() {
             .then_some(())
     });
 }
+
+/// Plays the kubelet for pods labelled `selector`: every bound pod not yet ready becomes
+/// Running and Ready, and a pod being deleted is confirmed gone. Returns how many pods are
+/// bound.
+fn play_kubelet(api: &Api, selector: &str) -> usize {
+    let list = json(api, &["pods", "-l", selector]);
+    let mut bound = 0;
+    for p in list["items"].as_array().unwrap() {
+        let name = p["metadata"]["name"].as_str().unwrap();
+        if p["metadata"]["deletionTimestamp"].is_string() {
+            let _ = api.kubectl(&["delete", "pod", name, "--grace-period=0", "--force"]);
+            continue;
+        }
+        if p["spec"]["nodeName"].as_str().is_none() {
+            continue;
+        }
+        bound += 1;
+        let ready = p["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        if !ready {
+            let _ = api.kubectl(&[
+                "patch",
+                "pod",
+                name,
+                "--subresource=status",
+                "--type=merge",
+                "-p",
+                r#"{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True"}]}}"#,
+            ]);
+        }
+    }
+    bound
+}
+
+/// The images of the ready, bound pods labelled `selector`, by pod name.
+fn pod_images(api: &Api, selector: &str) -> Vec<(String, String)> {
+    let list = json(api, &["pods", "-l", selector]);
+    let mut out: Vec<(String, String)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                p["spec"]["containers"][0]["image"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Waits, playing the kubelet, until `count` pods of `selector` are bound, ready and run
+/// `image`.
+fn roll_until(api: &Api, what: &str, selector: &str, count: usize, image: &str) {
+    wait_until(what, Duration::from_secs(60), || {
+        let bound = play_kubelet(api, selector);
+        let images = pod_images(api, selector);
+        (bound == count && images.len() == count && images.iter().all(|(_, i)| i == image))
+            .then_some(())
+    });
+}
+
+const DAEMONSET: &str = "apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, annotations: {kubernetes.io/change-cause: first}}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: c, image: 'agent:1'}]}
+";
+
+const STATEFULSET: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  replicas: 3
+  serviceName: web
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: 'db:1'}]}
+";
+
+#[test]
+fn daemonsets_and_statefulsets_roll_out_and_undo_through_controller_revisions() {
+    let test = "daemonsets_and_statefulsets_roll_out_and_undo_through_controller_revisions";
+    if !util::require("kubectl", test) {
+        return;
+    }
+    // Fake nodes renew no Lease: keep the node lifecycle controller from tainting them.
+    let api = Api::start_with(util::TestCluster::with_controller_manager_args(
+        false,
+        &[
+            "--node-monitor-grace-period=10m",
+            "--node-startup-grace-period=10m",
+        ],
+    ));
+    for n in ["node-1", "node-2"] {
+        fake_node(&api, n);
+    }
+    ok(
+        api.tc.run(&["start", "controller-manager"]),
+        "start controller-manager",
+    );
+    ok(api.tc.run(&["start", "scheduler"]), "start scheduler");
+
+    // DaemonSet: one pod per node, pinned by node affinity and bound by the scheduler.
+    ok(
+        api.apply_stdin(&["apply", "-f", "-"], DAEMONSET),
+        "apply ds",
+    );
+    let placed = wait_until("a daemon pod on each node", Duration::from_secs(30), || {
+        let mut p: Vec<String> = placement(&api, "agent")
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        p.sort();
+        (p == ["node-1", "node-2"]).then_some(p)
+    });
+    assert_eq!(placed, ["node-1", "node-2"]);
+    roll_until(&api, "agents ready", "app=agent", 2, "agent:1");
+    let status = stdout(&ok(
+        api.kubectl(&["rollout", "status", "ds/agent", "--timeout=30s"]),
+        "rollout status ds",
+    ));
+    assert!(
+        status.contains("daemon set \"agent\" successfully rolled out"),
+        "{status}"
+    );
+    ok(
+        api.kubectl(&["set", "image", "ds/agent", "c=agent:2"]),
+        "set image ds",
+    );
+    roll_until(&api, "agents on agent:2", "app=agent", 2, "agent:2");
+    let history = stdout(&ok(
+        api.kubectl(&["rollout", "history", "ds/agent"]),
+        "rollout history ds",
+    ));
+    assert!(history.contains("1         first"), "{history}");
+    assert!(history.lines().any(|l| l.starts_with("2 ")), "{history}");
+    let undo = stdout(&ok(
+        api.kubectl(&["rollout", "undo", "ds/agent"]),
+        "undo ds",
+    ));
+    assert!(undo.contains("daemonset.apps/agent rolled back"), "{undo}");
+    roll_until(&api, "agents back on agent:1", "app=agent", 2, "agent:1");
+    let revisions = json(&api, &["controllerrevisions", "-l", "app=agent"]);
+    let mut numbers: Vec<i64> = revisions["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_i64().unwrap())
+        .collect();
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        [2, 3],
+        "the first revision came back as the third: {revisions}"
+    );
+    wait_until("the daemon set's status", Duration::from_secs(20), || {
+        let ds = json(&api, &["ds", "agent"]);
+        let s = &ds["status"];
+        (s["desiredNumberScheduled"] == 2
+            && s["updatedNumberScheduled"] == 2
+            && s["numberAvailable"] == 2)
+            .then_some(())
+    });
+
+    // StatefulSet: web-0, then web-1 once web-0 is ready, then web-2.
+    ok(
+        api.apply_stdin(&["apply", "-f", "-"], STATEFULSET),
+        "apply sts",
+    );
+    wait_until("web-0 bound", Duration::from_secs(30), || {
+        let p = placement(&api, "db");
+        (p.len() == 1 && p[0].0 == "web-0" && !p[0].1.is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        placement(&api, "db").len(),
+        1,
+        "web-1 waits for web-0 to be ready"
+    );
+    roll_until(&api, "three db pods", "app=db", 3, "db:1");
+    assert_eq!(
+        pod_images(&api, "app=db")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>(),
+        ["web-0", "web-1", "web-2"]
+    );
+    ok(
+        api.kubectl(&["rollout", "status", "sts/web", "--timeout=30s"]),
+        "rollout status sts",
+    );
+    ok(
+        api.kubectl(&["set", "image", "sts/web", "c=db:2"]),
+        "set image sts",
+    );
+    roll_until(&api, "db pods on db:2", "app=db", 3, "db:2");
+    let status = stdout(&ok(
+        api.kubectl(&["rollout", "status", "sts/web", "--timeout=30s"]),
+        "rollout status sts",
+    ));
+    // What kubectl says on any cluster, since the default strategy has a partition (0).
+    assert!(
+        status.contains("partitioned roll out complete: 3 new pods have been updated"),
+        "{status}"
+    );
+    let sts = json(&api, &["sts", "web"]);
+    assert_eq!(
+        sts["status"]["currentRevision"], sts["status"]["updateRevision"],
+        "{sts}"
+    );
+    let events = stdout(&ok(api.kubectl(&["get", "events"]), "events"));
+    assert!(
+        events.contains("delete Pod web-2 in StatefulSet web successful"),
+        "{events}"
+    );
+    let undo = stdout(&ok(
+        api.kubectl(&["rollout", "undo", "sts/web"]),
+        "undo sts",
+    ));
+    assert!(undo.contains("statefulset.apps/web rolled back"), "{undo}");
+    roll_until(&api, "db pods back on db:1", "app=db", 3, "db:1");
+
+    // Deleting the owners takes their pods and revisions with them.
+    ok(api.kubectl(&["delete", "ds", "agent"]), "delete ds");
+    ok(api.kubectl(&["delete", "sts", "web"]), "delete sts");
+    wait_until("pods and revisions gone", Duration::from_secs(30), || {
+        // The pods' deletion, confirmed by the kubelet the test plays.
+        play_kubelet(&api, "app in (agent, db)");
+        let pods = json(&api, &["pods"])["items"].as_array().unwrap().len();
+        let revs = json(&api, &["controllerrevisions"])["items"]
+            .as_array()
+            .unwrap()
+            .len();
+        (pods == 0 && revs == 0).then_some(())
+    });
+}

@@ -86,7 +86,7 @@ pub fn revision_history_limit(d: &Deployment) -> Option<usize> {
 
 /// An int-or-percent of `total`: percents round up for surge and down for unavailability,
 /// as upstream. Malformed values (which validation rejects) count as zero.
-fn scaled(value: &IntOrString, total: i32, round_up: bool) -> i32 {
+pub fn scaled(value: &IntOrString, total: i32, round_up: bool) -> i32 {
     let value = match value {
         IntOrString::Int(n) => return (*n).max(0),
         IntOrString::String(s) => s.strip_suffix('%').and_then(|p| p.parse::<i64>().ok()),

@@ -1,11 +1,10 @@
 //! The garbage collector at work over the watched kinds (see [`crate::controllers::gc`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource};
@@ -16,58 +15,68 @@ use crate::controllers::gc::{self as logic, Action, Item};
 /// A write is not repeated for this long while the stores catch up with it.
 const SETTLE: Duration = Duration::from_secs(10);
 
+/// Anything with object metadata, so one list can hold every watched kind's objects.
+pub trait Meta: Send + Sync {
+    fn object_meta(&self) -> &ObjectMeta;
+}
+
+impl<K: Resource + Send + Sync> Meta for K {
+    fn object_meta(&self) -> &ObjectMeta {
+        self.meta()
+    }
+}
+
+/// One kind the collector watches: its API resource and its watched objects.
+pub struct Watched {
+    resource: ApiResource,
+    objects: Box<dyn Fn() -> Vec<Arc<dyn Meta>> + Send + Sync>,
+}
+
+/// The kind of `store`, watched by the collector.
+pub fn watched<K>(store: Store<K>) -> Watched
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    Watched {
+        resource: ApiResource::erase::<K>(&()),
+        objects: Box::new(move || {
+            store
+                .state()
+                .into_iter()
+                .map(|o| o as Arc<dyn Meta>)
+                .collect()
+        }),
+    }
+}
+
 pub struct Controller {
     client: kube::Client,
-    deployments: Store<Deployment>,
-    rss: Store<ReplicaSet>,
-    pods: Store<Pod>,
-    jobs: Store<Job>,
-    /// The kinds watched, indexed as [`Item::kind`].
-    kinds: Vec<ApiResource>,
+    /// The kinds watched, indexed as [`Item::kind`]; all namespaced.
+    kinds: Vec<Watched>,
     recent: HashMap<String, Instant>,
 }
 
 impl Controller {
-    pub fn new(
-        client: kube::Client,
-        deployments: Store<Deployment>,
-        rss: Store<ReplicaSet>,
-        pods: Store<Pod>,
-        jobs: Store<Job>,
-    ) -> Controller {
+    pub fn new(client: kube::Client, kinds: Vec<Watched>) -> Controller {
         Controller {
             client,
-            deployments,
-            rss,
-            pods,
-            jobs,
-            kinds: vec![
-                ApiResource::erase::<Deployment>(&()),
-                ApiResource::erase::<ReplicaSet>(&()),
-                ApiResource::erase::<Pod>(&()),
-                ApiResource::erase::<Job>(&()),
-            ],
+            kinds,
             recent: HashMap::new(),
         }
     }
 
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let (deployments, rss, pods, jobs) = (
-            self.deployments.state(),
-            self.rss.state(),
-            self.pods.state(),
-            self.jobs.state(),
-        );
-        let mut items: Vec<Item<'_>> = Vec::new();
-        items.extend(deployments.iter().map(|o| item(0, o.meta())));
-        items.extend(rss.iter().map(|o| item(1, o.meta())));
-        items.extend(pods.iter().map(|o| item(2, o.meta())));
-        items.extend(jobs.iter().map(|o| item(3, o.meta())));
+        let objects: Vec<Vec<Arc<dyn Meta>>> = self.kinds.iter().map(|k| (k.objects)()).collect();
+        let items: Vec<Item<'_>> = objects
+            .iter()
+            .enumerate()
+            .flat_map(|(kind, list)| list.iter().map(move |o| item(kind, o.object_meta())))
+            .collect();
         let kinds = &self.kinds;
-        let watched = |r: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference| {
+        let watched = |r: &OwnerReference| {
             kinds
                 .iter()
-                .any(|k| k.api_version == r.api_version && k.kind == r.kind)
+                .any(|k| k.resource.api_version == r.api_version && k.resource.kind == r.kind)
         };
         let actions = logic::plan(&items, watched);
         self.recent.retain(|_, at| at.elapsed() < SETTLE);
@@ -83,7 +92,7 @@ impl Controller {
             return;
         }
         let api = |kind: usize, ns: &Option<String>| -> Api<DynamicObject> {
-            let ar = &self.kinds[kind];
+            let ar = &self.kinds[kind].resource;
             match ns {
                 Some(ns) => Api::namespaced_with(self.client.clone(), ns, ar),
                 None => Api::all_with(self.client.clone(), ar),
@@ -109,7 +118,7 @@ impl Controller {
                 if r.is_ok() {
                     tracing::info!(
                         "deleting {} {}/{name}: {why}",
-                        self.kinds[*kind].kind,
+                        self.kinds[*kind].resource.kind,
                         namespace.as_deref().unwrap_or("")
                     );
                 }
@@ -129,7 +138,7 @@ impl Controller {
                 if r.is_ok() {
                     tracing::info!(
                         "orphaned {} {}/{name}",
-                        self.kinds[*kind].kind,
+                        self.kinds[*kind].resource.kind,
                         namespace.as_deref().unwrap_or("")
                     );
                 }
@@ -150,7 +159,7 @@ impl Controller {
                 if r.is_ok() {
                     tracing::info!(
                         "removed the {finalizer} finalizer of {} {}/{name}",
-                        self.kinds[*kind].kind,
+                        self.kinds[*kind].resource.kind,
                         namespace.as_deref().unwrap_or("")
                     );
                 }
@@ -167,10 +176,7 @@ impl Controller {
     }
 }
 
-fn item(
-    kind: usize,
-    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> Item<'_> {
+fn item(kind: usize, meta: &ObjectMeta) -> Item<'_> {
     Item {
         kind,
         namespaced: true,

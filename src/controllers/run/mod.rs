@@ -3,14 +3,20 @@
 //! level-triggered: a change to any store a controller reads wakes it, and it looks at every
 //! object it owns, skipping those whose own writes its stores have not caught up with yet.
 
+pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod gc;
+pub mod history;
 pub mod job;
 pub mod namespace;
 pub mod namespaced;
 pub mod nodelifecycle;
+pub mod pod_ops;
+pub mod podgc;
 pub mod replicaset;
+pub mod statefulset;
 
 use std::collections::HashMap;
 use std::sync::Arc;

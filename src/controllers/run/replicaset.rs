@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, PostParams};
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
-use serde_json::json;
 
 use super::{key, sooner};
 use crate::agent::events::Recorder;
@@ -82,11 +81,11 @@ impl Controller {
         let mut awaited = Vec::new();
         let owner = logic::owner_reference(rs);
         for name in &plan.adopt {
-            let patch = json!({"metadata": {"ownerReferences": [owner], "uid": pods.iter().find(|p| p.metadata.name.as_deref() == Some(name)).and_then(|p| p.uid())}});
-            match api
-                .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
-                .await
-            {
+            let pod_uid = pods
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(name))
+                .and_then(|p| p.uid());
+            match super::pod_ops::adopt(&api, name, &owner, pod_uid).await {
                 Ok(p) => {
                     tracing::info!(replicaset = %k, pod = %name, "adopted pod");
                     awaited.push(Awaited::AtLeast(format!("{ns}/{name}"), rv(&p.metadata)));
@@ -95,12 +94,7 @@ impl Controller {
             }
         }
         for name in &plan.release {
-            let patch =
-                json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": uid}]}});
-            match api
-                .patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
-                .await
-            {
+            match super::pod_ops::release(&api, name, &uid).await {
                 Ok(p) => {
                     tracing::info!(replicaset = %k, pod = %name, "released pod");
                     awaited.push(Awaited::AtLeast(format!("{ns}/{name}"), rv(&p.metadata)));
