@@ -17,6 +17,7 @@ pub mod etcd;
 pub mod headless;
 pub mod host;
 pub mod kinds;
+pub mod kubelet;
 pub mod launch;
 pub mod layout;
 pub mod local;

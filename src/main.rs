@@ -262,6 +262,7 @@ fn run_component(argv: &[String]) -> ExitCode {
         Component::Apiserver => component_main(name, &argv[1..], kwb::apiserver::run),
         Component::ControllerManager => component_main(name, &argv[1..], kwb::controllers::run),
         Component::Scheduler => component_main(name, &argv[1..], kwb::scheduler::run),
+        Component::Kubelet => component_main(name, &argv[1..], kwb::kubelet::run),
         other => {
             // Replaced component by component as the builtin implementations land. Until then
             // the supervisor shows this message and the exit code, and restarts with backoff.

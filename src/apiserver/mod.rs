@@ -124,6 +124,11 @@ pub const DEFAULT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 pub const MAJOR: &str = "1";
 pub const MINOR: &str = "33";
 
+/// The version every builtin component reports (`/version`, a node's kubeletVersion).
+pub fn git_version() -> String {
+    format!("v{MAJOR}.{MINOR}.0-kwb.{}", env!("CARGO_PKG_VERSION"))
+}
+
 fn tls_config(c: &Config) -> anyhow::Result<Arc<rustls::ServerConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs = CertificateDer::pem_file_iter(&c.tls_cert_file)

@@ -113,7 +113,7 @@ async fn handle(
             StatusCode::OK,
             &json!({
                 "major": MAJOR, "minor": MINOR,
-                "gitVersion": format!("v{MAJOR}.{MINOR}.0-kwb.{}", env!("CARGO_PKG_VERSION")),
+                "gitVersion": super::git_version(),
                 "gitCommit": "", "gitTreeState": "clean", "buildDate": "",
                 "goVersion": "n/a (kwb is written in Rust)", "compiler": "rustc",
                 "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),

@@ -961,3 +961,55 @@ fn daemonsets_and_statefulsets_roll_out_and_undo_through_controller_revisions() 
         (pods == 0 && revs == 0).then_some(())
     });
 }
+
+#[test]
+fn a_cronjob_starts_a_job_on_its_schedule() {
+    let test = "a_cronjob_starts_a_job_on_its_schedule";
+    if !util::require("kubectl", test) {
+        return;
+    }
+    let api = Api::start();
+    ok(
+        api.tc.run(&["start", "controller-manager"]),
+        "start controller-manager",
+    );
+    ok(
+        api.kubectl(&[
+            "create",
+            "cronjob",
+            "tick",
+            "--image=busybox",
+            "--schedule=* * * * *",
+            "--",
+            "date",
+        ]),
+        "create cronjob",
+    );
+    // Every minute: within 60 s (and a little) of now a job appears, named after its minute.
+    let job = wait_until("the first job", Duration::from_secs(75), || {
+        json(&api, &["jobs"])["items"]
+            .as_array()
+            .unwrap()
+            .first()
+            .cloned()
+    });
+    let name = job["metadata"]["name"].as_str().unwrap();
+    let minutes: i64 = name.strip_prefix("tick-").unwrap().parse().unwrap();
+    let scheduled =
+        job["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+            .as_str()
+            .unwrap();
+    assert!(scheduled.ends_with(":00Z"), "{scheduled}");
+    assert_eq!(
+        job["metadata"]["ownerReferences"][0]["kind"], "CronJob",
+        "{job}"
+    );
+    assert!(minutes > 29_000_000, "unix minutes: {minutes}");
+    let cronjob = wait_until("the cronjob's status", Duration::from_secs(10), || {
+        let c = json(&api, &["cronjob", "tick"]);
+        c["status"]["lastScheduleTime"].is_string().then_some(c)
+    });
+    assert_eq!(cronjob["status"]["active"][0]["name"], name, "{cronjob}");
+    let events = stdout(&ok(api.kubectl(&["get", "events"]), "events"));
+    assert!(events.contains(&format!("Created job {name}")), "{events}");
+}

@@ -14,3 +14,4 @@ mod rbac;
 mod supervisor;
 mod tui_tmux;
 mod util;
+mod workshop;

@@ -51,6 +51,14 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// A pod CIDR of its own for each test cluster, so kubelets of parallel tests never hand
+/// out the same pod IP: 127.200-249.x.0/24, outside the default service range 127.96.0.0/12.
+pub fn pod_cidr() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("127.{}.{}.0/24", 200 + std::process::id() % 50, n % 256)
+}
+
 /// Polls `f` until it returns Some, or panics after `timeout` naming what was awaited.
 pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
@@ -116,7 +124,8 @@ impl TestCluster {
         let data = dir.path().join("data");
         let etcd_backend = if etcd_binary { "binary" } else { "builtin" };
         let text = format!(
-            "name: test\ncomponents:\n  etcd:\n    backend: {etcd_backend}\n    ports: {{client: {}, peer: {}}}\n  apiserver:\n    ports: {{secure: {}}}\n  controllerManager:\n    args: [{}]\n    ports: {{secure: {}}}\n  scheduler:\n    ports: {{secure: {}}}\n  kubelet:\n    ports: {{server: {}, healthz: {}}}\n  proxy:\n    ports: {{healthz: {}, metrics: {}}}\n",
+            "name: test\npodCidr: {}\ncomponents:\n  etcd:\n    backend: {etcd_backend}\n    ports: {{client: {}, peer: {}}}\n  apiserver:\n    ports: {{secure: {}}}\n  controllerManager:\n    args: [{}]\n    ports: {{secure: {}}}\n  scheduler:\n    ports: {{secure: {}}}\n  kubelet:\n    ports: {{server: {}, healthz: {}}}\n  proxy:\n    ports: {{healthz: {}, metrics: {}}}\n",
+            pod_cidr(),
             free_port(),
             free_port(),
             free_port(),

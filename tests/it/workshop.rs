@@ -1,0 +1,144 @@
+//! The seed workshop (../shared/seeds/000_*.txt) on the builtin control plane, step by step
+//! as far as the builtin components go: each component started by hand shows what it adds.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::apiserver::Api;
+use crate::util::{self, ok, stdout, wait_until};
+
+fn json(api: &Api, what: &[&str]) -> Value {
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    args.extend_from_slice(&["-o", "json"]);
+    serde_json::from_str(&stdout(&ok(api.kubectl(&args), "get -o json"))).unwrap()
+}
+
+fn items(api: &Api, what: &[&str]) -> Vec<Value> {
+    json(api, what)["items"].as_array().unwrap().clone()
+}
+
+/// GET http://`addr`/ with curl, the body if it answered.
+fn curl(addr: &str) -> Option<String> {
+    let o = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "2", &format!("http://{addr}/")])
+        .output()
+        .unwrap();
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+#[test]
+fn each_component_adds_its_part_of_the_workshop() {
+    let test = "each_component_adds_its_part_of_the_workshop";
+    if !util::require("kubectl", test) || !util::require("curl", test) {
+        return;
+    }
+    // 1. etcd and apiserver only: the deployment is stored, nothing acts on it.
+    let api = Api::start();
+    ok(
+        api.kubectl(&["create", "deployment", "web", "--image=nginx"]),
+        "create deployment",
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        items(&api, &["rs"]).is_empty(),
+        "no controller-manager, no ReplicaSet"
+    );
+
+    // 2. controller-manager: a ReplicaSet and a Pending pod, and still no node.
+    ok(
+        api.tc.run(&["start", "controller-manager"]),
+        "start controller-manager",
+    );
+    let pod = wait_until("the pod", Duration::from_secs(30), || {
+        items(&api, &["pods", "-l", "app=web"]).into_iter().next()
+    });
+    assert_eq!(pod["status"]["phase"], "Pending", "{pod}");
+    assert!(items(&api, &["nodes"]).is_empty());
+
+    // 3. scheduler and kubelet: the node registers Ready, the pod runs with an IP and
+    //    answers there.
+    ok(api.tc.run(&["start", "scheduler"]), "start scheduler");
+    ok(api.tc.run(&["start", "kubelet"]), "start kubelet");
+    let nodes = wait_until("a Ready node", Duration::from_secs(30), || {
+        let out = stdout(&ok(api.kubectl(&["get", "nodes"]), "get nodes"));
+        out.contains(" Ready ").then_some(out)
+    });
+    assert!(nodes.contains("v1.33"), "{nodes}");
+    let node = &items(&api, &["nodes"])[0];
+    assert_eq!(node["status"]["capacity"]["pods"], "110", "{node}");
+    let lease = json(
+        &api,
+        &[
+            "lease",
+            "-n",
+            "kube-node-lease",
+            node["metadata"]["name"].as_str().unwrap(),
+        ],
+    );
+    assert!(lease["spec"]["renewTime"].is_string(), "{lease}");
+    let ip = wait_until(
+        "the pod Running with an IP",
+        Duration::from_secs(30),
+        || {
+            let p = items(&api, &["pods", "-l", "app=web"]).into_iter().next()?;
+            (p["status"]["phase"] == "Running")
+                .then(|| p["status"]["podIP"].as_str().map(str::to_string))?
+        },
+    );
+    let wide = stdout(&ok(api.kubectl(&["get", "pods", "-o", "wide"]), "get pods"));
+    assert!(
+        wide.contains("1/1") && wide.contains("Running") && wide.contains(&ip),
+        "{wide}"
+    );
+    let page = wait_until("the page on the pod IP", Duration::from_secs(10), || {
+        curl(&format!("{ip}:80"))
+    });
+    assert!(page.contains("Welcome to nginx!"), "{page}");
+
+    // httpenv answers with its environment, HOSTNAME the pod's name.
+    ok(
+        api.kubectl(&[
+            "create",
+            "deployment",
+            "httpenv",
+            "--image=jpetazzo/httpenv",
+        ]),
+        "create httpenv",
+    );
+    let (name, ip) = wait_until("httpenv running", Duration::from_secs(30), || {
+        let p = items(&api, &["pods", "-l", "app=httpenv"])
+            .into_iter()
+            .next()?;
+        (p["status"]["phase"] == "Running").then_some(())?;
+        Some((
+            p["metadata"]["name"].as_str()?.to_string(),
+            p["status"]["podIP"].as_str()?.to_string(),
+        ))
+    });
+    let env: Value = serde_json::from_str(&wait_until(
+        "httpenv's answer",
+        Duration::from_secs(10),
+        || curl(&format!("{ip}:8888")),
+    ))
+    .unwrap();
+    assert_eq!(env["HOSTNAME"], name.as_str(), "{env}");
+
+    // A deleted pod is stopped and its deletion confirmed by the kubelet: it goes.
+    ok(
+        api.kubectl(&["delete", "deployment", "httpenv"]),
+        "delete httpenv",
+    );
+    wait_until("httpenv's pod gone", Duration::from_secs(30), || {
+        items(&api, &["pods", "-l", "app=httpenv"])
+            .is_empty()
+            .then_some(())
+    });
+    assert!(
+        curl(&format!("{ip}:8888")).is_none(),
+        "stopped pods no longer answer"
+    );
+}
