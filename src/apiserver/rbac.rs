@@ -11,6 +11,7 @@
 //! Pure: no storage, no caching, no HTTP. Malformed objects are skipped, never a panic: RBAC
 //! only ever grants, so a rule we cannot read is a permission not given.
 
+use crate::kinds::go::quote;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
@@ -597,27 +598,6 @@ pub fn rules_for(
         }
     }
     (resource, non_resource)
-}
-
-/// Go's `%q` for the strings in upstream's messages.
-fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 && c.is_control() => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Upstream's account of a denial: `User "demo" cannot list resource "nodes" in API group ""

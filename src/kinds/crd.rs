@@ -10,6 +10,7 @@
 //! (no regex engine: neither checked nor enforced), `anyOf`/`allOf`/`oneOf`/`not`, CEL rules,
 //! list/map types, min/maxProperties, multipleOf, conversion webhooks.
 
+use crate::kinds::go::quote;
 use serde_json::{Map, Value};
 
 /// One cause of a 422: the field path and the message (`Required value`, `Invalid value: …`).
@@ -1148,18 +1149,6 @@ fn json_eq(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
-}
-
-/// Go's `%q`, near enough.
-fn quote(s: &str) -> String {
-    let esc = |c: char| match c {
-        '"' | '\\' => format!("\\{c}"),
-        '\n' => "\\n".into(),
-        '\t' => "\\t".into(),
-        c if c.is_control() => format!("\\u{:04x}", c as u32),
-        c => c.to_string(),
-    };
-    format!("\"{}\"", s.chars().map(esc).collect::<String>())
 }
 
 /// A value as upstream prints it after `Invalid value: ` (JSON for objects and arrays).

@@ -8,6 +8,7 @@
 //! jiff build here has no time zone database of its own (no `tzdb-*` features), so a host
 //! without tzdata knows only UTC.
 
+use crate::kinds::go::quote;
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
@@ -343,31 +344,6 @@ pub fn go_duration(orig: &str) -> Result<SignedDuration, String> {
         total as i128
     };
     Ok(SignedDuration::from_nanos_i128(nanos))
-}
-
-/// Go's `%q` for the user's text inside the parser's messages.
-fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 impl Schedule {

@@ -5,6 +5,7 @@
 pub mod crd;
 pub mod cron;
 pub mod custom;
+pub mod go;
 pub mod labels;
 pub mod merge;
 pub mod table;

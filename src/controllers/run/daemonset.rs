@@ -103,28 +103,16 @@ impl Controller {
 
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
         let me = ds.object_ref(&());
-        let mut awaited = Vec::new();
-        let reference = logic::owner_reference(ds);
-        let uid_of = |name: &str| {
-            pods.iter()
-                .find(|p| p.metadata.name.as_deref() == Some(name))
-                .and_then(|p| p.uid())
-        };
-        for name in &plan.adopt {
-            match pod_ops::adopt(&api, name, &reference, uid_of(name)).await {
-                Ok(p) => {
-                    tracing::info!("{k}: adopted pod {name}");
-                    awaited.push(Awaited::AtLeast(format!("{ns}/{name}"), rv(&p.metadata)));
-                }
-                Err(e) => tracing::warn!("{k}: adopting pod {name} failed: {e}"),
-            }
-        }
-        for name in &plan.release {
-            match pod_ops::release(&api, name, &uid).await {
-                Ok(_) => tracing::info!("{k}: released pod {name}"),
-                Err(e) => tracing::warn!("{k}: releasing pod {name} failed: {e}"),
-            }
-        }
+        let mut awaited = pod_ops::claim(
+            &api,
+            &ns,
+            pods,
+            &plan.adopt,
+            &plan.release,
+            &logic::owner_reference(ds),
+            &k,
+        )
+        .await;
         for (pod, node) in &plan.failed {
             let message = logic::failed_pod_event(&ns, pod, node);
             tracing::warn!("{k}: {message}");

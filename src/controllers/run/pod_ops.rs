@@ -7,6 +7,8 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
+use crate::controllers::expectations::{Awaited, rv};
+
 /// Adds `owner` as the controller of pod `name`; `uid` guards against a newer pod of the
 /// same name.
 pub async fn adopt(
@@ -25,4 +27,42 @@ pub async fn release(api: &Api<Pod>, name: &str, owner_uid: &str) -> Result<Pod,
     let patch = json!({"metadata": {"ownerReferences": [{"$patch": "delete", "uid": owner_uid}]}});
     api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
         .await
+}
+
+/// Adopts and releases the pods of namespace `ns` a controller's plan names (by name among
+/// `pods`), logging
+/// each as `<who>: adopted pod NAME`; returns the adopted pods' versions to await.
+pub async fn claim(
+    api: &Api<Pod>,
+    ns: &str,
+    pods: &[Pod],
+    adopt: &[String],
+    release: &[String],
+    owner: &OwnerReference,
+    who: &str,
+) -> Vec<Awaited> {
+    let mut awaited = Vec::new();
+    for name in adopt {
+        let uid = pods
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(name))
+            .and_then(|p| p.metadata.uid.clone());
+        match self::adopt(api, name, owner, uid).await {
+            Ok(p) => {
+                tracing::info!("{who}: adopted pod {name}");
+                awaited.push(Awaited::AtLeast(format!("{ns}/{name}"), rv(&p.metadata)));
+            }
+            Err(e) => tracing::warn!("{who}: adopting pod {name} failed: {e}"),
+        }
+    }
+    for name in release {
+        match self::release(api, name, &owner.uid).await {
+            Ok(p) => {
+                tracing::info!("{who}: released pod {name}");
+                awaited.push(Awaited::AtLeast(format!("{ns}/{name}"), rv(&p.metadata)));
+            }
+            Err(e) => tracing::warn!("{who}: releasing pod {name} failed: {e}"),
+        }
+    }
+    awaited
 }

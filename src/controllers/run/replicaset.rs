@@ -78,30 +78,16 @@ impl Controller {
         let k = key(&rs.metadata);
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
         let me = rs.object_ref(&());
-        let mut awaited = Vec::new();
-        let owner = logic::owner_reference(rs);
-        for name in &plan.adopt {
-            let pod_uid = pods
-                .iter()
-                .find(|p| p.metadata.name.as_deref() == Some(name))
-                .and_then(|p| p.uid());
-            match super::pod_ops::adopt(&api, name, &owner, pod_uid).await {
-                Ok(p) => {
-                    tracing::info!(replicaset = %k, pod = %name, "adopted pod");
-                    awaited.push(Awaited::AtLeast(format!("{ns}/{name}"), rv(&p.metadata)));
-                }
-                Err(e) => tracing::warn!(replicaset = %k, pod = %name, "adopting failed: {e}"),
-            }
-        }
-        for name in &plan.release {
-            match super::pod_ops::release(&api, name, &uid).await {
-                Ok(p) => {
-                    tracing::info!(replicaset = %k, pod = %name, "released pod");
-                    awaited.push(Awaited::AtLeast(format!("{ns}/{name}"), rv(&p.metadata)));
-                }
-                Err(e) => tracing::warn!(replicaset = %k, pod = %name, "releasing failed: {e}"),
-            }
-        }
+        let mut awaited = super::pod_ops::claim(
+            &api,
+            &ns,
+            pods,
+            &plan.adopt,
+            &plan.release,
+            &logic::owner_reference(rs),
+            &k,
+        )
+        .await;
         if plan.create > 0 {
             let template = logic::new_pod(rs);
             let pp = PostParams::default();

@@ -122,27 +122,16 @@ impl Controller {
 
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
         let me = set.object_ref(&());
-        let mut awaited = Vec::new();
-        let reference = logic::owner_reference(set);
-        for name in &plan.adopt {
-            let pod_uid = pods
-                .iter()
-                .find(|p| p.metadata.name.as_deref() == Some(name))
-                .and_then(|p| p.uid());
-            match pod_ops::adopt(&api, name, &reference, pod_uid).await {
-                Ok(p) => {
-                    tracing::info!("{k}: adopted pod {name}");
-                    awaited.push(Awaited::AtLeast(format!("{ns}/{name}"), rv(&p.metadata)));
-                }
-                Err(e) => tracing::warn!("{k}: adopting pod {name} failed: {e}"),
-            }
-        }
-        for name in &plan.release {
-            match pod_ops::release(&api, name, &uid).await {
-                Ok(_) => tracing::info!("{k}: released pod {name}"),
-                Err(e) => tracing::warn!("{k}: releasing pod {name} failed: {e}"),
-            }
-        }
+        let mut awaited = pod_ops::claim(
+            &api,
+            &ns,
+            pods,
+            &plan.adopt,
+            &plan.release,
+            &logic::owner_reference(set),
+            &k,
+        )
+        .await;
         for (name, why) in &plan.delete {
             match api.delete(name, &DeleteParams::background()).await {
                 Ok(_) => {
