@@ -55,3 +55,65 @@ pub async fn serve<I, F>(
         });
     }
 }
+
+/// Who may connect to a TLS server, by client certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientCerts {
+    /// Anyone; no certificate asked for.
+    None,
+    /// A certificate signed by the CA is checked when given; clients without one get in
+    /// (and the handlers decide).
+    Optional,
+    /// Only clients with a certificate signed by the CA.
+    Required,
+}
+
+/// A TLS server config from PEM files: `cert`/`key` (each with the flag that named it, for
+/// the error), client certificates checked against `ca`; ALPN h2 then http/1.1.
+pub fn tls_config(
+    cert: (&str, &std::path::Path),
+    key: (&str, &std::path::Path),
+    ca: Option<(&str, &std::path::Path)>,
+    clients: ClientCerts,
+) -> anyhow::Result<std::sync::Arc<rustls::ServerConfig>> {
+    use anyhow::Context;
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+    use std::sync::Arc;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = CertificateDer::pem_file_iter(cert.1)
+        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("reading --{} {}", cert.0, cert.1.display()))?;
+    let key_der = PrivateKeyDer::from_pem_file(key.1)
+        .with_context(|| format!("reading --{} {}", key.0, key.1.display()))?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match (ca, clients) {
+        (_, ClientCerts::None) => builder.with_no_client_auth(),
+        (None, ClientCerts::Required) => {
+            anyhow::bail!("client certificates are required but no CA file was given")
+        }
+        (None, ClientCerts::Optional) => builder.with_no_client_auth(),
+        (Some((flag, path)), clients) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_file_iter(path)
+                .with_context(|| format!("reading --{flag} {}", path.display()))?
+            {
+                roots.add(c?)?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            );
+            let verifier = match clients {
+                ClientCerts::Required => verifier.build()?,
+                _ => verifier.allow_unauthenticated().build()?,
+            };
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(certs, key_der)?;
+    // gRPC clients (grpc-go ≥ 1.67) insist on h2 by ALPN; curl, kubectl and probes use either.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}

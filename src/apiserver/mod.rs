@@ -54,8 +54,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 
 use crate::etcd::client::{Client, Tls};
@@ -130,36 +128,14 @@ pub fn git_version() -> String {
 }
 
 fn tls_config(c: &Config) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs = CertificateDer::pem_file_iter(&c.tls_cert_file)
-        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading --tls-cert-file {}", c.tls_cert_file.display()))?;
-    let key = PrivateKeyDer::from_pem_file(&c.tls_private_key_file).with_context(|| {
-        format!(
-            "reading --tls-private-key-file {}",
-            c.tls_private_key_file.display()
-        )
-    })?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(&c.client_ca_file)
-        .with_context(|| format!("reading --client-ca-file {}", c.client_ca_file.display()))?
-    {
-        roots.add(cert?)?;
-    }
-    // A certificate is optional at the TLS level (bearer tokens come later); requests with
-    // neither are answered 401 by the handlers, as upstream does with anonymous auth off.
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider.clone(),
+    // A certificate is optional at the TLS level (bearer tokens too); requests with neither
+    // are answered 401 by the handlers, as upstream does with anonymous auth off.
+    crate::serve::tls_config(
+        ("tls-cert-file", &c.tls_cert_file),
+        ("tls-private-key-file", &c.tls_private_key_file),
+        Some(("client-ca-file", &c.client_ca_file)),
+        crate::serve::ClientCerts::Optional,
     )
-    .allow_unauthenticated()
-    .build()?;
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
 }
 
 /// `kwb component apiserver [kube-apiserver flags]`.

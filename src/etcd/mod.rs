@@ -25,8 +25,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 
 use grpc::{Member, Shared};
@@ -131,43 +129,25 @@ fn fnv(parts: &[&str]) -> u64 {
 }
 
 fn tls_config(c: &Config) -> anyhow::Result<Arc<rustls::ServerConfig>> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let (Some(cert), Some(key)) = (&c.cert_file, &c.key_file) else {
         bail!("an https listen URL needs --cert-file and --key-file");
     };
-    let certs = CertificateDer::pem_file_iter(cert)
-        .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-        .with_context(|| format!("reading --cert-file {}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .with_context(|| format!("reading --key-file {}", key.display()))?;
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?;
-    let builder = match &c.trusted_ca_file {
-        Some(ca) => {
-            let mut roots = rustls::RootCertStore::empty();
-            for cert in CertificateDer::pem_file_iter(ca)
-                .with_context(|| format!("reading --trusted-ca-file {}", ca.display()))?
-            {
-                roots.add(cert?)?;
-            }
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider,
-            );
-            let verifier = if c.client_cert_auth {
-                verifier.build()?
-            } else {
-                verifier.allow_unauthenticated().build()?
-            };
-            builder.with_client_cert_verifier(verifier)
-        }
-        None if c.client_cert_auth => bail!("--client-cert-auth needs --trusted-ca-file"),
-        None => builder.with_no_client_auth(),
+    if c.client_cert_auth && c.trusted_ca_file.is_none() {
+        bail!("--client-cert-auth needs --trusted-ca-file");
+    }
+    let clients = match (&c.trusted_ca_file, c.client_cert_auth) {
+        (None, _) => crate::serve::ClientCerts::None,
+        (Some(_), true) => crate::serve::ClientCerts::Required,
+        (Some(_), false) => crate::serve::ClientCerts::Optional,
     };
-    let mut config = builder.with_single_cert(certs, key)?;
-    // gRPC clients (grpc-go ≥ 1.67) insist on h2 by ALPN; curl and probes use HTTP/1.1.
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    crate::serve::tls_config(
+        ("cert-file", cert),
+        ("key-file", key),
+        c.trusted_ca_file
+            .as_deref()
+            .map(|ca| ("trusted-ca-file", ca)),
+        clients,
+    )
 }
 
 /// `kwb component etcd [etcd flags]`.

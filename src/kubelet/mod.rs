@@ -4,12 +4,14 @@
 //! goes Pending/ContainerCreating → Running and Ready, serves its containerPorts there, and
 //! when deleted is stopped and its deletion confirmed.
 //!
-//! Not yet here: the HTTPS kubelet API (/containerLogs for `kubectl logs`, /pods), probes,
-//! restarts and CrashLoopBackOff, init containers, image-pull failure rules, pods that
+//! Its HTTPS API ([`server`]) serves the containers' logs to `kubectl logs`.
+//!
+//! Not yet here: probes, restarts and CrashLoopBackOff, init containers, image-pull failure rules, pods that
 //! finish (Jobs), and the process runtime.
 
 pub mod ipam;
 pub mod node;
+pub mod server;
 pub mod sim;
 pub mod status;
 
@@ -83,19 +85,50 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             config.pod_cidr
         )
     })?;
+    let (Some(cert), Some(key), Some(ca)) = (
+        &config.tls_cert_file,
+        &config.tls_private_key_file,
+        &config.client_ca_file,
+    ) else {
+        anyhow::bail!(
+            "the kubelet API needs --tls-cert-file, --tls-private-key-file and --client-ca-file"
+        );
+    };
+    let tls = crate::serve::tls_config(
+        ("tls-cert-file", cert),
+        ("tls-private-key-file", key),
+        Some(("client-ca-file", ca)),
+        crate::serve::ClientCerts::Required,
+    )?;
     let healthz = serve_healthz(config.healthz_port);
+    let wake = Arc::new(Notify::new());
+    let pods = agent::store::watched_with(
+        Api::<Pod>::all(client.clone()),
+        kube::runtime::watcher::Config::default().fields(&format!("spec.nodeName={node_name}")),
+        vec![wake.clone()],
+    );
+    let api_addr = format!("{}:{}", config.node_ip, config.port);
+    let api = server::serve(
+        &api_addr,
+        tls,
+        server::Kubelet {
+            root: config.root_dir.clone(),
+            pods: pods.clone(),
+        },
+    );
     let registration = async {
         let node_uid = register(&client, &host).await;
         tokio::join!(
             renew_lease(&client, &node_name, &node_uid),
             post_status(&client, &host),
-            run_pods(client.clone(), host.clone(), ipam, config.root_dir.clone()),
+            run_pods(&client, &host, pods, wake, ipam, &config.root_dir),
         );
         anyhow::Ok(())
     };
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         r = healthz => r,
+        r = api => r,
         r = registration => r,
         _ = tokio::signal::ctrl_c() => Ok(()),
         _ = term.recv() => Ok(()),
@@ -261,17 +294,18 @@ impl Drop for Worker {
 }
 
 /// Watches the pods bound to this node and runs them.
-async fn run_pods(client: kube::Client, host: node::Host, mut ipam: ipam::Pool, root: PathBuf) {
-    let wake = Arc::new(Notify::new());
-    let pods = agent::store::watched_with(
-        Api::<Pod>::all(client.clone()),
-        kube::runtime::watcher::Config::default().fields(&format!("spec.nodeName={}", host.name)),
-        vec![wake.clone()],
-    );
+async fn run_pods(
+    client: &kube::Client,
+    host: &node::Host,
+    pods: Store<Pod>,
+    wake: Arc<Notify>,
+    mut ipam: ipam::Pool,
+    root: &std::path::Path,
+) {
     let _ = pods.wait_until_ready().await;
     let mut workers: HashMap<String, Worker> = HashMap::new();
     loop {
-        let due = sync_pods(&client, &host, &pods, &mut ipam, &root, &mut workers).await;
+        let due = sync_pods(client, host, &pods, &mut ipam, root, &mut workers).await;
         let wait = if due {
             CREATING
         } else {
@@ -329,7 +363,14 @@ async fn sync_pods(
                 ..DeleteParams::default().grace_period(0)
             };
             match api.delete(&pod.name_any(), &dp).await {
-                Ok(_) => tracing::info!("pod {k} stopped; deletion confirmed"),
+                Ok(_) => {
+                    tracing::info!("pod {k} stopped; deletion confirmed");
+                    // Its logs go with it (a following `kubectl logs -f` ends).
+                    let dir = sim::log_path(root, &pod, "-");
+                    if let Some(pod_dir) = dir.parent().and_then(|d| d.parent()) {
+                        let _ = std::fs::remove_dir_all(pod_dir);
+                    }
+                }
                 Err(e) if matches!(agent_code(&e), Some(404 | 409)) => {}
                 Err(e) => tracing::warn!("confirming the deletion of pod {k} failed: {e}"),
             }

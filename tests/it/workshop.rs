@@ -99,6 +99,54 @@ fn each_component_adds_its_part_of_the_workshop() {
     });
     assert!(page.contains("Welcome to nginx!"), "{page}");
 
+    // kubectl logs reaches the kubelet through the apiserver: the startup and access lines.
+    let logs = stdout(&ok(
+        api.kubectl(&["logs", "deployment/web"]),
+        "kubectl logs",
+    ));
+    assert!(
+        logs.contains("started nginx") && logs.contains("\"GET / HTTP/1.1\" 200"),
+        "{logs}"
+    );
+    let tail = stdout(&ok(
+        api.kubectl(&["logs", "deployment/web", "--tail=1", "--timestamps"]),
+        "kubectl logs --tail",
+    ));
+    assert_eq!(tail.lines().count(), 1, "{tail}");
+    assert!(tail.starts_with("20") && tail.contains("GET /"), "{tail}");
+    let previous = api.kubectl(&["logs", "deployment/web", "--previous"]);
+    assert!(!previous.status.success());
+    assert!(
+        util::stderr(&previous).contains("previous terminated container \"nginx\""),
+        "{}",
+        util::stderr(&previous)
+    );
+    // Following: a new request shows up in a running `kubectl logs -f`.
+    let mut follow = std::process::Command::new("kubectl")
+        .env(
+            "KUBECONFIG",
+            api.tc.data.join("kubeconfig/admin.kubeconfig"),
+        )
+        .args(["logs", "-f", "deployment/web", "--tail=0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = follow.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        let n = out.read(&mut buf).unwrap_or(0);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    curl(&format!("{ip}:80/followed"));
+    wait_until("the followed line", Duration::from_secs(10), || {
+        reader.is_finished().then_some(())
+    });
+    let _ = follow.kill();
+    let followed = reader.join().unwrap();
+    assert!(followed.contains("GET /followed"), "{followed}");
+
     // httpenv answers with its environment, HOSTNAME the pod's name.
     ok(
         api.kubectl(&[
