@@ -382,6 +382,8 @@ impl Ctx<'_> {
                         // The builtin has no controller-manager dependency for its range: it
                         // takes the node's share of the pod CIDR directly.
                         flag("pod-cidr", first_24(config.pod_cidr())),
+                        // The first node is the control plane's, as kubeadm and kind label it.
+                        flag("node-labels", "node-role.kubernetes.io/control-plane="),
                     ]);
                 }
                 f
@@ -733,6 +735,7 @@ mod tests {
                         format!("--client-ca-file={}", pki("ca.crt")),
                         // Default builtin pod CIDR 127.244.0.0/16.
                         "--pod-cidr=127.244.0.0/24".into(),
+                        "--node-labels=node-role.kubernetes.io/control-plane=".into(),
                     ]);
                 }
                 v

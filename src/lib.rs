@@ -23,6 +23,7 @@ pub mod layout;
 pub mod local;
 pub mod pki;
 pub mod ports;
+pub mod proxy;
 pub mod scheduler;
 pub mod serve;
 pub mod supervisor;

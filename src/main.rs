@@ -263,16 +263,7 @@ fn run_component(argv: &[String]) -> ExitCode {
         Component::ControllerManager => component_main(name, &argv[1..], kwb::controllers::run),
         Component::Scheduler => component_main(name, &argv[1..], kwb::scheduler::run),
         Component::Kubelet => component_main(name, &argv[1..], kwb::kubelet::run),
-        other => {
-            // Replaced component by component as the builtin implementations land. Until then
-            // the supervisor shows this message and the exit code, and restarts with backoff.
-            eprintln!(
-                "kwb component {other}: the builtin {other} is not implemented yet. Run the upstream {} instead: set `backend: binary` under components.{} in kwb.yaml (see `kwb config default`)",
-                other.upstream_binary(),
-                kwb::config::yaml_key(other),
-            );
-            return ExitCode::from(3);
-        }
+        Component::Proxy => component_main(name, &argv[1..], kwb::proxy::run),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

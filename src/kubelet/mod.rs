@@ -59,6 +59,10 @@ pub struct Config {
     /// The node's share of the pod CIDR (a /24); pod IPs come from it.
     #[arg(long)]
     pub pod_cidr: String,
+    /// Labels the node registers with, `key=value,…` (the builtin also takes node-role
+    /// labels, which upstream leaves to kubeadm).
+    #[arg(long, value_delimiter = ',')]
+    pub node_labels: Vec<String>,
 }
 
 /// How often the Lease is renewed (upstream: a quarter of its 40 s duration).
@@ -78,7 +82,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.port,
         Some(config.pod_cidr.clone()),
     );
-    host.labels.clear();
+    host.labels = config
+        .node_labels
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.to_string(), String::new()),
+        })
+        .collect();
     let ipam = ipam::Pool::new(&config.pod_cidr).with_context(|| {
         format!(
             "--pod-cidr {}: give an IPv4 range like 127.244.0.0/24",

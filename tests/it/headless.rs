@@ -85,13 +85,15 @@ fn detached_cluster_is_driven_from_the_command_line() {
         "{logs}"
     );
 
-    // The not-yet-builtin proxy fails visibly; kwb start reports the crash loop.
+    // A component that cannot start fails visibly (here the proxy, its kubeconfig taken
+    // away); kwb start reports the crash loop and the log says why.
+    std::fs::remove_file(tc.data.join("kubeconfig/proxy.kubeconfig")).unwrap();
     let proxy = tc.run(&["start", "proxy"]);
     assert!(!proxy.status.success());
     assert!(stderr(&proxy).contains("crash"), "{}", stderr(&proxy));
     let proxy_log = stdout(&ok(tc.run(&["logs", "proxy"]), "kwb logs proxy"));
     assert!(
-        proxy_log.contains("not implemented yet") && proxy_log.contains("exited with code 3"),
+        proxy_log.contains("reading --kubeconfig") && proxy_log.contains("exited with code 1"),
         "{proxy_log}"
     );
     ok(tc.run(&["stop", "proxy"]), "kwb stop proxy");
@@ -225,17 +227,20 @@ fn config_default_prints_a_config_that_parses() {
 }
 
 #[test]
-fn an_unimplemented_builtin_component_says_so_and_fails() {
+fn a_builtin_component_that_cannot_start_says_what_to_fix() {
     let o = std::process::Command::new(util::KWB)
-        .args(["component", "proxy", "--kubeconfig=/x"])
+        .args([
+            "component",
+            "proxy",
+            "--kubeconfig=/nonexistent/proxy.kubeconfig",
+            "--hostname-override=n",
+        ])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(
-        e.contains("not implemented yet")
-            && e.contains("kube-proxy")
-            && e.contains("components.proxy"),
+        e.contains("reading --kubeconfig /nonexistent/proxy.kubeconfig"),
         "{e}"
     );
 }

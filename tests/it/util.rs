@@ -59,6 +59,14 @@ pub fn pod_cidr() -> String {
     format!("127.{}.{}.0/24", 200 + std::process::id() % 50, n % 256)
 }
 
+/// A service CIDR of its own for each test cluster, so the ClusterIPs that proxies of
+/// parallel tests bind never clash: 127.150-199.x.0/24.
+pub fn service_cidr() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("127.{}.{}.0/24", 150 + std::process::id() % 50, n % 256)
+}
+
 /// Polls `f` until it returns Some, or panics after `timeout` naming what was awaited.
 pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
@@ -124,8 +132,9 @@ impl TestCluster {
         let data = dir.path().join("data");
         let etcd_backend = if etcd_binary { "binary" } else { "builtin" };
         let text = format!(
-            "name: test\npodCidr: {}\ncomponents:\n  etcd:\n    backend: {etcd_backend}\n    ports: {{client: {}, peer: {}}}\n  apiserver:\n    ports: {{secure: {}}}\n  controllerManager:\n    args: [{}]\n    ports: {{secure: {}}}\n  scheduler:\n    ports: {{secure: {}}}\n  kubelet:\n    ports: {{server: {}, healthz: {}}}\n  proxy:\n    ports: {{healthz: {}, metrics: {}}}\n",
+            "name: test\npodCidr: {}\nserviceCidr: {}\ncomponents:\n  etcd:\n    backend: {etcd_backend}\n    ports: {{client: {}, peer: {}}}\n  apiserver:\n    ports: {{secure: {}}}\n  controllerManager:\n    args: [{}]\n    ports: {{secure: {}}}\n  scheduler:\n    ports: {{secure: {}}}\n  kubelet:\n    ports: {{server: {}, healthz: {}}}\n  proxy:\n    ports: {{healthz: {}, metrics: {}}}\n",
             pod_cidr(),
+            service_cidr(),
             free_port(),
             free_port(),
             free_port(),

@@ -67,7 +67,10 @@ fn each_component_adds_its_part_of_the_workshop() {
         let out = stdout(&ok(api.kubectl(&["get", "nodes"]), "get nodes"));
         out.contains(" Ready ").then_some(out)
     });
-    assert!(nodes.contains("v1.33"), "{nodes}");
+    assert!(
+        nodes.contains("v1.33") && nodes.contains("control-plane"),
+        "{nodes}"
+    );
     let node = &items(&api, &["nodes"])[0];
     assert_eq!(node["status"]["capacity"]["pods"], "110", "{node}");
     let lease = json(
@@ -144,10 +147,27 @@ fn each_component_adds_its_part_of_the_workshop() {
         reader.is_finished().then_some(())
     });
     let _ = follow.kill();
+    let _ = follow.wait();
     let followed = reader.join().unwrap();
     assert!(followed.contains("GET /followed"), "{followed}");
 
-    // httpenv answers with its environment, HOSTNAME the pod's name.
+    // 4. expose: the ClusterIP refuses until the proxy runs, then serves the page.
+    ok(
+        api.kubectl(&["expose", "deployment", "web", "--port=80"]),
+        "expose web",
+    );
+    let cluster_ip = json(&api, &["service", "web"])["spec"]["clusterIP"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(curl(&format!("{cluster_ip}:80")).is_none(), "no proxy yet");
+    ok(api.tc.run(&["start", "proxy"]), "start proxy");
+    let page = wait_until("the page on the ClusterIP", Duration::from_secs(20), || {
+        curl(&format!("{cluster_ip}:80"))
+    });
+    assert!(page.contains("Welcome to nginx!"), "{page}");
+
+    // 5. httpenv, three replicas behind a service: the requests reach all three pods.
     ok(
         api.kubectl(&[
             "create",
@@ -157,30 +177,50 @@ fn each_component_adds_its_part_of_the_workshop() {
         ]),
         "create httpenv",
     );
-    let (name, ip) = wait_until("httpenv running", Duration::from_secs(30), || {
-        let p = items(&api, &["pods", "-l", "app=httpenv"])
-            .into_iter()
-            .next()?;
-        (p["status"]["phase"] == "Running").then_some(())?;
-        Some((
-            p["metadata"]["name"].as_str()?.to_string(),
-            p["status"]["podIP"].as_str()?.to_string(),
-        ))
+    ok(
+        api.kubectl(&["scale", "deployment", "httpenv", "--replicas=3"]),
+        "scale httpenv",
+    );
+    ok(
+        api.kubectl(&["expose", "deployment", "httpenv", "--port=8888"]),
+        "expose httpenv",
+    );
+    let pods: Vec<String> = wait_until("3 httpenv pods running", Duration::from_secs(30), || {
+        let p = items(&api, &["pods", "-l", "app=httpenv"]);
+        let names: Vec<String> = p
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Running")
+            .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        (names.len() == 3).then_some(names)
     });
-    let env: Value = serde_json::from_str(&wait_until(
-        "httpenv's answer",
-        Duration::from_secs(10),
-        || curl(&format!("{ip}:8888")),
-    ))
-    .unwrap();
-    assert_eq!(env["HOSTNAME"], name.as_str(), "{env}");
+    let service_ip = json(&api, &["service", "httpenv"])["spec"]["clusterIP"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let seen = wait_until("all three hostnames", Duration::from_secs(30), || {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..9 {
+            let body = curl(&format!("{service_ip}:8888"))?;
+            let env: Value = serde_json::from_str(&body).ok()?;
+            seen.insert(env["HOSTNAME"].as_str()?.to_string());
+        }
+        (seen.len() == 3).then_some(seen)
+    });
+    let mut pods = pods;
+    pods.sort();
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), pods);
+    let ip = items(&api, &["pods", "-l", "app=httpenv"])[0]["status"]["podIP"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // A deleted pod is stopped and its deletion confirmed by the kubelet: it goes.
     ok(
         api.kubectl(&["delete", "deployment", "httpenv"]),
         "delete httpenv",
     );
-    wait_until("httpenv's pod gone", Duration::from_secs(30), || {
+    wait_until("httpenv's pods gone", Duration::from_secs(30), || {
         items(&api, &["pods", "-l", "app=httpenv"])
             .is_empty()
             .then_some(())
@@ -189,4 +229,8 @@ fn each_component_adds_its_part_of_the_workshop() {
         curl(&format!("{ip}:8888")).is_none(),
         "stopped pods no longer answer"
     );
+    // The service without endpoints refuses at once.
+    wait_until("the service refusing", Duration::from_secs(10), || {
+        curl(&format!("{service_ip}:8888")).is_none().then_some(())
+    });
 }
