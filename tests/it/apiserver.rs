@@ -127,8 +127,11 @@ fn kubectl_reads_version_discovery_and_the_bootstrap_namespaces() {
     assert_eq!(row("nodes"), ["nodes", "no", "v1", "false", "Node"]);
     // `get all` expands the `all` category: as on a real cluster, the kubernetes Service.
     let all = stdout(&ok(api.kubectl(&["get", "all"]), "get all"));
+    let kubernetes_ip = api.tc.kubernetes_service_ip();
     assert!(
-        all.contains("service/kubernetes   ClusterIP   127.96.0.1"),
+        all.contains(&format!(
+            "service/kubernetes   ClusterIP   {kubernetes_ip} "
+        )),
         "{all}"
     );
     let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: nginx\n        image: nginx:1.27\n";
@@ -176,7 +179,13 @@ fn kubectl_reads_version_discovery_and_the_bootstrap_namespaces() {
     let svc: Vec<&str> = svc.split_whitespace().collect();
     assert_eq!(
         &svc[..5],
-        ["kubernetes", "ClusterIP", "127.96.0.1", "<none>", "443/TCP"]
+        [
+            "kubernetes",
+            "ClusterIP",
+            &kubernetes_ip,
+            "<none>",
+            "443/TCP"
+        ]
     );
     let ep = stdout(&ok(
         api.kubectl(&["get", "ep", "kubernetes", "--no-headers"]),
@@ -494,7 +503,7 @@ fn typed_creates(api: &Api) {
     let svc = json(&["get", "service", "web", "-o", "json"]);
     let ip = svc["spec"]["clusterIP"].as_str().unwrap_or("").to_string();
     assert!(
-        ip.parse::<std::net::Ipv4Addr>().is_ok() && ip != "127.96.0.1",
+        ip.parse::<std::net::Ipv4Addr>().is_ok() && ip != api.tc.kubernetes_service_ip(),
         "a ClusterIP from the service range: {svc}"
     );
     assert_eq!(svc["spec"]["clusterIPs"], serde_json::json!([ip]));

@@ -117,9 +117,17 @@ pub struct TestCluster {
     _dir: tempfile::TempDir,
     pub config: PathBuf,
     pub data: PathBuf,
+    /// This cluster's service range, a /24 from `service_cidr()`.
+    pub service_cidr: String,
 }
 
 impl TestCluster {
+    /// The address of the `kubernetes` Service: the first of the service range.
+    pub fn kubernetes_service_ip(&self) -> String {
+        let net = self.service_cidr.trim_end_matches("0/24");
+        format!("{net}1")
+    }
+
     /// `etcd_binary`: run Debian's etcd for the etcd component; everything else builtin.
     pub fn new(etcd_binary: bool) -> TestCluster {
         TestCluster::with_controller_manager_args(etcd_binary, &[])
@@ -131,10 +139,11 @@ impl TestCluster {
         let config = dir.path().join("kwb.yaml");
         let data = dir.path().join("data");
         let etcd_backend = if etcd_binary { "binary" } else { "builtin" };
+        let service_cidr = service_cidr();
         let text = format!(
             "name: test\npodCidr: {}\nserviceCidr: {}\ncomponents:\n  etcd:\n    backend: {etcd_backend}\n    ports: {{client: {}, peer: {}}}\n  apiserver:\n    ports: {{secure: {}}}\n  controllerManager:\n    args: [{}]\n    ports: {{secure: {}}}\n  scheduler:\n    ports: {{secure: {}}}\n  kubelet:\n    ports: {{server: {}, healthz: {}}}\n  proxy:\n    ports: {{healthz: {}, metrics: {}}}\n",
             pod_cidr(),
-            service_cidr(),
+            service_cidr,
             free_port(),
             free_port(),
             free_port(),
@@ -151,6 +160,7 @@ impl TestCluster {
             _dir: dir,
             config,
             data,
+            service_cidr,
         }
     }
 
