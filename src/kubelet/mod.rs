@@ -292,17 +292,43 @@ async fn post_status(client: &kube::Client, host: &node::Host) {
 struct Worker {
     ip: String,
     uid: String,
+    /// When the current stage began.
     since: Timestamp,
-    running: bool,
+    stage: Stage,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// Where a pod's worker is: ContainerCreating, running, or finished (pods whose
+/// restartPolicy is not Always run to completion).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Creating,
+    Running,
+    Done,
+}
+
+impl Worker {
+    fn stop(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.stop();
     }
+}
+
+/// How long a run-to-completion container runs in the simulated runtime.
+const RUN_TO_COMPLETION: Duration = Duration::from_secs(1);
+
+fn runs_to_completion(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.restart_policy.as_deref())
+        .is_some_and(|p| p != "Always")
 }
 
 /// Watches the pods bound to this node and runs them.
@@ -404,16 +430,20 @@ async fn sync_pods(
                 tracing::warn!("pod {k}: no free IP left in the pod CIDR");
                 continue;
             };
-            let running = phase == Some("Running")
+            let resumed = phase == Some("Running")
                 && pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()) == Some(ip.as_str());
             let mut worker = Worker {
                 ip: ip.clone(),
                 uid: uid.clone(),
                 since: Timestamp::now(),
-                running,
+                stage: if resumed {
+                    Stage::Running
+                } else {
+                    Stage::Creating
+                },
                 tasks: Vec::new(),
             };
-            if running {
+            if resumed {
                 worker.tasks = start_containers(&pod, &ip, host, root).await;
                 tracing::info!("pod {k} running at {ip} (resumed)");
             } else {
@@ -428,21 +458,45 @@ async fn sync_pods(
         let Some(worker) = workers.get_mut(&k) else {
             continue;
         };
-        if !worker.running {
-            let elapsed = Timestamp::now().duration_since(worker.since);
-            if elapsed.as_secs_f64() < CREATING.as_secs_f64() {
-                due = true;
-                continue;
+        let elapsed = Timestamp::now().duration_since(worker.since).as_secs_f64();
+        match worker.stage {
+            Stage::Creating if elapsed < CREATING.as_secs_f64() => due = true,
+            Stage::Creating => {
+                worker.tasks = start_containers(&pod, &worker.ip, host, root).await;
+                let now = Timestamp::now();
+                let status = status::running(&pod, &host.ip, &worker.ip, now);
+                if write_status(&api, &pod, &status, &k).await {
+                    worker.stage = Stage::Running;
+                    worker.since = now;
+                    tracing::info!("pod {k} running at {}", worker.ip);
+                    due |= runs_to_completion(&pod);
+                } else {
+                    worker.stop();
+                    due = true;
+                }
             }
-            worker.tasks = start_containers(&pod, &worker.ip, host, root).await;
-            let status = status::running(&pod, &host.ip, &worker.ip, Timestamp::now());
-            if write_status(&api, &pod, &status, &k).await {
-                worker.running = true;
-                tracing::info!("pod {k} running at {}", worker.ip);
-            } else {
-                worker.tasks.clear();
-                due = true;
+            Stage::Running if runs_to_completion(&pod) => {
+                if elapsed < RUN_TO_COMPLETION.as_secs_f64() {
+                    due = true;
+                    continue;
+                }
+                let started = worker.since;
+                let status =
+                    status::completed(&pod, &host.ip, &worker.ip, started, Timestamp::now());
+                for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+                    let log = sim::Log::open(&sim::log_path(root, &pod, &c.name));
+                    log.line("kwb sim: the container's command ran to completion (simulated: exit code 0)");
+                }
+                if write_status(&api, &pod, &status, &k).await {
+                    worker.stop();
+                    worker.stage = Stage::Done;
+                    ipam.release(&worker.ip);
+                    tracing::info!("pod {k} completed");
+                } else {
+                    due = true;
+                }
             }
+            Stage::Running | Stage::Done => {}
         }
     }
     due

@@ -2,8 +2,8 @@
 //! turns into ContainerCreating and Running, and `describe` into conditions and states).
 
 use k8s_openapi::api::core::v1::{
-    ContainerState, ContainerStateRunning, ContainerStateWaiting, ContainerStatus, HostIP, Pod,
-    PodCondition, PodIP, PodStatus,
+    ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
+    ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -122,6 +122,57 @@ pub fn running(pod: &Pod, host_ip: &str, pod_ip: &str, started: Timestamp) -> Po
                 .collect(),
         ),
         ..base(pod, host_ip, started)
+    }
+}
+
+/// Every container ran to completion with exit code 0 (a Job's pod): Succeeded.
+pub fn completed(
+    pod: &Pod,
+    host_ip: &str,
+    pod_ip: &str,
+    started: Timestamp,
+    finished: Timestamp,
+) -> PodStatus {
+    let (started, finished) = (stamp(started), stamp(finished));
+    PodStatus {
+        phase: Some("Succeeded".into()),
+        pod_ip: Some(pod_ip.into()),
+        pod_ips: Some(vec![PodIP { ip: pod_ip.into() }]),
+        conditions: Some(vec![
+            condition("PodReadyToStartContainers", false, None, &finished),
+            condition("Initialized", true, Some("PodCompleted"), &started),
+            condition("Ready", false, Some("PodCompleted"), &finished),
+            condition("ContainersReady", false, Some("PodCompleted"), &finished),
+            condition("PodScheduled", true, None, &started),
+        ]),
+        container_statuses: Some(
+            containers(pod)
+                .into_iter()
+                .map(|(name, image)| (container_id(pod, &name), name, image))
+                .map(|(id, name, image)| ContainerStatus {
+                    container_id: Some(id.clone()),
+                    image_id: format!("sim://{image}"),
+                    name,
+                    image,
+                    ready: false,
+                    started: Some(false),
+                    restart_count: 0,
+                    state: Some(ContainerState {
+                        terminated: Some(ContainerStateTerminated {
+                            exit_code: 0,
+                            reason: Some("Completed".into()),
+                            started_at: Some(started.clone()),
+                            finished_at: Some(finished.clone()),
+                            container_id: Some(id),
+                            ..ContainerStateTerminated::default()
+                        }),
+                        ..ContainerState::default()
+                    }),
+                    ..ContainerStatus::default()
+                })
+                .collect(),
+        ),
+        ..base(pod, host_ip, started.0)
     }
 }
 

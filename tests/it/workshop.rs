@@ -229,6 +229,38 @@ fn each_component_adds_its_part_of_the_workshop() {
         curl(&format!("{ip}:8888")).is_none(),
         "stopped pods no longer answer"
     );
+    // A Job's pod runs to completion in the simulated runtime: the Job completes.
+    ok(
+        api.kubectl(&[
+            "create",
+            "job",
+            "pi",
+            "--image=perl:5.34",
+            "--",
+            "perl",
+            "-e",
+            "print 1",
+        ]),
+        "create job",
+    );
+    ok(
+        api.kubectl(&[
+            "wait",
+            "--for=condition=complete",
+            "job/pi",
+            "--timeout=30s",
+        ]),
+        "job complete",
+    );
+    let job_pods = stdout(&ok(
+        api.kubectl(&["get", "pods", "-l", "job-name=pi"]),
+        "job pods",
+    ));
+    assert!(
+        job_pods.contains("Completed") && job_pods.contains("0/1"),
+        "{job_pods}"
+    );
+
     // The service without endpoints refuses at once.
     wait_until("the service refusing", Duration::from_secs(10), || {
         curl(&format!("{service_ip}:8888")).is_none().then_some(())
