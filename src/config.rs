@@ -126,6 +126,10 @@ pub struct ClusterConfig {
     pub nodes: u32,
     #[serde(default)]
     pub components: Components,
+    /// Failure rules of the builtin kubelet's simulated runtime (see kubelet::rules); absent:
+    /// kwb's defaults (`*:doesnotexist` fails to pull, `*:crash`, `*:slow`, `*:unready`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulate: Option<Vec<crate::kubelet::rules::Rule>>,
 }
 
 fn default_name() -> String {
@@ -144,6 +148,7 @@ impl Default for ClusterConfig {
             pod_cidr: None,
             nodes: default_nodes(),
             components: Components::default(),
+            simulate: None,
         }
     }
 }
@@ -271,6 +276,10 @@ impl ClusterConfig {
                     self.nodes
                 ),
             ));
+        }
+        if let Some(rules) = &self.simulate {
+            crate::kubelet::rules::Rules::new(rules.clone())
+                .map_err(|e| invalid("simulate".into(), e))?;
         }
         for c in Component::ALL {
             let cc = self.components.get(c);
@@ -436,6 +445,11 @@ mod tests {
         assert!(err("serviceCidr: banana\n").contains("not a CIDR"));
         assert!(err("name: Demo_1\n").contains("DNS label"));
         assert!(err("nodes: 3\n").contains("exactly one node"));
+        assert!(
+            err("simulate:\n  - {image: x, crashAfter: soon}\n")
+                .contains("simulate[0] (image \"x\"): crashAfter")
+        );
+        assert!(err("simulate:\n  - {image: x, crashes: 1}\n").contains("crashes"));
         assert!(err("components:\n  etcd:\n    ports: {clinet: 1}\n").contains("client, peer"));
         assert!(err("components:\n  etcd:\n    path: /bin/etcd\n").contains("backend: binary"));
         assert!(err("name: [unclosed\n").contains("kwb.yaml"));

@@ -385,6 +385,16 @@ impl Ctx<'_> {
                         // The first node is the control plane's, as kubeadm and kind label it.
                         flag("node-labels", "node-role.kubernetes.io/control-plane="),
                     ]);
+                    if let Some(rules) = &config.simulate {
+                        let path = self
+                            .cluster
+                            .data
+                            .generated_config_dir()
+                            .join("simulate-rules.yaml");
+                        let value = serde_json::to_value(rules).unwrap_or_default();
+                        files.push((path.clone(), to_yaml(component, &value)?));
+                        f.push(flag("simulate-rules", path.display()));
+                    }
                 }
                 f
             }

@@ -391,49 +391,142 @@ fn selector_text(sel: &Value) -> String {
     parts.join(",")
 }
 
-/// A pod's STATUS column, as kubectl's printer derives it: a terminating pod, a waiting or
-/// terminated container's reason, else the phase.
-fn pod_status(obj: &Value) -> String {
-    if !obj["metadata"]["deletionTimestamp"].is_null() {
-        return "Terminating".into();
-    }
-    let mut status = obj["status"]["reason"]
+/// A pod's READY, STATUS and RESTARTS columns, derived as upstream's printer does (init
+/// containers first — `Init:0/1`, `Init:CrashLoopBackOff` —, then the app containers from
+/// last to first, sidecars counted as app containers once started; restarts with the time of
+/// the last one: `2 (5s ago)`).
+struct PodSummary {
+    ready: usize,
+    total: usize,
+    reason: String,
+    restarts: String,
+}
+
+fn pod_summary(obj: &Value, now: i64) -> PodSummary {
+    let (spec, status) = (&obj["spec"], &obj["status"]);
+    let array = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let phase = str_of(&status["phase"]).to_string();
+    let mut reason = status["reason"]
         .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| str_of(&obj["status"]["phase"]).to_string());
-    for cs in obj["status"]["initContainerStatuses"]
-        .as_array()
-        .into_iter()
-        .flatten()
+        .filter(|r| !r.is_empty())
+        .map_or(phase.clone(), str::to_string);
+    if array(&status["conditions"])
+        .iter()
+        .any(|c| c["type"] == "PodScheduled" && c["reason"] == "SchedulingGated")
     {
-        if let Some(r) = cs["state"]["waiting"]["reason"]
-            .as_str()
-            .filter(|r| !r.is_empty() && *r != "PodInitializing")
-        {
-            return format!("Init:{r}");
+        reason = "SchedulingGated".into();
+    }
+    let init_specs = array(&spec["initContainers"]);
+    let sidecar = |name: &Value| {
+        init_specs
+            .iter()
+            .any(|c| c["name"] == *name && c["restartPolicy"] == "Always")
+    };
+    let total = array(&spec["containers"]).len()
+        + init_specs
+            .iter()
+            .filter(|c| c["restartPolicy"] == "Always")
+            .count();
+    let mut ready = 0;
+    let mut restarts = 0i64;
+    let mut sidecar_restarts = 0i64;
+    let mut last_restart: Option<String> = None;
+    let mut last_sidecar_restart: Option<String> = None;
+    let later = |a: &Option<String>, b: &Value| -> Option<String> {
+        match (a, b.as_str()) {
+            (Some(x), Some(y)) if y > x.as_str() => Some(y.to_string()),
+            (None, Some(y)) => Some(y.to_string()),
+            (x, _) => x.clone(),
+        }
+    };
+    let mut initializing = false;
+    let inits = array(&status["initContainerStatuses"]);
+    for (i, c) in inits.iter().enumerate() {
+        restarts += int_of(&c["restartCount"]);
+        let finished = &c["lastState"]["terminated"]["finishedAt"];
+        last_restart = later(&last_restart, finished);
+        if sidecar(&c["name"]) {
+            sidecar_restarts += int_of(&c["restartCount"]);
+            last_sidecar_restart = later(&last_sidecar_restart, finished);
+        }
+        let terminated = &c["state"]["terminated"];
+        let waiting = str_of(&c["state"]["waiting"]["reason"]);
+        if terminated.is_object() && int_of(&terminated["exitCode"]) == 0 {
+            continue;
+        }
+        if sidecar(&c["name"]) && c["started"] == true {
+            if c["ready"] == true {
+                ready += 1;
+            }
+            continue;
+        }
+        reason = if terminated.is_object() {
+            match str_of(&terminated["reason"]) {
+                "" if int_of(&terminated["signal"]) != 0 => {
+                    format!("Init:Signal:{}", int_of(&terminated["signal"]))
+                }
+                "" => format!("Init:ExitCode:{}", int_of(&terminated["exitCode"])),
+                r => format!("Init:{r}"),
+            }
+        } else if !waiting.is_empty() && waiting != "PodInitializing" {
+            format!("Init:{waiting}")
+        } else {
+            format!("Init:{i}/{}", init_specs.len())
+        };
+        initializing = true;
+        break;
+    }
+    let initialized = array(&status["conditions"])
+        .iter()
+        .any(|c| c["type"] == "Initialized" && c["status"] == "True");
+    if !initializing || initialized {
+        restarts = sidecar_restarts;
+        last_restart = last_sidecar_restart;
+        let mut running = false;
+        for c in array(&status["containerStatuses"]).iter().rev() {
+            restarts += int_of(&c["restartCount"]);
+            last_restart = later(&last_restart, &c["lastState"]["terminated"]["finishedAt"]);
+            let state = &c["state"];
+            let terminated = &state["terminated"];
+            if !str_of(&state["waiting"]["reason"]).is_empty() {
+                reason = str_of(&state["waiting"]["reason"]).to_string();
+            } else if !str_of(&terminated["reason"]).is_empty() {
+                reason = str_of(&terminated["reason"]).to_string();
+            } else if terminated.is_object() {
+                reason = match int_of(&terminated["signal"]) {
+                    0 => format!("ExitCode:{}", int_of(&terminated["exitCode"])),
+                    s => format!("Signal:{s}"),
+                };
+            } else if c["ready"] == true && state["running"].is_object() {
+                running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && running {
+            let pod_ready = array(&status["conditions"])
+                .iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            reason = if pod_ready { "Running" } else { "NotReady" }.into();
         }
     }
-    for cs in obj["status"]["containerStatuses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        if let Some(r) = cs["state"]["waiting"]["reason"]
-            .as_str()
-            .filter(|r| !r.is_empty())
-        {
-            status = r.to_string();
-        } else if let Some(r) = cs["state"]["terminated"]["reason"]
-            .as_str()
-            .filter(|r| !r.is_empty())
-        {
-            status = r.to_string();
-        }
+    let deleting = !obj["metadata"]["deletionTimestamp"].is_null();
+    if deleting && status["reason"] == "NodeLost" {
+        reason = "Unknown".into();
+    } else if deleting && phase != "Succeeded" && phase != "Failed" {
+        reason = "Terminating".into();
     }
-    if status.is_empty() {
-        "Pending".into()
-    } else {
-        status
+    if reason.is_empty() {
+        reason = "Pending".into();
+    }
+    let restarts = match &last_restart {
+        Some(at) if restarts != 0 => format!("{restarts} ({} ago)", age(Some(at), now)),
+        _ => restarts.to_string(),
+    };
+    PodSummary {
+        ready,
+        total,
+        reason,
+        restarts,
     }
 }
 
@@ -516,22 +609,13 @@ pub fn cells(kind: &Kind, obj: &Value, now: i64) -> Vec<Value> {
             age,
         ],
         ("", "Pod") => {
-            let statuses = status["containerStatuses"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let total = spec["containers"].as_array().map_or(0, |c| c.len());
-            let ready = statuses
-                .iter()
-                .filter(|c| c["ready"].as_bool() == Some(true))
-                .count();
-            let restarts: i64 = statuses.iter().map(|c| int_of(&c["restartCount"])).sum();
+            let pod = pod_summary(obj, now);
             let gates = spec["readinessGates"].as_array().map_or(0, |g| g.len());
             vec![
                 name,
-                format!("{ready}/{total}").into(),
-                pod_status(obj).into(),
-                restarts.to_string().into(),
+                format!("{}/{}", pod.ready, pod.total).into(),
+                pod.reason.into(),
+                pod.restarts.into(),
                 age,
                 none_if_empty(str_of(&status["podIP"]).to_string()),
                 none_if_empty(str_of(&spec["nodeName"]).to_string()),
@@ -916,6 +1000,61 @@ mod tests {
         assert_eq!(age(Some(&at(3 * 86400)), now), "3d0h");
         assert_eq!(age(Some(&at(20 * 86400)), now), "20d");
         assert_eq!(age(None, now), "<unknown>");
+    }
+
+    #[test]
+    fn pod_columns_read_as_kubectls_printer_derives_them() {
+        let now = 1_000_000;
+        let five_ago = time::OffsetDateTime::from_unix_timestamp(now - 5)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let summary = |v: serde_json::Value| {
+            let s = pod_summary(&v, now);
+            (format!("{}/{}", s.ready, s.total), s.reason, s.restarts)
+        };
+        let init = serde_json::json!({
+            "spec": {"initContainers": [{"name": "i"}], "containers": [{"name": "c"}]},
+            "status": {"phase": "Pending",
+                "initContainerStatuses": [{"name": "i", "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}],
+                "containerStatuses": [{"name": "c", "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}]}});
+        assert_eq!(summary(init), ("0/1".into(), "Init:0/1".into(), "0".into()));
+        let init_crash = serde_json::json!({
+            "spec": {"initContainers": [{"name": "i"}], "containers": [{"name": "c"}]},
+            "status": {"phase": "Pending",
+                "initContainerStatuses": [{"name": "i", "restartCount": 2, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 1, "finishedAt": five_ago}}}]}});
+        assert_eq!(
+            summary(init_crash),
+            (
+                "0/1".into(),
+                "Init:CrashLoopBackOff".into(),
+                "2 (5s ago)".into()
+            )
+        );
+        let crash = serde_json::json!({
+            "spec": {"containers": [{"name": "a"}, {"name": "b"}]},
+            "status": {"phase": "Running", "containerStatuses": [
+                {"name": "a", "ready": true, "restartCount": 0, "state": {"running": {}}},
+                {"name": "b", "ready": false, "restartCount": 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 1, "finishedAt": five_ago}}}]}});
+        assert_eq!(
+            summary(crash),
+            ("1/2".into(), "CrashLoopBackOff".into(), "1 (5s ago)".into())
+        );
+        let done = serde_json::json!({
+            "metadata": {"deletionTimestamp": "2020-01-01T00:00:00Z"},
+            "spec": {"containers": [{"name": "c"}]},
+            "status": {"phase": "Succeeded", "containerStatuses": [
+                {"name": "c", "restartCount": 0, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}});
+        assert_eq!(
+            summary(done),
+            ("0/1".into(), "Completed".into(), "0".into()),
+            "a finished pod is not Terminating"
+        );
+        let deleting = serde_json::json!({"metadata": {"deletionTimestamp": "2020-01-01T00:00:00Z"},
+            "spec": {"containers": [{"name": "c"}]}, "status": {"phase": "Running"}});
+        assert_eq!(summary(deleting).1, "Terminating");
     }
 
     fn kind(group: &str, k: &str) -> &'static Kind {

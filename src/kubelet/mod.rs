@@ -6,14 +6,17 @@
 //!
 //! Its HTTPS API ([`server`]) serves the containers' logs to `kubectl logs`.
 //!
-//! Not yet here: probes, restarts and CrashLoopBackOff, init containers, image-pull failure rules, pods that
-//! finish (Jobs), and the process runtime.
+//! Each pod's lifecycle — init containers, pulls and their failures, restarts with
+//! CrashLoopBackOff, probes, completion — is the state machine in [`pod`]; the failure rules
+//! of the config are in [`rules`], the probes in [`probe`]. Not yet here: the process runtime.
 
 pub mod ipam;
 pub mod node;
+pub mod pod;
+pub mod probe;
+pub mod rules;
 pub mod server;
 pub mod sim;
-pub mod status;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -29,7 +32,7 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::reflector::Store;
 use kube::{Api, ResourceExt};
 use serde_json::json;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 use crate::agent;
@@ -63,6 +66,24 @@ pub struct Config {
     /// labels, which upstream leaves to kubeadm).
     #[arg(long, value_delimiter = ',')]
     pub node_labels: Vec<String>,
+    /// A YAML list of the simulated runtime's failure rules (kwb.yaml's `simulate:`); without
+    /// it, kwb's default rules apply.
+    #[arg(long)]
+    pub simulate_rules: Option<PathBuf>,
+}
+
+/// The failure rules from `--simulate-rules`, or the defaults.
+fn load_rules(path: Option<&std::path::Path>) -> anyhow::Result<rules::Rules> {
+    let list = match path {
+        None => rules::defaults(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read --simulate-rules {}", p.display()))?;
+            serde_saphyr::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("--simulate-rules {}: {e}", p.display()))?
+        }
+    };
+    rules::Rules::new(list).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// How often the Lease is renewed (upstream: a quarter of its 40 s duration).
@@ -70,10 +91,9 @@ const LEASE_RENEW: Duration = Duration::from_secs(10);
 const LEASE_SECONDS: i32 = 40;
 /// How often the node status is posted even when nothing changed.
 const STATUS_EVERY: Duration = Duration::from_secs(60);
-/// How long a pod shows ContainerCreating before it runs (the simulated image pull).
-const CREATING: Duration = Duration::from_millis(500);
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let rules = load_rules(config.simulate_rules.as_deref())?;
     let client = agent::client(&config.kubeconfig).await?;
     let node_name = config.hostname_override.clone();
     let mut host = node::Host::detect(
@@ -128,12 +148,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             pods: pods.clone(),
         },
     );
+    let (probes, probe_results) = mpsc::unbounded_channel();
     let registration = async {
         let node_uid = register(&client, &host).await;
         tokio::join!(
             renew_lease(&client, &node_name, &node_uid),
             post_status(&client, &host),
-            run_pods(&client, &host, pods, wake, ipam, &config.root_dir),
+            run_pods(
+                Runtime {
+                    client: &client,
+                    host: &host,
+                    root: &config.root_dir,
+                    rules: &rules,
+                    events: agent::events::Recorder::new(client.clone(), "kubelet"),
+                    probes,
+                },
+                pods,
+                wake,
+                probe_results,
+                ipam,
+            ),
         );
         anyhow::Ok(())
     };
@@ -288,28 +322,17 @@ async fn post_status(client: &kube::Client, host: &node::Host) {
     }
 }
 
-/// A pod the kubelet runs.
+/// A pod the kubelet runs: its state machine and the tasks of its running containers.
 struct Worker {
-    ip: String,
-    uid: String,
-    /// When the current stage began.
-    since: Timestamp,
-    stage: Stage,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-/// Where a pod's worker is: ContainerCreating, running, or finished (pods whose
-/// restartPolicy is not Always run to completion).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    Creating,
-    Running,
-    Done,
+    run: pod::PodRun,
+    tasks: HashMap<String, Vec<JoinHandle<()>>>,
+    /// Its IP went back to the pool when it finished.
+    released: bool,
 }
 
 impl Worker {
-    fn stop(&mut self) {
-        for t in self.tasks.drain(..) {
+    fn stop(&mut self, container: &str) {
+        for t in self.tasks.remove(container).into_iter().flatten() {
             t.abort();
         }
     }
@@ -317,39 +340,50 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        self.stop();
+        for t in self.tasks.drain().flat_map(|(_, t)| t) {
+            t.abort();
+        }
     }
 }
 
-/// How long a run-to-completion container runs in the simulated runtime.
-const RUN_TO_COMPLETION: Duration = Duration::from_secs(1);
-
-fn runs_to_completion(pod: &Pod) -> bool {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.restart_policy.as_deref())
-        .is_some_and(|p| p != "Always")
+/// What running pods needs besides the pods: the node, where logs go, the failure rules,
+/// the event recorder and the channel probe results come back on.
+struct Runtime<'a> {
+    client: &'a kube::Client,
+    host: &'a node::Host,
+    root: &'a std::path::Path,
+    rules: &'a rules::Rules,
+    events: agent::events::Recorder,
+    probes: mpsc::UnboundedSender<probe::Outcome>,
 }
 
 /// Watches the pods bound to this node and runs them.
 async fn run_pods(
-    client: &kube::Client,
-    host: &node::Host,
+    rt: Runtime<'_>,
     pods: Store<Pod>,
     wake: Arc<Notify>,
+    mut probes: mpsc::UnboundedReceiver<probe::Outcome>,
     mut ipam: ipam::Pool,
-    root: &std::path::Path,
 ) {
     let _ = pods.wait_until_ready().await;
     let mut workers: HashMap<String, Worker> = HashMap::new();
+    let mut outcomes = Vec::new();
     loop {
-        let due = sync_pods(client, host, &pods, &mut ipam, root, &mut workers).await;
-        let wait = if due {
-            CREATING
-        } else {
-            Duration::from_secs(30)
-        };
-        let _ = tokio::time::timeout(wait, wake.notified()).await;
+        let next = sync_pods(&rt, &pods, &mut ipam, &mut workers, &mut outcomes).await;
+        let wait = next
+            .map(|at| {
+                let left = at.duration_since(Timestamp::now()).as_secs_f64();
+                Duration::from_secs_f64(left.clamp(0.01, 30.0))
+            })
+            .unwrap_or(Duration::from_secs(30));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
+            Some(o) = probes.recv() => outcomes.push(o),
+        }
+        while let Ok(o) = probes.try_recv() {
+            outcomes.push(o);
+        }
     }
 }
 
@@ -357,163 +391,225 @@ fn pod_key(p: &Pod) -> String {
     format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any())
 }
 
-/// One pass over the node's pods; true when a pod is due to start running soon.
+/// One pass over the node's pods; returns when the next one is due.
 async fn sync_pods(
-    client: &kube::Client,
-    host: &node::Host,
+    rt: &Runtime<'_>,
     store: &Store<Pod>,
     ipam: &mut ipam::Pool,
-    root: &std::path::Path,
     workers: &mut HashMap<String, Worker>,
-) -> bool {
+    outcomes: &mut Vec<probe::Outcome>,
+) -> Option<Timestamp> {
     let pods = store.state();
-    let mut due = false;
     // Pods gone from the API (deleted by force): stop them.
     let present: std::collections::HashSet<String> = pods.iter().map(|p| pod_key(p)).collect();
     workers.retain(|k, w| {
         let keep = present.contains(k);
         if !keep {
-            ipam.release(&w.ip);
+            if !w.released {
+                ipam.release(&w.run.ip);
+            }
             tracing::info!("pod {k} is gone; stopped");
         }
         keep
     });
+    let mut next: Option<Timestamp> = None;
     for pod in pods {
         let k = pod_key(&pod);
         let uid = pod.uid().unwrap_or_default();
-        let api: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
-        if workers.get(&k).is_some_and(|w| w.uid != uid)
+        let api: Api<Pod> =
+            Api::namespaced(rt.client.clone(), &pod.namespace().unwrap_or_default());
+        if workers.get(&k).is_some_and(|w| w.run.uid != uid)
             && let Some(w) = workers.remove(&k)
+            && !w.released
         {
-            ipam.release(&w.ip);
+            ipam.release(&w.run.ip);
         }
         if pod.metadata.deletion_timestamp.is_some() {
             // Stop it, then confirm the deletion (upstream after the grace period and preStop;
             // a simulated container stops at once).
-            if let Some(w) = workers.remove(&k) {
-                ipam.release(&w.ip);
-            }
-            let dp = DeleteParams {
-                preconditions: Some(Preconditions {
-                    uid: Some(uid.clone()),
-                    resource_version: None,
-                }),
-                ..DeleteParams::default().grace_period(0)
-            };
-            match api.delete(&pod.name_any(), &dp).await {
-                Ok(_) => {
-                    tracing::info!("pod {k} stopped; deletion confirmed");
-                    // Its logs go with it (a following `kubectl logs -f` ends).
-                    let dir = sim::log_path(root, &pod, "-");
-                    if let Some(pod_dir) = dir.parent().and_then(|d| d.parent()) {
-                        let _ = std::fs::remove_dir_all(pod_dir);
-                    }
+            if let Some(mut w) = workers.remove(&k) {
+                let actions = w.run.stop_all();
+                perform(rt, &pod, &mut w, actions).await;
+                if !w.released {
+                    ipam.release(&w.run.ip);
                 }
-                Err(e) if matches!(agent_code(&e), Some(404 | 409)) => {}
-                Err(e) => tracing::warn!("confirming the deletion of pod {k} failed: {e}"),
             }
+            confirm_deletion(rt, &api, &pod, &k, &uid).await;
             continue;
         }
-        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-        if matches!(phase, Some("Succeeded" | "Failed")) {
-            continue;
-        }
+        let now = Timestamp::now();
         #[allow(clippy::map_entry)] // the new worker needs awaits before it exists
         if !workers.contains_key(&k) {
+            let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+            if matches!(phase, Some("Succeeded" | "Failed")) {
+                continue;
+            }
             // A pod this kubelet ran before a restart keeps its IP.
             let had = pod
                 .status
                 .as_ref()
                 .and_then(|s| s.pod_ip.clone())
                 .filter(|ip| ipam.take(ip));
+            let resumed = had.is_some() && phase == Some("Running");
             let Some(ip) = had.or_else(|| ipam.allocate()) else {
                 tracing::warn!("pod {k}: no free IP left in the pod CIDR");
                 continue;
             };
-            let resumed = phase == Some("Running")
-                && pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()) == Some(ip.as_str());
-            let mut worker = Worker {
-                ip: ip.clone(),
-                uid: uid.clone(),
-                since: Timestamp::now(),
-                stage: if resumed {
-                    Stage::Running
-                } else {
-                    Stage::Creating
-                },
-                tasks: Vec::new(),
-            };
-            if resumed {
-                worker.tasks = start_containers(&pod, &ip, host, root).await;
+            let (run, actions) = if resumed {
                 tracing::info!("pod {k} running at {ip} (resumed)");
+                pod::PodRun::resume(&pod, &ip, rt.rules, now)
             } else {
-                let status = status::starting(&pod, &host.ip, Timestamp::now());
-                write_status(&api, &pod, &status, &k).await;
                 tracing::info!("pod {k}: ContainerCreating");
-                due = true;
-            }
-            workers.insert(k, worker);
-            continue;
+                (pod::PodRun::new(&pod, &ip, rt.rules, now), Vec::new())
+            };
+            let mut w = Worker {
+                run,
+                tasks: HashMap::new(),
+                released: false,
+            };
+            perform(rt, &pod, &mut w, actions).await;
+            workers.insert(k.clone(), w);
         }
-        let Some(worker) = workers.get_mut(&k) else {
+        let Some(w) = workers.get_mut(&k) else {
             continue;
         };
-        let elapsed = Timestamp::now().duration_since(worker.since).as_secs_f64();
-        match worker.stage {
-            Stage::Creating if elapsed < CREATING.as_secs_f64() => due = true,
-            Stage::Creating => {
-                worker.tasks = start_containers(&pod, &worker.ip, host, root).await;
-                let now = Timestamp::now();
-                let status = status::running(&pod, &host.ip, &worker.ip, now);
-                if write_status(&api, &pod, &status, &k).await {
-                    worker.stage = Stage::Running;
-                    worker.since = now;
-                    tracing::info!("pod {k} running at {}", worker.ip);
-                    due |= runs_to_completion(&pod);
-                } else {
-                    worker.stop();
-                    due = true;
-                }
+        let mut actions = Vec::new();
+        for o in outcomes.extract_if(.., |o| o.pod == k) {
+            if o.uid == uid {
+                actions.extend(w.run.probed(&o.container, o.restart, o.kind, o.result, now));
             }
-            Stage::Running if runs_to_completion(&pod) => {
-                if elapsed < RUN_TO_COMPLETION.as_secs_f64() {
-                    due = true;
-                    continue;
+        }
+        actions.extend(w.run.advance(now));
+        perform(rt, &pod, w, actions).await;
+        let status = w.run.status(&pod, &rt.host.ip, now);
+        if w.run.written.as_ref() != Some(&status) {
+            let phase = status.phase.clone().unwrap_or_default();
+            if write_status(&api, &pod, &status, &k).await {
+                if w.run.written.as_ref().and_then(|s| s.phase.as_deref()) != Some(&phase) {
+                    tracing::info!("pod {k}: {phase} at {}", w.run.ip);
                 }
-                let started = worker.since;
-                let status =
-                    status::completed(&pod, &host.ip, &worker.ip, started, Timestamp::now());
-                for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
-                    let log = sim::Log::open(&sim::log_path(root, &pod, &c.name));
-                    log.line("kwb sim: the container's command ran to completion (simulated: exit code 0)");
-                }
-                if write_status(&api, &pod, &status, &k).await {
-                    worker.stop();
-                    worker.stage = Stage::Done;
-                    ipam.release(&worker.ip);
-                    tracing::info!("pod {k} completed");
-                } else {
-                    due = true;
-                }
+                w.run.written = Some(status);
+            } else {
+                next = Some(now);
             }
-            Stage::Running | Stage::Done => {}
+        }
+        if w.run.finished() && !w.released {
+            w.released = true;
+            ipam.release(&w.run.ip);
+        }
+        if let Some(at) = w.run.next_due() {
+            next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
-    due
+    // Outcomes for pods not (yet) here are dropped: their probes end with them.
+    outcomes.clear();
+    next
 }
 
-async fn start_containers(
-    pod: &Pod,
-    ip: &str,
-    host: &node::Host,
-    root: &std::path::Path,
-) -> Vec<JoinHandle<()>> {
-    let mut tasks = Vec::new();
-    for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
-        let log = sim::Log::open(&sim::log_path(root, pod, &c.name));
-        tasks.extend(sim::start(pod, c, ip, &host.name, log).await);
+async fn confirm_deletion(rt: &Runtime<'_>, api: &Api<Pod>, pod: &Pod, k: &str, uid: &str) {
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(uid.to_string()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default().grace_period(0)
+    };
+    match api.delete(&pod.name_any(), &dp).await {
+        Ok(_) => {
+            tracing::info!("pod {k} stopped; deletion confirmed");
+            // Its logs go with it (a following `kubectl logs -f` ends).
+            let log = sim::log_path(rt.root, pod, "-", 0);
+            if let Some(pod_dir) = log.parent().and_then(|d| d.parent()) {
+                let _ = std::fs::remove_dir_all(pod_dir);
+            }
+        }
+        Err(e) if matches!(agent_code(&e), Some(404 | 409)) => {}
+        Err(e) => tracing::warn!("confirming the deletion of pod {k} failed: {e}"),
     }
-    tasks
+}
+
+/// Does what the pod's state machine asks: runs and stops containers, records events.
+async fn perform(rt: &Runtime<'_>, pod: &Pod, w: &mut Worker, actions: Vec<pod::Action>) {
+    let reference = object_reference(pod);
+    for action in actions {
+        match action {
+            pod::Action::Start {
+                container,
+                restart,
+                serves,
+            } => {
+                w.stop(&container);
+                let Some(spec) = pod
+                    .spec
+                    .iter()
+                    .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers))
+                    .find(|c| c.name == container)
+                else {
+                    continue;
+                };
+                let log = sim::Log::open(&sim::log_path(rt.root, pod, &container, restart));
+                let image = spec.image.clone().unwrap_or_default();
+                let mut tasks = Vec::new();
+                if serves {
+                    let unready = rt.rules.effect(&image).unready;
+                    tasks =
+                        sim::start(pod, spec, &w.run.ip, &rt.host.name, log.clone(), unready).await;
+                    let target = probe::Target {
+                        pod: pod_key(pod),
+                        uid: w.run.uid.clone(),
+                        container: container.clone(),
+                        restart,
+                        ip: w.run.ip.clone(),
+                    };
+                    tasks.extend(probe::spawn(spec, &target, &log, &rt.probes));
+                } else {
+                    log.line(&format!("kwb sim: started {image}"));
+                }
+                w.tasks.insert(container, tasks);
+            }
+            pod::Action::Stop { container, line } => {
+                w.stop(&container);
+                let restart = pod_restart_count(&w.run, pod, &container);
+                sim::Log::open(&sim::log_path(rt.root, pod, &container, restart)).line(&line);
+            }
+            pod::Action::Event {
+                warning,
+                reason,
+                message,
+            } => {
+                if warning {
+                    rt.events.warning(&reference, reason, &message).await;
+                } else {
+                    rt.events.normal(&reference, reason, &message).await;
+                }
+            }
+        }
+    }
+}
+
+/// The run a container is on (the log file its last lines go to).
+fn pod_restart_count(run: &pod::PodRun, pod: &Pod, container: &str) -> i32 {
+    run.restart_count(container)
+        .or_else(|| {
+            pod.status
+                .iter()
+                .flat_map(|s| s.container_statuses.iter().flatten())
+                .find(|c| c.name == container)
+                .map(|c| c.restart_count)
+        })
+        .unwrap_or(0)
+}
+
+fn object_reference(pod: &Pod) -> k8s_openapi::api::core::v1::ObjectReference {
+    k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: pod.metadata.name.clone(),
+        namespace: pod.metadata.namespace.clone(),
+        uid: pod.metadata.uid.clone(),
+        resource_version: pod.metadata.resource_version.clone(),
+        ..Default::default()
+    }
 }
 
 async fn write_status(

@@ -69,17 +69,30 @@ pub fn render(line: &str, o: &LogOptions, since: Option<Timestamp>) -> Option<St
     })
 }
 
-/// The log file of a container of the pod `ns/name` (the newest, should a pod of that name
-/// have run before).
-fn log_file(root: &Path, ns: &str, name: &str, container: &str) -> Option<PathBuf> {
+/// The log files of a container of the pod `ns/name`, one per run (`<restart>.log`), oldest
+/// first; of the newest pod of that name, should one have run before.
+fn log_files(root: &Path, ns: &str, name: &str, container: &str) -> Vec<PathBuf> {
     let prefix = format!("{ns}_{name}_");
-    std::fs::read_dir(root.join("pods"))
-        .ok()?
+    let dir = std::fs::read_dir(root.join("pods"))
+        .into_iter()
+        .flatten()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .map(|e| e.path().join(container).join("0.log"))
-        .filter(|p| p.is_file())
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .map(|e| e.path().join(container))
+        .filter(|p| p.is_dir())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    let mut runs: Vec<(u32, PathBuf)> = dir
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_str()?.strip_suffix(".log")?.parse().ok()?;
+            Some((n, e.path()))
+        })
+        .collect();
+    runs.sort();
+    runs.into_iter().map(|(_, p)| p).collect()
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -92,18 +105,33 @@ async fn container_logs(
     RawQuery(query): RawQuery,
 ) -> Response {
     let o = LogOptions::parse(query.as_deref().unwrap_or(""));
-    if o.previous {
-        // Simulated containers never restart, so there is no previous one.
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("previous terminated container \"{container}\" in pod \"{name}\" not found"),
-        );
-    }
-    let Some(path) = log_file(&k.root, &ns, &name, &container) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("container \"{container}\" in pod \"{name}\" is not running on this node"),
-        );
+    let mut runs = log_files(&k.root, &ns, &name, &container);
+    let current = runs.pop();
+    let path = if o.previous {
+        // The run before the current one: a restarted container's last words.
+        match (runs.pop(), current) {
+            (Some(p), _) => p,
+            (None, _) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "previous terminated container \"{container}\" in pod \"{name}\" not found"
+                    ),
+                );
+            }
+        }
+    } else {
+        match current {
+            Some(p) => p,
+            None => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "container \"{container}\" in pod \"{name}\" is not running on this node"
+                    ),
+                );
+            }
+        }
     };
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     let since = o.since_seconds.and_then(|s| {

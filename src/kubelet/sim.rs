@@ -46,8 +46,9 @@ impl Log {
     }
 }
 
-/// Where a container's log lives under the kubelet's root dir (as /var/log/pods lays it out).
-pub fn log_path(root: &Path, pod: &Pod, container: &str) -> PathBuf {
+/// Where the log of a container's `restart`-th run lives under the kubelet's root dir (as
+/// /var/log/pods lays it out: `<ns>_<pod>_<uid>/<container>/<restart>.log`).
+pub fn log_path(root: &Path, pod: &Pod, container: &str, restart: i32) -> PathBuf {
     let m = &pod.metadata;
     root.join("pods")
         .join(format!(
@@ -57,7 +58,7 @@ pub fn log_path(root: &Path, pod: &Pod, container: &str) -> PathBuf {
             m.uid.as_deref().unwrap_or("")
         ))
         .join(container)
-        .join("0.log")
+        .join(format!("{restart}.log"))
 }
 
 /// What a simulated container answers with.
@@ -119,7 +120,12 @@ impl Page {
 struct Served {
     page: Page,
     log: Log,
+    /// A simulate rule makes its readiness fail: probes are answered 503.
+    unready: bool,
 }
+
+/// What the kubelet sends as User-Agent with its HTTP probes (upstream: kube-probe/1.33).
+pub const PROBE_AGENT: &str = "kube-probe/1.33";
 
 async fn answer(
     State(s): State<Served>,
@@ -128,7 +134,20 @@ async fn answer(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    // The kubelet's probes reach the app's health endpoint, whatever its path: a simulated
+    // app is healthy unless a rule says its readiness fails.
+    let probe = agent.starts_with("kube-probe/");
     let (status, kind, body) = match uri.path() {
+        _ if probe && s.unready => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "not ready (a kwb simulate rule)\n".to_string(),
+        ),
+        _ if probe => (StatusCode::OK, "text/plain", "ok\n".to_string()),
         "/" | "/index.html" => {
             let (kind, body) = s.page.render();
             (StatusCode::OK, kind, body)
@@ -139,10 +158,6 @@ async fn answer(
             "<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>\n".to_string(),
         ),
     };
-    let agent = headers
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
     s.log.line(&format!(
         "{} - - [{}] \"{method} {uri} HTTP/1.1\" {} {} \"-\" \"{agent}\"",
         peer.ip(),
@@ -188,10 +203,12 @@ pub async fn start(
     ip: &str,
     node: &str,
     log: Log,
+    unready: bool,
 ) -> Vec<JoinHandle<()>> {
     let served = Served {
         page: page(pod, container, node),
         log: log.clone(),
+        unready,
     };
     let image = container.image.clone().unwrap_or_default();
     log.line(&format!("kwb sim: started {image}"));
@@ -259,8 +276,8 @@ mod tests {
         let (_, c) = pod("jpetazzo/httpenv:latest");
         assert_eq!(ports(&c), vec![8888]);
         assert_eq!(
-            log_path(Path::new("/r"), &p, "c"),
-            Path::new("/r/pods/default_httpenv-1_u/c/0.log")
+            log_path(Path::new("/r"), &p, "c", 2),
+            Path::new("/r/pods/default_httpenv-1_u/c/2.log")
         );
     }
 }

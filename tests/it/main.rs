@@ -8,6 +8,7 @@ mod etcd;
 mod etcd_builtin;
 mod headless;
 mod kube_client;
+mod kubelet;
 mod logs;
 mod patches;
 mod rbac;

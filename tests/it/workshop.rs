@@ -8,14 +8,14 @@ use serde_json::Value;
 use crate::apiserver::Api;
 use crate::util::{self, ok, stdout, wait_until};
 
-fn json(api: &Api, what: &[&str]) -> Value {
+pub fn json(api: &Api, what: &[&str]) -> Value {
     let mut args = vec!["get"];
     args.extend_from_slice(what);
     args.extend_from_slice(&["-o", "json"]);
     serde_json::from_str(&stdout(&ok(api.kubectl(&args), "get -o json"))).unwrap()
 }
 
-fn items(api: &Api, what: &[&str]) -> Vec<Value> {
+pub fn items(api: &Api, what: &[&str]) -> Vec<Value> {
     json(api, what)["items"].as_array().unwrap().clone()
 }
 
