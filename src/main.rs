@@ -118,6 +118,9 @@ enum BenchCmd {
     /// A 1000-replica deployment on 10 fake nodes: time until every pod is created and bound,
     /// pods bound per second, idle CPU of the controller-manager and scheduler.
     Scheduling(kwb::scheduler::bench::Args),
+    /// A fresh builtin cluster of its own: cold start to a Ready node and the default
+    /// ServiceAccount, RSS of the six components idle, a deployment's pods until Running.
+    Cluster(kwb::kubelet::bench::Args),
 }
 
 #[derive(Subcommand)]
@@ -226,6 +229,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let kubeconfig = data_dir(&cli.cluster)?.admin_kubeconfig();
             runtime.block_on(kwb::scheduler::bench::run(args, kubeconfig))?
         }
+        Some(Cmd::Bench {
+            what: BenchCmd::Cluster(args),
+        }) => runtime.block_on(kwb::kubelet::bench::run(args))?,
         Some(Cmd::User {
             what: UserCmd::Create { name, groups },
         }) => {

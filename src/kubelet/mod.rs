@@ -10,6 +10,7 @@
 //! CrashLoopBackOff, probes, completion — is the state machine in [`pod`]; the failure rules
 //! of the config are in [`rules`], the probes in [`probe`]. Not yet here: the process runtime.
 
+pub mod bench;
 pub mod ipam;
 pub mod node;
 pub mod pod;
