@@ -124,6 +124,10 @@ pub struct ClusterConfig {
     /// Number of nodes (kubelets).
     #[serde(default = "default_nodes")]
     pub nodes: u32,
+    /// The first node registers with the taint node-role.kubernetes.io/control-plane:NoSchedule,
+    /// as kubeadm sets it: pods without a toleration stay Pending there.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control_plane_taint: bool,
     #[serde(default)]
     pub components: Components,
     /// Failure rules of the builtin kubelet's simulated runtime (see kubelet::rules); absent:
@@ -147,6 +151,7 @@ impl Default for ClusterConfig {
             service_cidr: None,
             pod_cidr: None,
             nodes: default_nodes(),
+            control_plane_taint: false,
             components: Components::default(),
             simulate: None,
         }

@@ -98,6 +98,8 @@ pub enum LaunchError {
 const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
 /// Everything listens on loopback: a local cluster must not be reachable from the network.
 const LOOPBACK: &str = "127.0.0.1";
+/// The taint kubeadm gives control-plane nodes (`controlPlaneTaint: true`).
+const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane:NoSchedule";
 /// The name probes check serving certificates against; pki.rs gives loopback serving certs this
 /// SAN, so the probe does not depend on the port or on IP SANs.
 const PROBE_SERVER_NAME: &str = "localhost";
@@ -385,6 +387,9 @@ impl Ctx<'_> {
                         // The first node is the control plane's, as kubeadm and kind label it.
                         flag("node-labels", "node-role.kubernetes.io/control-plane="),
                     ]);
+                    if config.control_plane_taint {
+                        f.push(flag("register-with-taints", CONTROL_PLANE_TAINT));
+                    }
                     if let Some(rules) = &config.simulate {
                         let path = self
                             .cluster
@@ -463,8 +468,14 @@ impl Ctx<'_> {
         let dns = service_cidr
             .nth(10)
             .ok_or(LaunchError::ServiceCidrTooSmall { cidr: service_cidr })?;
+        let taints = if self.cluster.config.control_plane_taint {
+            json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
+        } else {
+            json!([])
+        };
         let value = json!({
             "apiVersion": "kubelet.config.k8s.io/v1beta1",
+            "registerWithTaints": taints,
             "kind": "KubeletConfiguration",
             // Only clients with a cluster-CA cert (the apiserver) or a token the apiserver
             // vouches for may use the kubelet API; it runs pods as root.
@@ -1041,10 +1052,18 @@ mod tests {
         );
         let mut config = config_with(Backend::Builtin, bin.path());
         config.pod_cidr = Some("10.50.0.0/20".parse().unwrap());
+        config.control_plane_taint = true;
         let (_dir, cl) = cluster(config);
         let args = plan_with_path(Component::Kubelet, &cl, None).unwrap().args;
         assert!(
             args.contains(&"--pod-cidr=10.50.0.0/24".to_string()),
+            "{args:?}"
+        );
+        assert!(
+            args.contains(
+                &"--register-with-taints=node-role.kubernetes.io/control-plane:NoSchedule"
+                    .to_string()
+            ),
             "{args:?}"
         );
         let args = plan_with_path(Component::ControllerManager, &cl, None)

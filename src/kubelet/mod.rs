@@ -67,6 +67,9 @@ pub struct Config {
     /// labels, which upstream leaves to kubeadm).
     #[arg(long, value_delimiter = ',')]
     pub node_labels: Vec<String>,
+    /// Taints the node registers with, `key=value:Effect,…` (as upstream's flag).
+    #[arg(long, value_delimiter = ',')]
+    pub register_with_taints: Vec<String>,
     /// A YAML list of the simulated runtime's failure rules (kwb.yaml's `simulate:`); without
     /// it, kwb's default rules apply.
     #[arg(long)]
@@ -112,6 +115,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             None => (l.to_string(), String::new()),
         })
         .collect();
+    host.taints = config
+        .register_with_taints
+        .iter()
+        .filter(|t| !t.is_empty())
+        .map(|t| node::parse_taint(t))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow::anyhow!("--register-with-taints: {e}"))?;
     let ipam = ipam::Pool::new(&config.pod_cidr).with_context(|| {
         format!(
             "--pod-cidr {}: give an IPv4 range like 127.244.0.0/24",

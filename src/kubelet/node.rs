@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus,
-    NodeSystemInfo,
+    NodeSystemInfo, Taint,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -24,6 +24,8 @@ pub struct Host {
     pub port: u16,
     pub pod_cidr: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// Registered with the Node (`--register-with-taints`), e.g. the control-plane taint.
+    pub taints: Vec<Taint>,
     pub kernel: String,
     pub boot_id: String,
 }
@@ -45,6 +47,7 @@ impl Host {
             port,
             pod_cidr,
             labels: BTreeMap::new(),
+            taints: Vec::new(),
             kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
             boot_id: read("/proc/sys/kernel/random/boot_id").trim().to_string(),
         }
@@ -165,6 +168,28 @@ pub fn status(host: &Host, previous: Option<&NodeStatus>, now: Timestamp) -> Nod
     }
 }
 
+/// A taint as `--register-with-taints` takes it: `key=value:Effect` or `key:Effect`.
+pub fn parse_taint(s: &str) -> Result<Taint, String> {
+    let (kv, effect) = s.rsplit_once(':').ok_or_else(|| {
+        format!("taint {s:?}: write key=value:Effect, e.g. dedicated=demo:NoSchedule")
+    })?;
+    if !matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
+        return Err(format!(
+            "taint {s:?}: effect {effect:?} is not NoSchedule, PreferNoSchedule or NoExecute"
+        ));
+    }
+    let (key, value) = kv.split_once('=').unwrap_or((kv, ""));
+    if key.is_empty() {
+        return Err(format!("taint {s:?}: the key is empty"));
+    }
+    Ok(Taint {
+        key: key.into(),
+        value: (!value.is_empty()).then(|| value.into()),
+        effect: effect.into(),
+        time_added: None,
+    })
+}
+
 /// The Node object to register.
 pub fn node(host: &Host, now: Timestamp) -> Node {
     let mut labels = BTreeMap::from([
@@ -190,6 +215,7 @@ pub fn node(host: &Host, now: Timestamp) -> Node {
         spec: Some(NodeSpec {
             pod_cidr: host.pod_cidr.clone(),
             pod_cidrs: host.pod_cidr.clone().map(|c| vec![c]),
+            taints: (!host.taints.is_empty()).then(|| host.taints.clone()),
             ..NodeSpec::default()
         }),
         status: Some(status(host, None, now)),
@@ -209,6 +235,7 @@ mod tests {
             port: 10250,
             pod_cidr: Some("127.244.0.0/24".into()),
             labels: BTreeMap::new(),
+            taints: vec![parse_taint("node-role.kubernetes.io/control-plane:NoSchedule").unwrap()],
             kernel: "6.1".into(),
             boot_id: "b".into(),
         }
@@ -223,6 +250,25 @@ mod tests {
             n.spec.as_ref().unwrap().pod_cidr.as_deref(),
             Some("127.244.0.0/24")
         );
+        let taints = n.spec.as_ref().unwrap().taints.clone().unwrap();
+        assert_eq!(
+            (
+                taints[0].key.as_str(),
+                taints[0].value.as_deref(),
+                taints[0].effect.as_str()
+            ),
+            ("node-role.kubernetes.io/control-plane", None, "NoSchedule")
+        );
+        assert_eq!(
+            parse_taint("a=b:NoExecute").unwrap().value.as_deref(),
+            Some("b")
+        );
+        assert!(
+            parse_taint("a=b:Sometimes")
+                .unwrap_err()
+                .contains("NoSchedule, PreferNoSchedule")
+        );
+        assert!(parse_taint("a=b").is_err());
         let s = n.status.as_ref().unwrap();
         assert_eq!(s.capacity.as_ref().unwrap()["cpu"].0, "4");
         assert_eq!(s.allocatable.as_ref().unwrap()["memory"].0, "8000000Ki");
