@@ -92,6 +92,76 @@ impl Component {
     }
 }
 
+/// One supervised process: a component on a node. Only the kubelet runs once per node; every
+/// other component runs once, as node 0's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Unit {
+    pub component: Component,
+    /// Index into the config's node names.
+    #[serde(default)]
+    pub node: u16,
+}
+
+impl Unit {
+    pub const fn of(component: Component) -> Unit {
+        Unit { component, node: 0 }
+    }
+
+    /// Every unit of a cluster with `nodes` nodes, in start order.
+    pub fn all(nodes: u16) -> Vec<Unit> {
+        Component::ALL
+            .into_iter()
+            .flat_map(|component| {
+                let n = if component == Component::Kubelet {
+                    nodes.max(1)
+                } else {
+                    1
+                };
+                (0..n).map(move |node| Unit { component, node })
+            })
+            .collect()
+    }
+}
+
+/// What a start/stop/restart command aims at: one node's unit, or every unit of a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub component: Component,
+    /// `None`: all of the component's units (every kubelet).
+    #[serde(default)]
+    pub node: Option<u16>,
+}
+
+impl Target {
+    pub fn matches(&self, u: Unit) -> bool {
+        u.component == self.component && self.node.is_none_or(|n| n == u.node)
+    }
+}
+
+impl From<Component> for Unit {
+    fn from(c: Component) -> Unit {
+        Unit::of(c)
+    }
+}
+
+impl From<Component> for Target {
+    fn from(component: Component) -> Target {
+        Target {
+            component,
+            node: None,
+        }
+    }
+}
+
+impl From<Unit> for Target {
+    fn from(u: Unit) -> Target {
+        Target {
+            component: u.component,
+            node: Some(u.node),
+        }
+    }
+}
+
 impl std::fmt::Display for Component {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -117,5 +187,20 @@ mod tests {
             assert_eq!(Component::from_name(c.name()), Some(c));
         }
         assert_eq!(Component::from_name("kube-proxy"), None);
+    }
+
+    #[test]
+    fn only_the_kubelet_runs_per_node() {
+        let units = Unit::all(3);
+        assert_eq!(units.len(), 8);
+        let kubelets: Vec<u16> = units
+            .iter()
+            .filter(|u| u.component == Component::Kubelet)
+            .map(|u| u.node)
+            .collect();
+        assert_eq!(kubelets, [0, 1, 2]);
+        assert!(Target::from(Component::Kubelet).matches(units[5]));
+        assert!(!Target::from(Unit::of(Component::Kubelet)).matches(units[5]));
+        assert_eq!(Unit::all(0).len(), 6);
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::component::Component;
+use crate::component::{Component, Unit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -139,6 +139,9 @@ pub struct ClusterConfig {
 fn default_name() -> String {
     "kwb".to_string()
 }
+/// Each node takes a /24 of the pod range and a kubelet process; past this a laptop suffers.
+pub const MAX_NODES: u32 = 100;
+
 fn default_nodes() -> u32 {
     1
 }
@@ -273,15 +276,8 @@ impl ClusterConfig {
                 ),
             ));
         }
-        if self.nodes != 1 {
-            return Err(invalid(
-                "nodes".into(),
-                format!(
-                    "{} nodes asked for, but this kwb runs exactly one node so far; set nodes: 1",
-                    self.nodes
-                ),
-            ));
-        }
+        self.check_nodes()
+            .map_err(|message| invalid("nodes".into(), message))?;
         if let Some(rules) = &self.simulate {
             crate::kubelet::rules::Rules::new(rules.clone())
                 .map_err(|e| invalid("simulate".into(), e))?;
@@ -336,6 +332,57 @@ impl ClusterConfig {
         })
     }
 
+    /// Whether `nodes` fits: at least one, at most [`MAX_NODES`], and a /24 of the pod range each.
+    /// Called on load, and again after `--nodes` overrides the file.
+    pub fn check_nodes(&self) -> Result<(), String> {
+        if !(1..=MAX_NODES).contains(&self.nodes) {
+            return Err(format!(
+                "{} nodes asked for: kwb runs 1 to {MAX_NODES} nodes",
+                self.nodes
+            ));
+        }
+        let pods = self.pod_cidr();
+        if self.node_pod_cidr(self.nodes - 1).is_none() {
+            return Err(format!(
+                "{} nodes need a /24 each of podCidr {pods}: set podCidr to a larger range, e.g. 127.244.0.0/16",
+                self.nodes
+            ));
+        }
+        Ok(())
+    }
+
+    /// Node `i`'s share of the pod range: its i-th /24 (all of it when smaller than a /24,
+    /// which only a one-node cluster may use).
+    pub fn node_pod_cidr(&self, i: u32) -> Option<Cidr> {
+        let pods = self.pod_cidr();
+        if pods.prefix >= 24 {
+            return (i == 0).then_some(pods);
+        }
+        let count = 1u32 << (24 - pods.prefix);
+        (i < count).then(|| Cidr {
+            addr: Ipv4Addr::from(u32::from(pods.addr) + (i << 8)),
+            prefix: 24,
+        })
+    }
+
+    /// The name a unit goes by in file names and `ports.yaml`: the component's, and for the
+    /// kubelets of nodes after the first `kubelet-<node>`.
+    pub fn unit_key(&self, u: Unit) -> String {
+        match (u.component, u.node) {
+            (c, 0) => c.name().to_string(),
+            (c, n) => format!("{}-{}", c.name(), self.node_name(n)),
+        }
+    }
+
+    /// The name of node `i` (see [`ClusterConfig::node_names`]).
+    pub fn node_name(&self, i: u16) -> String {
+        match i {
+            0 => format!("{}-control-plane", self.name),
+            1 => format!("{}-worker", self.name),
+            n => format!("{}-worker{n}", self.name),
+        }
+    }
+
     /// The apiserver's ClusterIP in the `kubernetes` Service: the first address of the range.
     pub fn kubernetes_service_ip(&self) -> Ipv4Addr {
         self.service_cidr()
@@ -346,11 +393,7 @@ impl ClusterConfig {
     /// Node names, kind-style: `<name>-control-plane`, then `<name>-worker`, `<name>-worker2`, ….
     pub fn node_names(&self) -> Vec<String> {
         (0..self.nodes)
-            .map(|i| match i {
-                0 => format!("{}-control-plane", self.name),
-                1 => format!("{}-worker", self.name),
-                n => format!("{}-worker{n}", self.name),
-            })
+            .map(|i| self.node_name(u16::try_from(i).unwrap_or(u16::MAX)))
             .collect()
     }
 
@@ -443,13 +486,29 @@ mod tests {
     }
 
     #[test]
+    fn each_node_gets_a_24_of_the_pod_range() {
+        let c = parse("nodes: 3\npodCidr: 10.1.0.0/23\n");
+        assert!(c.is_err(), "two /24s cannot hold three nodes");
+        let c = parse("nodes: 3\n").unwrap();
+        assert_eq!(c.node_pod_cidr(2).unwrap().to_string(), "127.244.2.0/24");
+        assert_eq!(c.unit_key(Unit::of(Component::Kubelet)), "kubelet");
+        let worker = Unit {
+            component: Component::Kubelet,
+            node: 2,
+        };
+        assert_eq!(c.unit_key(worker), "kubelet-kwb-worker2");
+        assert_eq!(c.node_names()[2], "kwb-worker2");
+    }
+
+    #[test]
     fn bad_values_are_explained() {
         let err = |t: &str| parse(t).unwrap_err().to_string();
         assert!(err("components:\n  etcd:\n    backend: docker\n").contains("docker"));
         assert!(err("serviceCidr: 10.96.0.1/12\n").contains("did you mean 10.96.0.0/12"));
         assert!(err("serviceCidr: banana\n").contains("not a CIDR"));
         assert!(err("name: Demo_1\n").contains("DNS label"));
-        assert!(err("nodes: 3\n").contains("exactly one node"));
+        assert!(err("nodes: 0\n").contains("1 to 100"));
+        assert!(err("nodes: 3\npodCidr: 10.1.0.0/24\n").contains("a /24 each"));
         assert!(
             err("simulate:\n  - {image: x, crashAfter: soon}\n")
                 .contains("simulate[0] (image \"x\"): crashAfter")

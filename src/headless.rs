@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::component::Component;
+use crate::component::{Component, Target};
 use crate::control::{Client, ControlError, Request, Response};
 use crate::host;
 use crate::layout::DataDir;
@@ -48,7 +48,7 @@ pub async fn up(cluster: LocalCluster, lock: DataDirLock, start: bool) -> anyhow
             _ = hosted.shutdown_requests.recv() => break,
             ev = events.recv() => match ev {
                 Ok(Event::Status(s)) => {
-                    println!("kwb: {:<18} {}", s.component.name(), describe(&s));
+                    println!("kwb: {:<18} {}", s.label(), describe(&s));
                     if !announced_ready && handle.statuses().iter().all(|s| s.phase == Phase::Ready) {
                         announced_ready = true;
                         println!("kwb: all components ready");
@@ -168,66 +168,118 @@ pub async fn down(data: &DataDir) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kwb start|stop|restart NAME`: send the command, then wait for its outcome unless told not to.
-pub async fn act(data: &DataDir, command: Command, wait: bool) -> anyhow::Result<()> {
+/// What `kwb start|stop|restart` asks of a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Start,
+    Stop,
+    Restart,
+}
+
+/// `kwb start|stop|restart NAME [--node NODE]`: send the command, then wait for its outcome
+/// (on every unit it aims at: each node's kubelet) unless told not to.
+pub async fn act(
+    data: &DataDir,
+    verb: Verb,
+    c: Component,
+    node: Option<&str>,
+    wait: bool,
+) -> anyhow::Result<()> {
     let client = Client::new(data.control_socket(), data.root());
-    // A restart is done when a new process is ready, not the old one: note the old pid before
-    // asking, since a quick restart may have replaced it by the time we look again.
-    let target = match command {
-        Command::Start(c) | Command::Restart(c) | Command::Stop(c) => Some(c),
-        Command::StartAll | Command::StopAll => None,
-    };
-    let old_pid = match target {
-        Some(c) => client.statuses().await?.1[index(c)].pid,
-        None => None,
+    let (_, statuses) = client.statuses().await?;
+    let target = resolve_target(&statuses, c, node)?;
+    let slots: Vec<usize> = (0..statuses.len())
+        .filter(|i| target.matches(statuses[*i].unit()))
+        .collect();
+    // A restart is done when a new process is ready, not the old one: note the old pids before
+    // asking, since a quick restart may have replaced them by the time we look again.
+    let old_pids: Vec<Option<u32>> = slots.iter().map(|i| statuses[*i].pid).collect();
+    let command = match verb {
+        Verb::Start => Command::Start(target),
+        Verb::Stop => Command::Stop(target),
+        Verb::Restart => Command::Restart(target),
     };
     match client.request(&Request::Command { command }).await? {
         Response::Ok => {}
         Response::Error { message } => bail!("the supervisor refused: {message}"),
         other => bail!("unexpected answer from the supervisor: {other:?}"),
     }
-    let (c, want_ready) = match command {
-        Command::Start(c) | Command::Restart(c) => (c, true),
-        Command::Stop(c) => (c, false),
-        Command::StartAll | Command::StopAll => return Ok(()),
-    };
     if !wait {
         return Ok(());
     }
+    let want_ready = verb != Verb::Stop;
     let deadline = Instant::now() + READY_TIMEOUT;
-    loop {
+    let mut done = vec![false; slots.len()];
+    while done.iter().any(|d| !d) {
         let (_, statuses) = client.statuses().await?;
-        let s = &statuses[index(c)];
-        let new_process = !matches!(command, Command::Restart(_)) || s.pid != old_pid;
-        if want_ready && s.phase == Phase::Ready && new_process {
-            println!("{c}: {}", describe(s));
-            return Ok(());
-        }
-        if !want_ready && !s.phase.is_alive() {
-            println!("{c}: {}", describe(s));
-            return Ok(());
-        }
-        if want_ready && s.phase == Phase::Crashed {
-            bail!("{c}: {}", describe(s));
-        }
-        // Three crashes in a row: report it rather than wait out the timeout. The supervisor
-        // keeps restarting it, so it recovers once, say, its dependency is up.
-        if want_ready && s.crash_loop >= 3 {
-            bail!(
-                "{c} is in a crash loop ({} crashes in a row; the supervisor keeps restarting it): {}; see `kwb logs {c}`",
-                s.crash_loop,
-                describe(s)
-            );
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{c} is not {} after {} s: {}",
-                if want_ready { "ready" } else { "stopped" },
-                READY_TIMEOUT.as_secs(),
-                describe(s)
-            );
+        for (k, i) in slots.iter().enumerate() {
+            if done[k] {
+                continue;
+            }
+            let s = &statuses[*i];
+            let name = s.label();
+            let new_process = verb != Verb::Restart || s.pid != old_pids[k];
+            if (want_ready && s.phase == Phase::Ready && new_process)
+                || (!want_ready && !s.phase.is_alive())
+            {
+                println!("{name}: {}", describe(s));
+                done[k] = true;
+                continue;
+            }
+            if want_ready && s.phase == Phase::Crashed {
+                bail!("{name}: {}", describe(s));
+            }
+            // Three crashes in a row: report it rather than wait out the timeout. The
+            // supervisor keeps restarting it, so it recovers once, say, its dependency is up.
+            if want_ready && s.crash_loop >= 3 {
+                bail!(
+                    "{name} is in a crash loop ({} crashes in a row; the supervisor keeps restarting it): {}; see `kwb logs {c}`",
+                    s.crash_loop,
+                    describe(s)
+                );
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{name} is not {} after {} s: {}",
+                    if want_ready { "ready" } else { "stopped" },
+                    READY_TIMEOUT.as_secs(),
+                    describe(s)
+                );
+            }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// The units `--node` picks: one node's kubelet, or without it every unit of the component.
+fn resolve_target(
+    statuses: &[ComponentStatus],
+    c: Component,
+    node: Option<&str>,
+) -> anyhow::Result<Target> {
+    let Some(node) = node else {
+        return Ok(Target::from(c));
+    };
+    if c != Component::Kubelet {
+        bail!("--node picks one node's kubelet; {c} runs once for the whole cluster");
+    }
+    let kubelets: Vec<&ComponentStatus> = statuses.iter().filter(|s| s.component == c).collect();
+    match kubelets
+        .iter()
+        .find(|s| s.node_name.as_deref() == Some(node))
+    {
+        Some(s) => Ok(Target::from(s.unit())),
+        None => {
+            let names: Vec<&str> = kubelets
+                .iter()
+                .filter_map(|s| s.node_name.as_deref())
+                .collect();
+            bail!(
+                "no node {node:?} in this cluster; its nodes are: {} (more with `kwb up --nodes N`)",
+                names.join(", ")
+            )
+        }
     }
 }
 
@@ -243,9 +295,30 @@ pub async fn status(data: &DataDir, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kwb logs NAME [-f]`: the component's log file, followed across rotations with -f.
-pub async fn logs(data: &DataDir, c: Component, follow: bool) -> anyhow::Result<()> {
-    let path = data.component_log(c);
+/// `kwb logs NAME [--node NODE] [-f]`: the component's log file (a node's kubelet's with
+/// `--node`), followed across rotations with -f.
+pub async fn logs(
+    data: &DataDir,
+    c: Component,
+    node: Option<&str>,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let path = match node {
+        None => data.component_log(c),
+        Some(_) if c != Component::Kubelet => {
+            bail!("--node picks one node's kubelet; {c} runs once for the whole cluster")
+        }
+        Some(n) => {
+            // The first node (always `<cluster>-control-plane`) logs to kubelet.log, further
+            // nodes to kubelet-<node>.log (see ClusterConfig::unit_key).
+            let own = data.unit_log(&format!("{}-{n}", c.name()));
+            if own.exists() || !n.ends_with("-control-plane") {
+                own
+            } else {
+                data.component_log(c)
+            }
+        }
+    };
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && follow => {
@@ -300,13 +373,6 @@ async fn wait_for_file(path: &Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
-fn index(c: Component) -> usize {
-    Component::ALL
-        .iter()
-        .position(|x| *x == c)
-        .expect("every component is in ALL")
-}
-
 fn process_alive(pid: u32) -> bool {
     // SAFETY: kill with signal 0 only checks that the process exists.
     libc::pid_t::try_from(pid).is_ok_and(|p| unsafe { libc::kill(p, 0) } == 0)
@@ -341,7 +407,7 @@ pub fn describe(s: &ComponentStatus) -> String {
 
 fn print_statuses(statuses: &[ComponentStatus]) {
     println!(
-        "{:<20} {:<12} {:>8} {:>9} {:>8} {:<12} BACKEND / PROBE",
+        "{:<28} {:<12} {:>8} {:>9} {:>8} {:<12} BACKEND / PROBE",
         "COMPONENT", "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT"
     );
     for s in statuses {
@@ -355,8 +421,8 @@ fn print_statuses(statuses: &[ComponentStatus]) {
             None => s.message.clone().unwrap_or_default(),
         };
         println!(
-            "{:<20} {:<12} {:>8} {:>9} {:>8} {:<12} {} {}",
-            s.component.name(),
+            "{:<28} {:<12} {:>8} {:>9} {:>8} {:<12} {} {}",
+            s.label(),
             s.phase.label(),
             s.pid.map_or("-".to_string(), |p| p.to_string()),
             uptime,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::mpsc;
 
-use crate::component::Component;
+use crate::component::{Component, Unit};
 use crate::config::Backend;
 use crate::control;
 use crate::launch::{self, LaunchPlan};
@@ -18,8 +18,17 @@ use crate::supervisor::{self, Planner, Supervisor};
 pub struct LocalPlanner(pub LocalCluster);
 
 impl Planner for LocalPlanner {
-    fn plan(&self, c: Component) -> Result<LaunchPlan, String> {
-        launch::plan(c, &self.0).map_err(|e| e.to_string())
+    fn plan(&self, u: Unit) -> Result<LaunchPlan, String> {
+        launch::plan(u, &self.0).map_err(|e| e.to_string())
+    }
+
+    fn units(&self) -> Vec<Unit> {
+        Unit::all(u16::try_from(self.0.config.nodes).unwrap_or(u16::MAX))
+    }
+
+    /// Every kubelet names its node, so a pane and `kwb status` say which node is which.
+    fn node_name(&self, u: Unit) -> Option<String> {
+        (u.component == Component::Kubelet).then(|| self.0.config.node_name(u.node))
     }
 
     fn backend_label(&self, c: Component) -> String {
@@ -33,8 +42,8 @@ impl Planner for LocalPlanner {
         }
     }
 
-    fn log_file(&self, c: Component) -> PathBuf {
-        self.0.data.component_log(c)
+    fn log_file(&self, u: Unit) -> PathBuf {
+        self.0.data.unit_log(&self.0.config.unit_key(u))
     }
 }
 

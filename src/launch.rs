@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::component::Component;
+use crate::component::{Component, Unit};
 use crate::config::{Backend, Cidr, ComponentConfig, yaml_key};
 use crate::local::LocalCluster;
 
@@ -107,22 +107,24 @@ const CONTAINERD_SOCKET: &str = "unix:///run/containerd/containerd.sock";
 
 /// How `component` starts in `cluster`, per its configured backend. Pure apart from the PATH
 /// lookup for the binary backend: nothing is written or started.
-pub fn plan(component: Component, cluster: &LocalCluster) -> Result<LaunchPlan, LaunchError> {
-    plan_with_path(component, cluster, std::env::var_os("PATH").as_deref())
+pub fn plan(unit: impl Into<Unit>, cluster: &LocalCluster) -> Result<LaunchPlan, LaunchError> {
+    plan_with_path(unit, cluster, std::env::var_os("PATH").as_deref())
 }
 
 /// [`plan`] with the PATH to search given, so tests do not depend on the machine's PATH.
 fn plan_with_path(
-    component: Component,
+    unit: impl Into<Unit>,
     cluster: &LocalCluster,
     path_env: Option<&OsStr>,
 ) -> Result<LaunchPlan, LaunchError> {
+    let unit = unit.into();
+    let component = unit.component;
     // Flags carry paths as strings; a lossy conversion would point components at wrong files.
     if cluster.data.root().to_str().is_none() {
         return Err(LaunchError::NonUtf8DataDir(cluster.data.root().to_owned()));
     }
     let cc = cluster.config.components.get(component);
-    let ctx = Ctx { cluster };
+    let ctx = Ctx { cluster, unit };
     let (program, mut args, files) = match cc.backend {
         Backend::Builtin => {
             let mut args = vec!["component".to_string(), component.name().to_string()];
@@ -211,11 +213,19 @@ type Files = Vec<(PathBuf, String)>;
 
 struct Ctx<'a> {
     cluster: &'a LocalCluster,
+    /// The unit being planned: which node's kubelet, for the kubelet.
+    unit: Unit,
 }
 
 impl Ctx<'_> {
+    /// A port of `c`; the kubelet's are those of the planned unit's node.
     fn port(&self, c: Component, name: &str) -> u16 {
-        self.cluster.ports.get(c, name)
+        if c == self.unit.component {
+            let key = self.cluster.config.unit_key(self.unit);
+            self.cluster.ports.get_key(&key, name)
+        } else {
+            self.cluster.ports.get(c, name)
+        }
     }
 
     fn loopback(&self, c: Component, port_name: &str) -> SocketAddr {
@@ -239,13 +249,18 @@ impl Ctx<'_> {
         self.cluster.data.state_dir(c).display().to_string()
     }
 
+    /// The planned unit's own state dir (each node's kubelet has one).
+    fn unit_state_dir(&self) -> PathBuf {
+        let key = self.cluster.config.unit_key(self.unit);
+        self.cluster.data.unit_state_dir(&key)
+    }
+
+    /// The planned unit's node; the proxy and the control plane are the first node's.
     fn node(&self, component: Component) -> Result<String, LaunchError> {
-        self.cluster
-            .config
-            .node_names()
-            .into_iter()
-            .next()
-            .ok_or(LaunchError::NoNode { component })
+        if u32::from(self.unit.node) >= self.cluster.config.nodes {
+            return Err(LaunchError::NoNode { component });
+        }
+        Ok(self.cluster.config.node_name(self.unit.node))
     }
 
     /// The flags (and, for upstream kubelet and kube-proxy, config files) of `component`. Each
@@ -356,7 +371,7 @@ impl Ctx<'_> {
                     flag("kubeconfig", self.kubeconfig(&format!("kubelet-{node}"))),
                     flag("hostname-override", &node),
                     flag("node-ip", LOOPBACK),
-                    flag("root-dir", self.state_dir(Component::Kubelet)),
+                    flag("root-dir", self.unit_state_dir().display()),
                 ];
                 if upstream {
                     // The upstream kubelet takes most settings only from its config file
@@ -383,12 +398,18 @@ impl Ctx<'_> {
                         flag("client-ca-file", self.pki("ca.crt")),
                         // The builtin has no controller-manager dependency for its range: it
                         // takes the node's share of the pod CIDR directly.
-                        flag("pod-cidr", first_24(config.pod_cidr())),
-                        // The first node is the control plane's, as kubeadm and kind label it.
-                        flag("node-labels", "node-role.kubernetes.io/control-plane="),
+                        flag("pod-cidr", self.node_pod_cidr(component)?),
                     ]);
-                    if config.control_plane_taint {
-                        f.push(flag("register-with-taints", CONTROL_PLANE_TAINT));
+                    // The first node is the control plane's, as kubeadm and kind label it;
+                    // the workers carry no role, as in kind.
+                    if self.unit.node == 0 {
+                        f.push(flag(
+                            "node-labels",
+                            "node-role.kubernetes.io/control-plane=",
+                        ));
+                        if config.control_plane_taint {
+                            f.push(flag("register-with-taints", CONTROL_PLANE_TAINT));
+                        }
                     }
                     if let Some(rules) = &config.simulate {
                         let path = self
@@ -461,6 +482,14 @@ impl Ctx<'_> {
         ]
     }
 
+    /// The planned node's share of the pod range.
+    fn node_pod_cidr(&self, component: Component) -> Result<Cidr, LaunchError> {
+        self.cluster
+            .config
+            .node_pod_cidr(u32::from(self.unit.node))
+            .ok_or(LaunchError::NoNode { component })
+    }
+
     /// The upstream kubelet's KubeletConfiguration.
     fn kubelet_config(&self, node: &str) -> Result<String, LaunchError> {
         let service_cidr = self.cluster.config.service_cidr();
@@ -468,7 +497,7 @@ impl Ctx<'_> {
         let dns = service_cidr
             .nth(10)
             .ok_or(LaunchError::ServiceCidrTooSmall { cidr: service_cidr })?;
-        let taints = if self.cluster.config.control_plane_taint {
+        let taints = if self.cluster.config.control_plane_taint && self.unit.node == 0 {
             json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
         } else {
             json!([])
@@ -497,7 +526,7 @@ impl Ctx<'_> {
             "clusterDomain": "cluster.local",
             "clusterDNS": [dns.to_string()],
             "containerRuntimeEndpoint": CONTAINERD_SOCKET,
-            "staticPodPath": self.cluster.data.state_dir(Component::Kubelet).join("manifests").display().to_string(),
+            "staticPodPath": self.unit_state_dir().join("manifests").display().to_string(),
             // Laptops have swap.
             "failSwapOn": false,
             // kwb owns the PKI: no CSR-based rotation or bootstrap.
@@ -556,14 +585,6 @@ impl Ctx<'_> {
     }
 }
 
-/// The first /24 of `cidr` (or all of it when it is smaller): one node's share of the pod range.
-fn first_24(cidr: Cidr) -> Cidr {
-    Cidr {
-        addr: cidr.addr,
-        prefix: cidr.prefix.max(24),
-    }
-}
-
 fn to_yaml(component: Component, value: &serde_json::Value) -> Result<String, LaunchError> {
     let body = serde_saphyr::to_string(value).map_err(|e| LaunchError::GeneratedConfig {
         component,
@@ -584,8 +605,12 @@ mod tests {
 
     fn cluster(config: ClusterConfig) -> (tempfile::TempDir, LocalCluster) {
         let dir = tempfile::tempdir().unwrap();
-        let ports =
-            Ports::resolve(&config, &Ports::default(), &mut |_| true, &mut || Ok(1)).unwrap();
+        let mut next = 30000;
+        let ports = Ports::resolve(&config, &Ports::default(), &mut |_| true, &mut || {
+            next += 1;
+            Ok(next)
+        })
+        .unwrap();
         let cluster = LocalCluster {
             config,
             data: DataDir::new(dir.path()),
@@ -1042,14 +1067,6 @@ mod tests {
             "{err}"
         );
 
-        assert_eq!(
-            first_24("10.244.0.0/16".parse().unwrap()).to_string(),
-            "10.244.0.0/24"
-        );
-        assert_eq!(
-            first_24("10.244.8.0/26".parse().unwrap()).to_string(),
-            "10.244.8.0/26"
-        );
         let mut config = config_with(Backend::Builtin, bin.path());
         config.pod_cidr = Some("10.50.0.0/20".parse().unwrap());
         config.control_plane_taint = true;
@@ -1073,6 +1090,36 @@ mod tests {
             args.contains(&"--cluster-cidr=10.50.0.0/20".to_string()),
             "{args:?}"
         );
+    }
+
+    #[test]
+    fn each_node_s_kubelet_has_its_own_name_range_ports_and_dir() {
+        let bin = tempfile::tempdir().unwrap();
+        let mut config = config_with(Backend::Builtin, bin.path());
+        config.nodes = 3;
+        config.control_plane_taint = true;
+        let (_dir, cl) = cluster(config);
+        let worker2 = Unit {
+            component: Component::Kubelet,
+            node: 2,
+        };
+        let args = plan_with_path(worker2, &cl, None).unwrap().args;
+        let has = |a: &str| args.iter().any(|x| x == a);
+        assert!(has("--hostname-override=demo-worker2"), "{args:?}");
+        assert!(has("--pod-cidr=127.244.2.0/24"), "{args:?}");
+        let port = cl.ports.get_key("kubelet-demo-worker2", "server");
+        assert!(has(&format!("--port={port}")), "{args:?}");
+        let root = cl.data.unit_state_dir("kubelet-demo-worker2");
+        assert!(has(&format!("--root-dir={}", root.display())), "{args:?}");
+        assert!(
+            !args.iter().any(|a| a.contains("control-plane")),
+            "a worker carries no control-plane label or taint: {args:?}"
+        );
+        let gone = Unit {
+            component: Component::Kubelet,
+            node: 3,
+        };
+        assert!(plan_with_path(gone, &cl, None).is_err());
     }
 
     #[test]

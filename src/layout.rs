@@ -65,7 +65,12 @@ impl DataDir {
         self.root.join("logs")
     }
     pub fn component_log(&self, c: Component) -> PathBuf {
-        self.logs_dir().join(format!("{}.log", c.name()))
+        self.unit_log(c.name())
+    }
+    /// The log of a unit by its key (`ClusterConfig::unit_key`): `kubelet-<node>.log` for the
+    /// kubelets after the first.
+    pub fn unit_log(&self, key: &str) -> PathBuf {
+        self.logs_dir().join(format!("{key}.log"))
     }
     /// Config files kwb writes for components (kubelet and kube-proxy take YAML configs).
     pub fn generated_config_dir(&self) -> PathBuf {
@@ -73,7 +78,11 @@ impl DataDir {
     }
     /// A component's own persistent state (etcd's data, the kubelet's root dir).
     pub fn state_dir(&self, c: Component) -> PathBuf {
-        self.root.join(c.name())
+        self.unit_state_dir(c.name())
+    }
+    /// A unit's own state by its key: each node's kubelet has its root dir.
+    pub fn unit_state_dir(&self, key: &str) -> PathBuf {
+        self.root.join(key)
     }
 
     /// Creates the data dir (0700) and its subdirectories.

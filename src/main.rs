@@ -9,9 +9,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use kwb::component::Component;
 use kwb::config::{ClusterConfig, DEFAULT_CONFIG_YAML};
+use kwb::headless::Verb;
 use kwb::layout::DataDir;
 use kwb::local::{DataDirLock, LocalCluster};
-use kwb::supervisor::{self, Command};
+use kwb::supervisor;
 use kwb::{headless, host, tui};
 
 #[derive(Parser)]
@@ -40,6 +41,9 @@ struct ClusterArgs {
     /// The cluster's data dir; overrides dataDir in the config.
     #[arg(long, global = true, env = "KWB_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Number of nodes, one kubelet process each; overrides nodes in the config.
+    #[arg(long, global = true, value_name = "N")]
+    nodes: Option<u32>,
 }
 
 #[derive(Subcommand)]
@@ -58,18 +62,27 @@ enum Cmd {
     /// Start a component of a running cluster and wait until it is ready.
     Start {
         component: Component,
+        /// Only this node's kubelet (default: every node's).
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
         #[arg(long)]
         no_wait: bool,
     },
     /// Stop a component of a running cluster.
     Stop {
         component: Component,
+        /// Only this node's kubelet (default: every node's).
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
         #[arg(long)]
         no_wait: bool,
     },
     /// Restart a component of a running cluster and wait until it is ready.
     Restart {
         component: Component,
+        /// Only this node's kubelet (default: every node's).
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
         #[arg(long)]
         no_wait: bool,
     },
@@ -81,6 +94,9 @@ enum Cmd {
     /// Print a component's log (stdout and stderr, and the supervisor's notes).
     Logs {
         component: Component,
+        /// This node's kubelet (default: the first node's).
+        #[arg(long, value_name = "NODE")]
+        node: Option<String>,
         /// Keep printing new lines.
         #[arg(short, long)]
         follow: bool,
@@ -192,28 +208,53 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Some(Cmd::Down) => runtime.block_on(headless::down(&data_dir(&cli.cluster)?))?,
-        Some(Cmd::Start { component, no_wait }) => runtime.block_on(headless::act(
+        Some(Cmd::Start {
+            component,
+            node,
+            no_wait,
+        }) => runtime.block_on(headless::act(
             &data_dir(&cli.cluster)?,
-            Command::Start(component),
+            Verb::Start,
+            component,
+            node.as_deref(),
             !no_wait,
         ))?,
-        Some(Cmd::Stop { component, no_wait }) => runtime.block_on(headless::act(
+        Some(Cmd::Stop {
+            component,
+            node,
+            no_wait,
+        }) => runtime.block_on(headless::act(
             &data_dir(&cli.cluster)?,
-            Command::Stop(component),
+            Verb::Stop,
+            component,
+            node.as_deref(),
             !no_wait,
         ))?,
-        Some(Cmd::Restart { component, no_wait }) => runtime.block_on(headless::act(
+        Some(Cmd::Restart {
+            component,
+            node,
+            no_wait,
+        }) => runtime.block_on(headless::act(
             &data_dir(&cli.cluster)?,
-            Command::Restart(component),
+            Verb::Restart,
+            component,
+            node.as_deref(),
             !no_wait,
         ))?,
         Some(Cmd::Status { output }) => runtime.block_on(headless::status(
             &data_dir(&cli.cluster)?,
             matches!(output, Output::Json),
         ))?,
-        Some(Cmd::Logs { component, follow }) => {
-            runtime.block_on(headless::logs(&data_dir(&cli.cluster)?, component, follow))?
-        }
+        Some(Cmd::Logs {
+            component,
+            node,
+            follow,
+        }) => runtime.block_on(headless::logs(
+            &data_dir(&cli.cluster)?,
+            component,
+            node.as_deref(),
+            follow,
+        ))?,
         Some(Cmd::Bench {
             what: BenchCmd::Etcd(args),
         }) => runtime.block_on(kwb::etcd::bench::run(args))?,
@@ -308,6 +349,12 @@ fn load_config(args: &ClusterArgs) -> anyhow::Result<ClusterConfig> {
     if let Some(d) = &args.data_dir {
         config.data_dir = Some(std::path::absolute(d).unwrap_or_else(|_| d.clone()));
     }
+    if let Some(n) = args.nodes {
+        config.nodes = n;
+        config
+            .check_nodes()
+            .map_err(|e| anyhow::anyhow!("--nodes {n}: {e}"))?;
+    }
     Ok(config)
 }
 
@@ -327,6 +374,9 @@ fn forwarded_args(args: &ClusterArgs, data: &DataDir) -> Vec<String> {
         out.push(format!("--config={}", c.display()));
     }
     out.push(format!("--data-dir={}", data.root().display()));
+    if let Some(n) = args.nodes {
+        out.push(format!("--nodes={n}"));
+    }
     out
 }
 

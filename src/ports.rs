@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::component::Component;
+use crate::component::{Component, Unit};
 use crate::config::{ClusterConfig, port_names, yaml_key};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +37,16 @@ pub struct Ports(BTreeMap<String, BTreeMap<String, u16>>);
 impl Ports {
     /// The port of `name` for `c`. Panics on a name not in [`port_names`]: that is a bug in kwb.
     pub fn get(&self, c: Component, name: &str) -> u16 {
+        self.get_key(c.name(), name)
+    }
+
+    /// The port of `name` for the unit with this key (`ClusterConfig::unit_key`).
+    pub fn get_key(&self, key: &str, name: &str) -> u16 {
         self.0
-            .get(c.name())
+            .get(key)
             .and_then(|m| m.get(name))
             .copied()
-            .unwrap_or_else(|| panic!("no port {name:?} resolved for {c}: not in port_names"))
+            .unwrap_or_else(|| panic!("no port {name:?} resolved for {key}: not in port_names"))
     }
 
     /// Reads ports recorded by an earlier run; a missing or unreadable file is no record.
@@ -73,8 +78,16 @@ impl Ports {
     ) -> Result<Ports, PortError> {
         let mut out = Ports::default();
         let mut taken_by_us: Vec<u16> = Vec::new();
-        for c in Component::ALL {
-            let configured = &config.components.get(c).ports;
+        let nodes = u16::try_from(config.nodes).unwrap_or(u16::MAX);
+        for unit in Unit::all(nodes) {
+            let c = unit.component;
+            let key = config.unit_key(unit);
+            // Configured ports are the first node's; further kubelets take free ones.
+            let configured = if unit.node == 0 {
+                config.components.get(c).ports.clone()
+            } else {
+                BTreeMap::new()
+            };
             for (name, default) in port_names(c) {
                 let port = if let Some(&p) = configured.get(*name) {
                     if taken_by_us.contains(&p) || !is_free(p) {
@@ -86,7 +99,7 @@ impl Ports {
                     }
                     p
                 } else {
-                    let recorded = recorded.0.get(c.name()).and_then(|m| m.get(*name)).copied();
+                    let recorded = recorded.0.get(&key).and_then(|m| m.get(*name)).copied();
                     let candidate = [recorded, Some(*default)]
                         .into_iter()
                         .flatten()
@@ -107,7 +120,7 @@ impl Ports {
                 };
                 taken_by_us.push(port);
                 out.0
-                    .entry(c.name().to_string())
+                    .entry(key.clone())
                     .or_default()
                     .insert(name.to_string(), port);
             }
@@ -194,6 +207,24 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), len);
+    }
+
+    #[test]
+    fn every_node_s_kubelet_has_its_own_ports() {
+        let config = ClusterConfig {
+            nodes: 3,
+            ..ClusterConfig::default()
+        };
+        let mut next = 40000;
+        let p = Ports::resolve(&config, &Ports::default(), &mut |_| true, &mut || {
+            next += 1;
+            Ok(next)
+        })
+        .unwrap();
+        assert_eq!(p.get(Component::Kubelet, "server"), 10250);
+        let worker = p.get_key("kubelet-kwb-worker", "server");
+        let worker2 = p.get_key("kubelet-kwb-worker2", "server");
+        assert!(worker != 10250 && worker2 != 10250 && worker != worker2);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::component::Component;
+use crate::component::{Component, Target, Unit};
 use crate::launch::LaunchPlan;
 use lifecycle::{ExitInfo, Input, Phase, Policy};
 use logbuf::LogLine;
@@ -30,16 +30,30 @@ use logbuf::LogLine;
 /// plan shell commands to crash, hang or ignore SIGTERM on purpose.
 pub trait Planner: Send + Sync + 'static {
     /// Called before every start, so generated files and a changed config take effect.
-    fn plan(&self, c: Component) -> Result<LaunchPlan, String>;
+    fn plan(&self, u: Unit) -> Result<LaunchPlan, String>;
     /// "builtin" or "binary /usr/bin/etcd", shown in the pane.
     fn backend_label(&self, c: Component) -> String;
-    fn log_file(&self, c: Component) -> PathBuf;
+    fn log_file(&self, u: Unit) -> PathBuf;
+    /// The processes to supervise, in start order: one of each component, and one kubelet per
+    /// node.
+    fn units(&self) -> Vec<Unit> {
+        Unit::all(1)
+    }
+    /// The node a unit serves, for the kubelets; shown beside their status and lines.
+    fn node_name(&self, _u: Unit) -> Option<String> {
+        None
+    }
 }
 
 /// Everything a pane shows about a component except its output.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ComponentStatus {
     pub component: Component,
+    /// Which node's unit this is (0 but for the kubelets of further nodes).
+    #[serde(default)]
+    pub node: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
     pub backend: String,
     pub phase: Phase,
     pub pid: Option<u32>,
@@ -60,9 +74,11 @@ pub struct ComponentStatus {
 }
 
 impl ComponentStatus {
-    fn initial(component: Component, backend: String) -> ComponentStatus {
+    fn initial(unit: Unit, node_name: Option<String>, backend: String) -> ComponentStatus {
         ComponentStatus {
-            component,
+            component: unit.component,
+            node: unit.node,
+            node_name,
             backend,
             phase: Phase::Stopped,
             pid: None,
@@ -76,21 +92,36 @@ impl ComponentStatus {
             waiting_for: Vec::new(),
         }
     }
+
+    pub fn unit(&self) -> Unit {
+        Unit {
+            component: self.component,
+            node: self.node,
+        }
+    }
+
+    /// `kubelet` or, with several nodes, `kubelet kwb-worker`.
+    pub fn label(&self) -> String {
+        match &self.node_name {
+            Some(n) => format!("{} {n}", self.component),
+            None => self.component.to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
 pub enum Event {
     Status(ComponentStatus),
-    Log(Component, LogLine),
+    Log(Unit, LogLine),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "command", content = "component")]
+#[serde(rename_all = "kebab-case", tag = "command", content = "target")]
 pub enum Command {
     /// Start now, whether or not its dependencies are ready: it then fails as the real one would.
-    Start(Component),
-    Stop(Component),
-    Restart(Component),
+    Start(Target),
+    Stop(Target),
+    Restart(Target),
     /// Start everything not running, stage by stage, each stage once the previous one is ready.
     StartAll,
     /// Stop everything, in reverse order.
@@ -129,8 +160,18 @@ impl Handle {
         self.statuses.borrow().clone()
     }
 
+    /// The status of the component's first unit.
     pub fn status(&self, c: Component) -> ComponentStatus {
-        self.statuses.borrow()[worker::index(c)].clone()
+        self.status_of(Unit::of(c))
+    }
+
+    pub fn status_of(&self, u: Unit) -> ComponentStatus {
+        let statuses = self.statuses.borrow();
+        statuses
+            .iter()
+            .find(|s| s.unit() == u)
+            .unwrap_or(&statuses[0])
+            .clone()
     }
 
     pub fn watch_statuses(&self) -> watch::Receiver<Vec<ComponentStatus>> {
@@ -162,18 +203,26 @@ const EVENT_BUFFER: usize = 8192;
 impl Supervisor {
     pub fn start(planner: Arc<dyn Planner>, options: Options) -> Supervisor {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let initial = Component::ALL
+        let units = planner.units();
+        let initial = units
             .iter()
-            .map(|c| ComponentStatus::initial(*c, planner.backend_label(*c)))
+            .map(|u| {
+                ComponentStatus::initial(
+                    *u,
+                    planner.node_name(*u),
+                    planner.backend_label(u.component),
+                )
+            })
             .collect();
         let (status_tx, statuses) = watch::channel(initial);
         let mut workers = Vec::new();
         let mut worker_tasks = Vec::new();
-        for c in Component::ALL {
+        for (slot, unit) in units.iter().enumerate() {
             let (tx, rx) = mpsc::unbounded_channel();
             workers.push(tx);
             let w = worker::Worker {
-                component: c,
+                unit: *unit,
+                slot,
                 planner: planner.clone(),
                 policy: options.policy.clone(),
                 inputs: rx,
@@ -184,10 +233,11 @@ impl Supervisor {
         }
         let (commands, requests) = mpsc::unbounded_channel();
         let orchestrator = Orchestrator {
+            gated: vec![false; units.len()],
+            units,
             workers,
             statuses: status_tx,
             events: events.clone(),
-            gated: [false; 6],
             stop_grace: options.policy.stop_grace,
         };
         let task = tokio::spawn(orchestrator.run(requests, worker_tasks));
@@ -213,11 +263,13 @@ impl Supervisor {
 }
 
 struct Orchestrator {
+    /// The supervised units; workers, statuses and gates are in the same order.
+    units: Vec<Unit>,
     workers: Vec<mpsc::UnboundedSender<Input>>,
     statuses: watch::Sender<Vec<ComponentStatus>>,
     events: broadcast::Sender<Event>,
     /// Start-all wants these running once their dependencies are ready.
-    gated: [bool; 6],
+    gated: Vec<bool>,
     stop_grace: Duration,
 }
 
@@ -248,15 +300,14 @@ impl Orchestrator {
 
     async fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Start(c) => self.send_to_worker(c, Input::Start),
-            Command::Stop(c) => self.send_to_worker(c, Input::Stop),
-            Command::Restart(c) => self.send_to_worker(c, Input::Restart),
+            Command::Start(t) => self.send_to_targets(t, Input::Start),
+            Command::Stop(t) => self.send_to_targets(t, Input::Stop),
+            Command::Restart(t) => self.send_to_targets(t, Input::Restart),
             Command::StartAll => {
                 let statuses = self.statuses.borrow().clone();
-                for c in Component::ALL {
-                    let phase = statuses[worker::index(c)].phase;
-                    if !phase.is_alive() && phase != Phase::BackingOff {
-                        self.gated[worker::index(c)] = true;
+                for (i, s) in statuses.iter().enumerate() {
+                    if !s.phase.is_alive() && s.phase != Phase::BackingOff {
+                        self.gated[i] = true;
                     }
                 }
             }
@@ -264,21 +315,29 @@ impl Orchestrator {
         }
     }
 
-    fn send_to_worker(&mut self, c: Component, input: Input) {
-        self.set_gate(c, false);
-        let _ = self.workers[worker::index(c)].send(input);
-    }
-
-    fn set_gate(&mut self, c: Component, on: bool) {
-        self.gated[worker::index(c)] = on;
-        if !on {
-            self.set_waiting_for(c, Vec::new());
+    fn send_to_targets(&mut self, target: Target, input: Input) {
+        for i in 0..self.units.len() {
+            if target.matches(self.units[i]) {
+                self.send_to_worker(i, input.clone());
+            }
         }
     }
 
-    /// Updates what start-all holds `c` for, in the snapshot and as an event, like any status.
-    fn set_waiting_for(&self, c: Component, waiting_for: Vec<Component>) {
-        let i = worker::index(c);
+    fn send_to_worker(&mut self, i: usize, input: Input) {
+        self.set_gate(i, false);
+        let _ = self.workers[i].send(input);
+    }
+
+    fn set_gate(&mut self, i: usize, on: bool) {
+        self.gated[i] = on;
+        if !on {
+            self.set_waiting_for(i, Vec::new());
+        }
+    }
+
+    /// Updates what start-all holds unit `i` for, in the snapshot and as an event, like any
+    /// status.
+    fn set_waiting_for(&self, i: usize, waiting_for: Vec<Component>) {
         let mut changed = None;
         self.statuses.send_if_modified(|s| {
             if s[i].waiting_for == waiting_for {
@@ -293,24 +352,29 @@ impl Orchestrator {
         }
     }
 
-    /// Starts gated components whose dependencies are all ready; shows the others as waiting.
+    /// Starts gated units whose dependencies are all ready (every unit of each); shows the
+    /// others as waiting.
     fn release_gates(&mut self) {
         let statuses = self.statuses.borrow().clone();
-        for c in Component::ALL {
-            let i = worker::index(c);
+        for i in 0..self.units.len() {
             if !self.gated[i] {
                 continue;
             }
-            let missing: Vec<Component> = c
+            let missing: Vec<Component> = self.units[i]
+                .component
                 .dependencies()
                 .iter()
                 .copied()
-                .filter(|d| statuses[worker::index(*d)].phase != Phase::Ready)
+                .filter(|d| {
+                    statuses
+                        .iter()
+                        .any(|s| s.component == *d && s.phase != Phase::Ready)
+                })
                 .collect();
             if missing.is_empty() {
-                self.send_to_worker(c, Input::Start);
+                self.send_to_worker(i, Input::Start);
             } else {
-                self.set_waiting_for(c, missing);
+                self.set_waiting_for(i, missing);
             }
         }
     }
@@ -318,19 +382,18 @@ impl Orchestrator {
     /// Stops stage by stage, kubelet and proxy first, etcd last, each stage given its grace
     /// period (the workers SIGKILL past it).
     async fn stop_all(&mut self) {
-        self.gated = [false; 6];
+        self.gated.fill(false);
         for stage in (0..=3).rev() {
-            let members: Vec<Component> = Component::ALL
-                .into_iter()
-                .filter(|c| c.stage() == stage)
+            let members: Vec<usize> = (0..self.units.len())
+                .filter(|i| self.units[*i].component.stage() == stage)
                 .collect();
-            for c in &members {
-                self.send_to_worker(*c, Input::Stop);
+            for i in &members {
+                self.send_to_worker(*i, Input::Stop);
             }
             let mut rx = self.statuses.subscribe();
             let done = rx.wait_for(|s| {
-                members.iter().all(|c| {
-                    let p = s[worker::index(*c)].phase;
+                members.iter().all(|i| {
+                    let p = s[*i].phase;
                     !p.is_alive() && p != Phase::BackingOff
                 })
             });

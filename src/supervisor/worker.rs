@@ -16,7 +16,7 @@ use super::lifecycle::{ExitInfo, Input, Lifecycle, Output, Phase, Policy};
 use super::logbuf::{LogLine, MAX_LINE_BYTES, Source};
 use super::probe::Prober;
 use super::{ComponentStatus, Event, Planner, process};
-use crate::component::Component;
+use crate::component::Unit;
 
 /// A log file is moved aside to `<name>.log.1` past this size, so a chatty component cannot
 /// fill the disk.
@@ -24,7 +24,9 @@ const LOG_ROTATE_BYTES: u64 = 64 << 20;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub(super) struct Worker {
-    pub component: Component,
+    pub unit: Unit,
+    /// This unit's place in the statuses.
+    pub slot: usize,
     pub planner: Arc<dyn Planner>,
     pub policy: Policy,
     pub inputs: mpsc::UnboundedReceiver<Input>,
@@ -34,8 +36,12 @@ pub(super) struct Worker {
 
 impl Worker {
     pub async fn run(mut self) {
-        let c = self.component;
-        let sink = LogSink::new(c, self.planner.log_file(c), self.events.clone());
+        let c = self.unit.component;
+        let sink = LogSink::new(
+            self.unit,
+            self.planner.log_file(self.unit),
+            self.events.clone(),
+        );
         let mut life = Lifecycle::default();
         let mut child: Option<Child> = None;
         let mut readers: Vec<JoinHandle<()>> = Vec::new();
@@ -162,7 +168,7 @@ impl Worker {
                 next_probe = Some(Instant::now() + probe_interval(&life));
             }
             if life.phase != was {
-                tracing::info!(component = %c, from = was.label(), to = life.phase.label(), "state");
+                tracing::info!(component = %c, node = self.unit.node, from = was.label(), to = life.phase.label(), "state");
                 if matches!(life.phase, Phase::Ready | Phase::Unhealthy) || was == Phase::Ready {
                     let detail = match &life.probe {
                         Some(Ok(d)) => d.clone(),
@@ -180,7 +186,7 @@ impl Worker {
     }
 
     fn spawn(&self, sink: &LogSink) -> Result<Spawned, String> {
-        let plan = self.planner.plan(self.component)?;
+        let plan = self.planner.plan(self.unit)?;
         let mut child =
             process::spawn(&plan).map_err(|e| format!("{}: {e}", plan.program.display()))?;
         let pid = child.id().unwrap_or_default();
@@ -211,9 +217,11 @@ impl Worker {
     }
 
     fn publish(&self, life: &Lifecycle) {
-        let c = self.component;
+        let c = self.unit.component;
         let status = ComponentStatus {
             component: c,
+            node: self.unit.node,
+            node_name: self.planner.node_name(self.unit),
             backend: self.planner.backend_label(c),
             phase: life.phase,
             pid: life.pid,
@@ -230,7 +238,7 @@ impl Worker {
         };
         let mut changed = None;
         self.statuses.send_if_modified(|all| {
-            let slot = &mut all[index(c)];
+            let slot = &mut all[self.slot];
             let waiting_for = std::mem::take(&mut slot.waiting_for);
             let new = ComponentStatus {
                 waiting_for: if status.phase.is_alive() {
@@ -259,13 +267,6 @@ struct Spawned {
     child: Child,
     readers: Vec<JoinHandle<()>>,
     prober: Option<Prober>,
-}
-
-pub(super) fn index(c: Component) -> usize {
-    Component::ALL
-        .iter()
-        .position(|x| *x == c)
-        .expect("every component is in Component::ALL")
 }
 
 /// How soon to probe again: often while starting (readiness gates the next stage), calmly once
@@ -333,7 +334,7 @@ async fn pump(mut pipe: impl AsyncRead + Unpin, source: Source, sink: LogSink) {
 /// Where a component's output goes: its log file in the data dir and the event stream.
 #[derive(Clone)]
 struct LogSink {
-    component: Component,
+    unit: Unit,
     // Written from the stdout and stderr readers and the worker; lines are short, so a std Mutex
     // held for one write is cheaper than a writer task.
     file: Arc<Mutex<Option<LogFile>>>,
@@ -347,12 +348,12 @@ struct LogFile {
 }
 
 impl LogSink {
-    fn new(component: Component, path: PathBuf, events: broadcast::Sender<Event>) -> LogSink {
+    fn new(unit: Unit, path: PathBuf, events: broadcast::Sender<Event>) -> LogSink {
         let file = LogFile::open(path)
-            .map_err(|e| tracing::warn!(%component, "cannot open log file: {e}"))
+            .map_err(|e| tracing::warn!(?unit, "cannot open log file: {e}"))
             .ok();
         LogSink {
-            component,
+            unit,
             file: Arc::new(Mutex::new(file)),
             events,
         }
@@ -363,13 +364,13 @@ impl LogSink {
         self.write_file(&text);
         let _ = self
             .events
-            .send(Event::Log(self.component, LogLine::new(source, text)));
+            .send(Event::Log(self.unit, LogLine::new(source, text)));
     }
 
     fn supervisor(&self, text: String) {
         self.write_file(&format!("kwb: {} {text}", humantime_now()));
         let _ = self.events.send(Event::Log(
-            self.component,
+            self.unit,
             LogLine::new(Source::Supervisor, text),
         ));
     }
@@ -377,7 +378,7 @@ impl LogSink {
     fn write_file(&self, text: &str) {
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(Err(e)) = guard.as_mut().map(|f| f.write_line(text)) {
-            tracing::warn!(component = %self.component, "log file write failed: {e}");
+            tracing::warn!(unit = ?self.unit, "log file write failed: {e}");
             *guard = None;
         }
     }

@@ -47,7 +47,10 @@ pub struct ClusterInfo {
 
 #[derive(Debug)]
 pub struct Pane {
+    /// The first unit's status: the component's, or the first node's kubelet's.
     pub status: ComponentStatus,
+    /// The kubelets of further nodes, which share this pane; empty for everything else.
+    pub other_nodes: Vec<ComponentStatus>,
     pub log: LogBuffer,
     /// `None` follows the newest line; `Some(n)` keeps line `n` at the bottom.
     pub scroll: Option<u64>,
@@ -74,16 +77,24 @@ pub struct State {
 
 impl State {
     pub fn new(statuses: Vec<ComponentStatus>, info: ClusterInfo) -> State {
-        State {
-            panes: statuses
-                .into_iter()
-                .map(|status| Pane {
+        let mut panes: Vec<Pane> = Vec::new();
+        for status in statuses {
+            match panes
+                .iter_mut()
+                .find(|p| p.status.component == status.component)
+            {
+                Some(p) => p.other_nodes.push(status),
+                None => panes.push(Pane {
                     status,
+                    other_nodes: Vec::new(),
                     log: LogBuffer::new(PANE_LOG_LINES),
                     scroll: None,
                     search: None,
-                })
-                .collect(),
+                }),
+            }
+        }
+        State {
+            panes,
             focus: 0,
             zoomed: false,
             help: false,
@@ -108,12 +119,43 @@ impl State {
     pub fn needs_tick(&self) -> bool {
         self.panes
             .iter()
-            .any(|p| p.status.started_at.is_some() || p.status.restart_at.is_some())
+            .flat_map(|p| p.statuses())
+            .any(|s| s.started_at.is_some() || s.restart_at.is_some())
             || self.message.is_some()
     }
 
     fn say(&mut self, text: impl Into<String>, error: bool) {
         self.message = Some((text.into(), error, Instant::now()));
+    }
+}
+
+impl Pane {
+    /// Every unit shown in this pane: one, or each node's kubelet.
+    pub fn statuses(&self) -> impl Iterator<Item = &ComponentStatus> {
+        std::iter::once(&self.status).chain(&self.other_nodes)
+    }
+
+    fn set_status(&mut self, s: ComponentStatus) {
+        if s.node == self.status.node {
+            self.status = s;
+        } else if let Some(o) = self.other_nodes.iter_mut().find(|o| o.node == s.node) {
+            *o = s;
+        } else {
+            self.other_nodes.push(s);
+        }
+    }
+
+    /// With several nodes in the pane, a line says whose it is.
+    fn line_prefix(&self, node: u16) -> Option<String> {
+        if self.other_nodes.is_empty() {
+            return None;
+        }
+        let name = self
+            .statuses()
+            .find(|s| s.node == node)?
+            .node_name
+            .clone()?;
+        Some(format!("[{name}] "))
     }
 }
 
@@ -124,15 +166,18 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
     match action {
         Action::Supervisor(Event::Status(s)) => {
             if let Some(p) = state.pane_of(s.component) {
-                p.status = s;
+                p.set_status(s);
             }
             vec![]
         }
-        Action::Supervisor(Event::Log(c, mut line)) => {
+        Action::Supervisor(Event::Log(unit, mut line)) => {
             if let Some(text) = super::logfmt::readable(&line.text) {
                 line.text = text;
             }
-            if let Some(p) = state.pane_of(c) {
+            if let Some(p) = state.pane_of(unit.component) {
+                if let Some(prefix) = p.line_prefix(unit.node) {
+                    line.text.insert_str(0, &prefix);
+                }
                 p.log.push(line);
             }
             vec![]
@@ -209,15 +254,15 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         Cmd::Zoom => state.zoomed = !state.zoomed,
         Cmd::Start => {
             state.say(format!("starting {focused}"), false);
-            return vec![Effect::Supervisor(Command::Start(focused))];
+            return vec![Effect::Supervisor(Command::Start(focused.into()))];
         }
         Cmd::Stop => {
             state.say(format!("stopping {focused}"), false);
-            return vec![Effect::Supervisor(Command::Stop(focused))];
+            return vec![Effect::Supervisor(Command::Stop(focused.into()))];
         }
         Cmd::Restart => {
             state.say(format!("restarting {focused}"), false);
-            return vec![Effect::Supervisor(Command::Restart(focused))];
+            return vec![Effect::Supervisor(Command::Restart(focused.into()))];
         }
         Cmd::StartAll => {
             state.say("starting all components in order", false);
@@ -335,6 +380,8 @@ mod tests {
     fn status(c: Component) -> ComponentStatus {
         ComponentStatus {
             component: c,
+            node: 0,
+            node_name: None,
             backend: "builtin".into(),
             phase: Phase::Stopped,
             pid: None,
@@ -367,7 +414,7 @@ mod tests {
     fn log(s: &mut State, c: Component, text: &str, km: &Keymap) {
         update(
             s,
-            Action::Supervisor(Event::Log(c, LogLine::new(Source::Stdout, text))),
+            Action::Supervisor(Event::Log(c.into(), LogLine::new(Source::Stdout, text))),
             km,
         );
     }
@@ -391,15 +438,21 @@ mod tests {
         update(&mut s, key('2'), &km);
         assert_eq!(
             update(&mut s, key('s'), &km),
-            vec![Effect::Supervisor(Command::Start(Component::Apiserver))]
+            vec![Effect::Supervisor(Command::Start(
+                Component::Apiserver.into()
+            ))]
         );
         assert_eq!(
             update(&mut s, key('x'), &km),
-            vec![Effect::Supervisor(Command::Stop(Component::Apiserver))]
+            vec![Effect::Supervisor(Command::Stop(
+                Component::Apiserver.into()
+            ))]
         );
         assert_eq!(
             update(&mut s, key('r'), &km),
-            vec![Effect::Supervisor(Command::Restart(Component::Apiserver))]
+            vec![Effect::Supervisor(Command::Restart(
+                Component::Apiserver.into()
+            ))]
         );
         assert_eq!(
             update(&mut s, key('S'), &km),
@@ -448,6 +501,45 @@ mod tests {
         assert_eq!(s.panes[0].status.phase, Phase::Ready);
         assert_eq!(s.panes[0].log.get(0).unwrap().text, "hello");
         assert!(s.panes[1].log.is_empty());
+    }
+
+    #[test]
+    fn the_kubelets_of_all_nodes_share_one_pane_and_name_their_lines() {
+        let km = Keymap::default_keymap();
+        let kubelet = |node: u16, name: &str| ComponentStatus {
+            node,
+            node_name: Some(name.into()),
+            ..status(Component::Kubelet)
+        };
+        let mut statuses: Vec<_> = Component::ALL.iter().map(|c| status(*c)).collect();
+        statuses[4] = kubelet(0, "kwb-control-plane");
+        statuses.insert(5, kubelet(1, "kwb-worker"));
+        let mut s = State::new(statuses, ClusterInfo::default());
+        assert_eq!(s.panes.len(), 6);
+        let pane = 4;
+        assert_eq!(s.panes[pane].other_nodes.len(), 1);
+        let mut ready = kubelet(1, "kwb-worker");
+        ready.phase = Phase::Ready;
+        update(&mut s, Action::Supervisor(Event::Status(ready)), &km);
+        assert_eq!(s.panes[pane].other_nodes[0].phase, Phase::Ready);
+        assert_eq!(s.panes[pane].status.phase, Phase::Stopped);
+        let worker = crate::component::Unit {
+            component: Component::Kubelet,
+            node: 1,
+        };
+        let line = LogLine::new(Source::Stdout, "node registered");
+        update(&mut s, Action::Supervisor(Event::Log(worker, line)), &km);
+        assert_eq!(
+            s.panes[pane].log.get(0).unwrap().text,
+            "[kwb-worker] node registered"
+        );
+        s.focus = pane;
+        assert_eq!(
+            update(&mut s, key('s'), &km),
+            vec![Effect::Supervisor(Command::Start(
+                Component::Kubelet.into()
+            ))]
+        );
     }
 
     #[test]

@@ -48,19 +48,16 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
 }
 
 fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
-    let ready = state
-        .panes
-        .iter()
-        .filter(|p| p.status.phase == Phase::Ready)
-        .count();
+    let units = state.panes.iter().flat_map(|p| p.statuses());
+    let (ready, total) = units.fold((0, 0), |(r, t), s| {
+        (r + usize::from(s.phase == Phase::Ready), t + 1)
+    });
     let line = Line::from(vec![
         Span::styled(" kwb ", theme.get("header.title")),
         Span::styled(
             format!(
                 " cluster {} · local · {ready}/{} ready · {}",
-                state.info.name,
-                state.panes.len(),
-                state.info.apiserver_url
+                state.info.name, total, state.info.apiserver_url
             ),
             theme.get("header"),
         ),
@@ -241,6 +238,21 @@ fn draw_pane(
 fn detail_line(pane: &Pane) -> String {
     let s = &pane.status;
     let mut parts = vec![format!("{}", s.backend)];
+    if !pane.other_nodes.is_empty() {
+        // Several nodes' kubelets: the title is the first node's; here is every node's state.
+        let nodes: Vec<String> = pane
+            .statuses()
+            .map(|n| {
+                let (symbol, _) = phase_look(n.phase);
+                format!(
+                    "{} {symbol} {}",
+                    n.node_name.as_deref().unwrap_or("?"),
+                    n.phase.label()
+                )
+            })
+            .collect();
+        parts.push(format!("nodes: {}", nodes.join(", ")));
+    }
     if !s.waiting_for.is_empty() {
         let names: Vec<_> = s.waiting_for.iter().map(|c| c.name()).collect();
         parts.push(format!("waiting for {} to be ready", names.join(", ")));
@@ -421,6 +433,8 @@ mod tests {
             .iter()
             .map(|c| ComponentStatus {
                 component: *c,
+                node: 0,
+                node_name: None,
                 backend: if *c == Component::Etcd {
                     "binary /usr/bin/etcd".into()
                 } else {

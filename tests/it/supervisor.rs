@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kwb::component::Component;
+use kwb::component::{Component, Target, Unit};
 use kwb::config::ClusterConfig;
 use kwb::host::LocalPlanner;
 use kwb::launch::{LaunchPlan, Probe};
@@ -25,7 +25,7 @@ struct Script {
 }
 
 impl Planner for Script {
-    fn plan(&self, _c: Component) -> Result<LaunchPlan, String> {
+    fn plan(&self, _u: Unit) -> Result<LaunchPlan, String> {
         let port = util::free_port();
         Ok(LaunchPlan {
             program: "/bin/sh".into(),
@@ -41,8 +41,8 @@ impl Planner for Script {
     fn backend_label(&self, _c: Component) -> String {
         "test script".into()
     }
-    fn log_file(&self, c: Component) -> PathBuf {
-        self.dir.join(format!("{c}.log"))
+    fn log_file(&self, u: Unit) -> PathBuf {
+        self.dir.join(format!("{}.log", u.component))
     }
 }
 
@@ -74,7 +74,7 @@ async fn a_crashing_component_is_restarted_with_growing_delays() {
     let sup = script("echo boom >&2; exit 7", &dir);
     let h = sup.handle();
     let mut events = h.subscribe();
-    h.send(Command::Start(Component::Etcd));
+    h.send(Command::Start(Component::Etcd.into()));
     // Record when each process starts: the gaps must grow (200 ms, 400 ms, 800 ms …).
     let mut starts = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -83,7 +83,8 @@ async fn a_crashing_component_is_restarted_with_growing_delays() {
             .await
             .expect("four starts within 20 s")
             .unwrap();
-        if let Event::Log(Component::Etcd, line) = ev
+        if let Event::Log(unit, line) = ev
+            && unit.component == Component::Etcd
             && line.source == Source::Supervisor
             && line.text.starts_with("started pid")
         {
@@ -115,7 +116,7 @@ async fn a_crashing_component_is_restarted_with_growing_delays() {
         "{log}"
     );
     // A stop while backing off ends the loop.
-    h.send(Command::Stop(Component::Etcd));
+    h.send(Command::Stop(Component::Etcd.into()));
     assert!(
         h.wait_for(Duration::from_secs(5), |s| s[0].phase == Phase::Stopped)
             .await
@@ -131,7 +132,7 @@ async fn a_component_ignoring_sigterm_is_killed_after_the_grace_period() {
         &dir,
     );
     let h = sup.handle();
-    h.send(Command::Start(Component::Etcd));
+    h.send(Command::Start(Component::Etcd.into()));
     assert!(
         h.wait_for(Duration::from_secs(5), |s| s[0].pid.is_some())
             .await
@@ -145,7 +146,7 @@ async fn a_component_ignoring_sigterm_is_killed_after_the_grace_period() {
             .then_some(())
     });
     let t0 = Instant::now();
-    h.send(Command::Stop(Component::Etcd));
+    h.send(Command::Stop(Component::Etcd.into()));
     assert!(
         h.wait_for(Duration::from_secs(5), |s| s[0].phase == Phase::Stopped)
             .await
@@ -170,7 +171,7 @@ async fn shutdown_kills_the_whole_process_group() {
     // The component forks a grandchild that would otherwise outlive it.
     let sup = script("sleep 300 & echo child $!; wait", &dir);
     let h = sup.handle();
-    h.send(Command::Start(Component::Etcd));
+    h.send(Command::Start(Component::Etcd.into()));
     let grandchild: u32 = wait_until("the grandchild's pid", Duration::from_secs(5), || {
         util::read(&dir.path().join("etcd.log"))
             .lines()
@@ -206,7 +207,7 @@ async fn binary_etcd_becomes_ready_and_its_lines_reach_the_pane() {
     let mut events = h.subscribe();
     let keymap = Keymap::default_keymap();
     let mut state = State::new(h.statuses(), ClusterInfo::default());
-    h.send(Command::Start(Component::Etcd));
+    h.send(Command::Start(Component::Etcd.into()));
     let deadline = Instant::now() + Duration::from_secs(30);
     while state.panes[0].status.phase != Phase::Ready {
         let ev = tokio::time::timeout_at(deadline.into(), events.recv())
@@ -281,8 +282,8 @@ struct Gated {
 }
 
 impl Planner for Gated {
-    fn plan(&self, c: Component) -> Result<LaunchPlan, String> {
-        let addr = if c == Component::Etcd {
+    fn plan(&self, u: Unit) -> Result<LaunchPlan, String> {
+        let addr = if u.component == Component::Etcd {
             self.etcd_probe
         } else {
             format!("127.0.0.1:{}", util::free_port()).parse().unwrap()
@@ -298,8 +299,12 @@ impl Planner for Gated {
     fn backend_label(&self, _c: Component) -> String {
         "test".into()
     }
-    fn log_file(&self, c: Component) -> PathBuf {
-        self.dir.join(format!("{c}.log"))
+    /// Two nodes: two kubelets.
+    fn units(&self) -> Vec<Unit> {
+        Unit::all(2)
+    }
+    fn log_file(&self, u: Unit) -> PathBuf {
+        self.dir.join(format!("{}-{}.log", u.component, u.node))
     }
 }
 
@@ -345,8 +350,23 @@ async fn start_all_waits_for_each_stage_to_be_ready() {
         assert_eq!(s.phase, Phase::Stopped, "{s:?}");
         assert_eq!(s.waiting_for, vec![Component::Apiserver]);
     }
-    // A manual start is not gated: it starts even though its dependency is not ready.
-    h.send(Command::Start(Component::Kubelet));
+    // A manual start is not gated: it starts even though its dependency is not ready. One
+    // node's kubelet first, then every node's.
+    assert_eq!(h.statuses()[5].node, 1);
+    h.send(Command::Start(Target {
+        component: Component::Kubelet,
+        node: Some(1),
+    }));
+    assert!(
+        h.wait_for(Duration::from_secs(5), |s| s[5].pid.is_some())
+            .await
+    );
+    assert!(h.status(Component::Kubelet).pid.is_none());
+    assert_eq!(
+        h.status(Component::Kubelet).waiting_for,
+        vec![Component::Apiserver]
+    );
+    h.send(Command::Start(Component::Kubelet.into()));
     assert!(
         h.wait_for(Duration::from_secs(5), |s| s[4].pid.is_some())
             .await

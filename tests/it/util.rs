@@ -52,11 +52,16 @@ pub fn free_port() -> u16 {
 }
 
 /// A pod CIDR of its own for each test cluster, so kubelets of parallel tests never hand
-/// out the same pod IP: 127.200-249.x.0/24, outside the default service range 127.96.0.0/12.
+/// out the same pod IP: 127.200-249.x.0/23, outside the default service range 127.96.0.0/12.
+/// A /23 holds two nodes' /24s.
 pub fn pod_cidr() -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("127.{}.{}.0/24", 200 + std::process::id() % 50, n % 256)
+    format!(
+        "127.{}.{}.0/23",
+        200 + std::process::id() % 50,
+        (n * 2) % 256
+    )
 }
 
 /// A service CIDR of its own for each test cluster, so the ClusterIPs that proxies of
@@ -162,6 +167,17 @@ impl TestCluster {
             data,
             service_cidr,
         }
+    }
+
+    /// `nodes: n` in the config: n kubelets (at most 2 fit the test pod range).
+    pub fn with_nodes(self, n: u32) -> TestCluster {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.config)
+            .unwrap();
+        writeln!(f, "nodes: {n}").unwrap();
+        self
     }
 
     /// A `kwb` command for this cluster (config and data dir set).

@@ -36,8 +36,9 @@ fn each_component_adds_its_part_of_the_workshop() {
     if !util::require("kubectl", test) || !util::require("curl", test) {
         return;
     }
-    // 1. etcd and apiserver only: the deployment is stored, nothing acts on it.
-    let api = Api::start();
+    // 1. etcd and apiserver only: the deployment is stored, nothing acts on it. The cluster
+    //    has two nodes; the second joins in step 6.
+    let api = Api::start_with(util::TestCluster::new(false).with_nodes(2));
     ok(
         api.kubectl(&["create", "deployment", "web", "--image=nginx"]),
         "create deployment",
@@ -62,7 +63,11 @@ fn each_component_adds_its_part_of_the_workshop() {
     // 3. scheduler and kubelet: the node registers Ready, the pod runs with an IP and
     //    answers there.
     ok(api.tc.run(&["start", "scheduler"]), "start scheduler");
-    ok(api.tc.run(&["start", "kubelet"]), "start kubelet");
+    ok(
+        api.tc
+            .run(&["start", "kubelet", "--node", "test-control-plane"]),
+        "start the first node's kubelet",
+    );
     let nodes = wait_until("a Ready node", Duration::from_secs(30), || {
         let out = stdout(&ok(api.kubectl(&["get", "nodes"]), "get nodes"));
         out.contains(" Ready ").then_some(out)
@@ -70,6 +75,11 @@ fn each_component_adds_its_part_of_the_workshop() {
     assert!(
         nodes.contains("v1.33") && nodes.contains("control-plane"),
         "{nodes}"
+    );
+    assert_eq!(
+        items(&api, &["nodes"]).len(),
+        1,
+        "the worker has not joined"
     );
     let node = &items(&api, &["nodes"])[0];
     assert_eq!(node["status"]["capacity"]["pods"], "110", "{node}");
@@ -166,6 +176,7 @@ fn each_component_adds_its_part_of_the_workshop() {
         curl(&format!("{cluster_ip}:80"))
     });
     assert!(page.contains("Welcome to nginx!"), "{page}");
+    curl(&format!("{cluster_ip}:80/through-the-service"));
 
     // 5. httpenv, three replicas behind a service: the requests reach all three pods.
     ok(
@@ -210,6 +221,60 @@ fn each_component_adds_its_part_of_the_workshop() {
     let mut pods = pods;
     pods.sort();
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), pods);
+
+    // 6. A second kubelet joins: two Ready nodes, and new pods spread over both.
+    let joined = ok(
+        api.tc.run(&["start", "kubelet", "--node", "test-worker"]),
+        "start the second node's kubelet",
+    );
+    assert!(
+        stdout(&joined).contains("kubelet test-worker: ready"),
+        "{}",
+        stdout(&joined)
+    );
+    let nodes = wait_until("two Ready nodes", Duration::from_secs(30), || {
+        let out = stdout(&ok(api.kubectl(&["get", "nodes"]), "get nodes"));
+        (out.matches(" Ready ").count() == 2).then_some(out)
+    });
+    assert!(nodes.contains("test-worker"), "{nodes}");
+    ok(
+        api.kubectl(&["scale", "deployment", "httpenv", "--replicas=6"]),
+        "scale httpenv to 6",
+    );
+    let spread = wait_until("6 httpenv pods running", Duration::from_secs(30), || {
+        let p = items(&api, &["pods", "-l", "app=httpenv"]);
+        let running: Vec<&Value> = p
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Running")
+            .collect();
+        (running.len() == 6).then(|| {
+            running
+                .iter()
+                .filter(|p| p["spec"]["nodeName"] == "test-worker")
+                .count()
+        })
+    });
+    assert!(
+        spread >= 2,
+        "new pods go to the new node: {spread} of 6 there"
+    );
+    let seen = wait_until("six hostnames", Duration::from_secs(30), || {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..18 {
+            let body = curl(&format!("{service_ip}:8888"))?;
+            let env: Value = serde_json::from_str(&body).ok()?;
+            seen.insert(env["HOSTNAME"].as_str()?.to_string());
+        }
+        (seen.len() == 6).then_some(seen)
+    });
+    assert_eq!(seen.len(), 6);
+
+    // 7. kubectl logs deploy/web shows step 4's request through the service.
+    let logs = stdout(&ok(
+        api.kubectl(&["logs", "deployment/web"]),
+        "kubectl logs",
+    ));
+    assert!(logs.contains("GET /through-the-service"), "{logs}");
     let ip = items(&api, &["pods", "-l", "app=httpenv"])[0]["status"]["podIP"]
         .as_str()
         .unwrap()
