@@ -2,9 +2,10 @@
 //! fresh cluster of its own (a temporary data dir, free ports, loopback only):
 //! - cold start: `kwb up --detach` until the node is Ready and the default ServiceAccount
 //!   exists;
-//! - memory: RSS of the six component processes together, idle with one node;
+//! - memory: RSS of the six component processes together, idle (one kubelet per node);
 //! - pods: a Deployment of `--replicas` pods until every pod is Running and ready, through
-//!   the real kubelet (one node takes 110 pods, so the default is 100).
+//!   the real kubelets (one node takes 110 pods, so the default is 100 on one node;
+//!   `--nodes 10 --replicas 1000` is the large figure).
 //!
 //! The cluster is stopped and its data dir removed at the end, also when a step fails.
 
@@ -23,6 +24,9 @@ pub struct Args {
     /// Pods of the deployment run to Running (one node holds at most 110).
     #[arg(long, default_value_t = 100)]
     pub replicas: i32,
+    /// Nodes of the cluster, one kubelet process each.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: u32,
     /// Seconds to settle before the memory is read.
     #[arg(long, default_value_t = 5)]
     pub idle_seconds: u64,
@@ -35,7 +39,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let config = dir.join("kwb.yaml");
     std::fs::write(
         &config,
-        format!("name: kwb-bench\ndataDir: {}\n", dir.join("data").display()),
+        format!(
+            "name: kwb-bench\ndataDir: {}\nnodes: {}\n",
+            dir.join("data").display(),
+            args.nodes
+        ),
     )?;
     let result = measure(&args, &config).await;
     if let Err(e) = kwb(&config, &["down"]) {
@@ -77,24 +85,30 @@ async fn measure(args: &Args, config: &Path) -> anyhow::Result<()> {
             .await?
             .items
             .iter()
-            .any(|n| {
+            .filter(|n| {
                 n.status
                     .iter()
                     .flat_map(|s| s.conditions.iter().flatten())
                     .any(|c| c.type_ == "Ready" && c.status == "True")
-            });
+            })
+            .count()
+            >= args.nodes as usize;
         if ready && accounts.get_opt("default").await?.is_some() {
             break;
         }
         if t0.elapsed() > Duration::from_secs(120) {
-            anyhow::bail!("no Ready node and default ServiceAccount after 120 s");
+            anyhow::bail!(
+                "not {} Ready node(s) and the default ServiceAccount after 120 s",
+                args.nodes
+            );
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let cold = t0.elapsed();
     println!(
-        "cold start: all six components ready {:.2} s, Ready node and default ServiceAccount {:.2} s",
+        "cold start: all components ready {:.2} s, {} Ready node(s) and default ServiceAccount {:.2} s",
         up.as_secs_f64(),
+        args.nodes,
         cold.as_secs_f64()
     );
 
@@ -118,7 +132,8 @@ async fn measure(args: &Args, config: &Path) -> anyhow::Result<()> {
         ));
     }
     println!(
-        "memory (idle, one node): RSS {:.1} MB, PSS {:.1} MB together (RSS/PSS: {} MB)",
+        "memory (idle, {} node(s)): RSS {:.1} MB, PSS {:.1} MB together (RSS/PSS: {} MB)",
+        args.nodes,
         rss as f64 / 1024.0,
         pss as f64 / 1024.0,
         parts.join(", ")
@@ -132,16 +147,21 @@ async fn measure(args: &Args, config: &Path) -> anyhow::Result<()> {
             "template": {"metadata": {"labels": {"app": "bench"}},
                 "spec": {"containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 8080}]}]}}}
     }))?;
+    // Watched, not polled: listing a thousand pods over and over would take the CPU the
+    // cluster needs.
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let store = crate::agent::store::watched_with(
+        pods,
+        kube::runtime::watcher::Config::default().labels("app=bench"),
+        vec![wake.clone()],
+    );
     let t1 = Instant::now();
     deployments.create(&PostParams::default(), &deploy).await?;
     let want = args.replicas.max(0) as usize;
     let mut first: Option<Duration> = None;
     loop {
-        let list = pods
-            .list(&ListParams::default().labels("app=bench"))
-            .await?;
-        let running = list
-            .items
+        let running = store
+            .state()
             .iter()
             .filter(|p| {
                 p.status.as_ref().is_some_and(|s| {
@@ -159,7 +179,7 @@ async fn measure(args: &Args, config: &Path) -> anyhow::Result<()> {
         if t1.elapsed() > Duration::from_secs(300) {
             anyhow::bail!("only {running} of {want} pods Running after 300 s");
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = tokio::time::timeout(Duration::from_millis(100), wake.notified()).await;
     }
     let all = t1.elapsed();
     println!(

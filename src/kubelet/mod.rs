@@ -11,6 +11,7 @@
 //! of the config are in [`rules`], the probes in [`probe`]. Not yet here: the process runtime.
 
 pub mod bench;
+pub mod hooks;
 pub mod ipam;
 pub mod node;
 pub mod pod;
@@ -339,6 +340,8 @@ struct Worker {
     tasks: HashMap<String, Vec<JoinHandle<()>>>,
     /// Its IP went back to the pool when it finished.
     released: bool,
+    /// Deleted: the preStop hooks running, bounded by the grace period.
+    stopping: Option<JoinHandle<()>>,
 }
 
 impl Worker {
@@ -352,6 +355,9 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         for t in self.tasks.drain().flat_map(|(_, t)| t) {
+            t.abort();
+        }
+        if let Some(t) = self.stopping.take() {
             t.abort();
         }
     }
@@ -436,13 +442,29 @@ async fn sync_pods(
             ipam.release(&w.run.ip);
         }
         if pod.metadata.deletion_timestamp.is_some() {
-            // Stop it, then confirm the deletion (upstream after the grace period and preStop;
-            // a simulated container stops at once).
-            if let Some(mut w) = workers.remove(&k) {
-                let actions = w.run.stop_all();
-                perform(rt, &pod, &mut w, actions).await;
-                if !w.released {
-                    ipam.release(&w.run.ip);
+            // Stop it gracefully — Killing events, preStop hooks within the grace period,
+            // then the containers — and confirm the deletion.
+            if let Some(w) = workers.get_mut(&k) {
+                let hooks_done = match &w.stopping {
+                    None => {
+                        let killing = w.run.killing();
+                        perform(rt, &pod, w, killing).await;
+                        w.stopping = Some(spawn_pre_stop(rt, &pod, &w.run));
+                        false
+                    }
+                    Some(task) => task.is_finished(),
+                };
+                if !hooks_done {
+                    let soon = Timestamp::now() + Duration::from_millis(100);
+                    next = Some(next.map_or(soon, |n| n.min(soon)));
+                    continue;
+                }
+                if let Some(mut w) = workers.remove(&k) {
+                    let actions = w.run.stop_all();
+                    perform(rt, &pod, &mut w, actions).await;
+                    if !w.released {
+                        ipam.release(&w.run.ip);
+                    }
                 }
             }
             confirm_deletion(rt, &api, &pod, &k, &uid).await;
@@ -477,6 +499,7 @@ async fn sync_pods(
                 run,
                 tasks: HashMap::new(),
                 released: false,
+                stopping: None,
             };
             perform(rt, &pod, &mut w, actions).await;
             workers.insert(k.clone(), w);
@@ -515,6 +538,48 @@ async fn sync_pods(
     // Outcomes for pods not (yet) here are dropped: their probes end with them.
     outcomes.clear();
     next
+}
+
+/// Runs the preStop hooks of the pod's running containers, together, for at most the grace
+/// period; a failed hook is a FailedPreStopHook event, and the stop goes on either way.
+fn spawn_pre_stop(rt: &Runtime<'_>, pod: &Pod, run: &pod::PodRun) -> JoinHandle<()> {
+    let grace = hooks::grace_period(pod);
+    let reference = object_reference(pod);
+    let events = rt.events.clone();
+    let name = pod.name_any();
+    let hooked: Vec<(k8s_openapi::api::core::v1::Container, sim::Log)> = run
+        .running()
+        .into_iter()
+        .filter_map(|c| {
+            let spec = pod
+                .spec
+                .iter()
+                .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers))
+                .find(|s| s.name == c)?;
+            spec.lifecycle.as_ref()?.pre_stop.as_ref()?;
+            let restart = pod_restart_count(run, pod, &c);
+            let log = sim::Log::open(&sim::log_path(rt.root, pod, &c, restart));
+            Some((spec.clone(), log))
+        })
+        .collect();
+    let ip = run.ip.clone();
+    tokio::spawn(async move {
+        let all = hooked.iter().map(|(spec, log)| async {
+            match tokio::time::timeout(grace, hooks::pre_stop(spec, &ip, &name, log)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(message)) => {
+                    events
+                        .warning(&reference, "FailedPreStopHook", &message)
+                        .await;
+                }
+                Err(_) => log.line(&format!(
+                    "kwb sim: preStop hook not done within the grace period of {} s; stopping",
+                    grace.as_secs()
+                )),
+            }
+        });
+        futures::future::join_all(all).await;
+    })
 }
 
 async fn confirm_deletion(rt: &Runtime<'_>, api: &Api<Pod>, pod: &Pod, k: &str, uid: &str) {

@@ -524,23 +524,32 @@ impl PodRun {
         actions
     }
 
-    /// The containers running now (to stop on deletion), with a Killing event each.
+    /// The containers running now, which a deletion stops (after their preStop hooks).
+    pub fn running(&self) -> Vec<String> {
+        self.containers
+            .iter()
+            .filter(|c| matches!(c.state, State::Running { .. }))
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// A Killing event for each running container: the start of a graceful stop.
+    pub fn killing(&self) -> Vec<Action> {
+        self.running()
+            .into_iter()
+            .map(|c| event(false, "Killing", format!("Stopping container {c}")))
+            .collect()
+    }
+
+    /// Stops the running containers (on deletion, once their hooks are done).
     pub fn stop_all(&mut self) -> Vec<Action> {
-        let mut actions = Vec::new();
-        for c in &self.containers {
-            if matches!(c.state, State::Running { .. }) {
-                actions.push(event(
-                    false,
-                    "Killing",
-                    format!("Stopping container {}", c.name),
-                ));
-                actions.push(Action::Stop {
-                    container: c.name.clone(),
-                    line: "kwb sim: stopped (the pod is being deleted)".into(),
-                });
-            }
-        }
-        actions
+        self.running()
+            .into_iter()
+            .map(|container| Action::Stop {
+                container,
+                line: "kwb sim: stopped (the pod is being deleted)".into(),
+            })
+            .collect()
     }
 
     /// The waiting reason of a container not yet created.

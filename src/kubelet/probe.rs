@@ -88,7 +88,7 @@ pub fn spawn(
 }
 
 /// A port by number or by the name of one of the container's ports.
-fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
+pub(super) fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
     let n = match port {
         IntOrString::Int(n) => *n,
         IntOrString::String(name) => container
@@ -113,7 +113,9 @@ async fn check(
         let host = http.host.clone().unwrap_or_else(|| ip.to_string());
         let path = http.path.clone().unwrap_or_else(|| "/".into());
         let url = format!("http://{host}:{port}{path}");
-        return match tokio::time::timeout(timeout, http_get(&host, port, &path)).await {
+        return match tokio::time::timeout(timeout, http_get(&host, port, &path, sim::PROBE_AGENT))
+            .await
+        {
             Err(_) => Err(format!(
                 "Get \"{url}\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
             )),
@@ -149,14 +151,18 @@ fn short(e: &std::io::Error) -> String {
     }
 }
 
-/// A bare HTTP/1.1 GET: the status code of the answer.
-async fn http_get(host: &str, port: u16, path: &str) -> Result<u16, String> {
+/// A bare HTTP/1.1 GET as `agent`: the status code of the answer.
+pub(super) async fn http_get(
+    host: &str,
+    port: u16,
+    path: &str,
+    agent: &str,
+) -> Result<u16, String> {
     let mut stream = tokio::net::TcpStream::connect((host, port))
         .await
         .map_err(|e| short(&e))?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        sim::PROBE_AGENT
+        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: {agent}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );
     stream
         .write_all(request.as_bytes())
