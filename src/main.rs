@@ -41,8 +41,9 @@ struct ClusterArgs {
     /// The cluster's data dir; overrides dataDir in the config.
     #[arg(long, global = true, env = "KWB_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Number of nodes, one kubelet process each; overrides nodes in the config.
-    #[arg(long, global = true, value_name = "N")]
+    /// Number of nodes, one kubelet process each; overrides nodes in the config. Not global:
+    /// `kwb bench … --nodes` means something else; `kwb up --nodes` sets it too.
+    #[arg(long, value_name = "N")]
     nodes: Option<u32>,
 }
 
@@ -56,6 +57,9 @@ enum Cmd {
         /// Prepare config, PKI and kubeconfigs and start no component.
         #[arg(long)]
         no_start: bool,
+        /// Number of nodes, one kubelet process each; overrides nodes in the config.
+        #[arg(long, value_name = "N")]
+        nodes: Option<u32>,
     },
     /// Stop a cluster started with `kwb up` (or open in a TUI).
     Down,
@@ -182,7 +186,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Cmd::Up { nodes: Some(n), .. }) = cli.command {
+        cli.cluster.nodes = Some(n);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -193,7 +200,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _log = log_to_file(&cluster.data)?;
             runtime.block_on(run_tui(cluster, lock, !cli.no_start))?;
         }
-        Some(Cmd::Up { detach, no_start }) => {
+        Some(Cmd::Up {
+            detach, no_start, ..
+        }) => {
             if detach {
                 // Prepare here so config and PKI errors show in this terminal, not in a log;
                 // then let go of the lock for the daemon, which takes it again.
@@ -419,4 +428,32 @@ async fn run_tui(cluster: LocalCluster, lock: DataDirLock, start_all: bool) -> a
     };
     let hosted = host::host(cluster, lock, supervisor::Options::default())?;
     tui::run(hosted, tui::Options { start_all, info }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        // Subcommands with flags of the same name as kwb's own must still parse.
+        for argv in [
+            &["kwb", "bench", "scheduling", "--nodes", "10"][..],
+            &["kwb", "bench", "cluster", "--nodes", "10"],
+            &["kwb", "up", "--detach", "--nodes", "2"],
+            &["kwb", "--nodes", "2"],
+            &["kwb", "start", "kubelet", "--node", "kwb-worker"],
+        ] {
+            let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            if let Some(Cmd::Bench { what }) = cli.command {
+                match what {
+                    BenchCmd::Scheduling(a) => assert_eq!(a.nodes, 10),
+                    BenchCmd::Cluster(a) => assert_eq!(a.nodes, 10),
+                    _ => unreachable!(),
+                }
+            }
+        }
+    }
 }

@@ -8,6 +8,8 @@ mod status;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Borrow;
+
 use k8s_openapi::api::apps::v1::{ReplicaSet, ReplicaSetStatus};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -43,7 +45,12 @@ pub struct RsPlan {
 /// One sync of `rs` against `pods`, all pods of its namespace. `create_error` is the message
 /// of the previous sync's failed creation, if any; it surfaces as the ReplicaFailure
 /// condition and its absence clears that condition.
-pub fn sync(rs: &ReplicaSet, pods: &[Pod], now: Timestamp, create_error: Option<&str>) -> RsPlan {
+pub fn sync<P: Borrow<Pod>>(
+    rs: &ReplicaSet,
+    pods: &[P],
+    now: Timestamp,
+    create_error: Option<&str>,
+) -> RsPlan {
     let spec = rs.spec.clone().unwrap_or_default();
     // Validation forbids an empty selector; should one slip through, taking every pod of
     // the namespace would be far worse than doing nothing.
@@ -54,7 +61,11 @@ pub fn sync(rs: &ReplicaSet, pods: &[Pod], now: Timestamp, create_error: Option<
     };
     let mut plan = RsPlan::default();
     let mut owned: Vec<&Pod> = Vec::new();
-    for pod in pods.iter().filter(|p| pods::is_active(p)) {
+    for pod in pods
+        .iter()
+        .map(Borrow::borrow)
+        .filter(|p| pods::is_active(p))
+    {
         let name = || pod.metadata.name.clone().unwrap_or_default();
         match owner::claim(&claimer, &pod.metadata) {
             Claim::Owned => owned.push(pod),

@@ -155,6 +155,16 @@ async fn measure(args: &Args, config: &Path) -> anyhow::Result<()> {
         kube::runtime::watcher::Config::default().labels("app=bench"),
         vec![wake.clone()],
     );
+    let pids: Vec<(String, u64)> = status
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let name = c["component"].as_str().unwrap_or("?").to_string();
+            (name, c["pid"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    let cpu_before: Vec<f64> = pids.iter().map(|(_, p)| cpu_seconds(*p)).collect();
     let t1 = Instant::now();
     deployments.create(&PostParams::default(), &deploy).await?;
     let want = args.replicas.max(0) as usize;
@@ -188,7 +198,41 @@ async fn measure(args: &Args, config: &Path) -> anyhow::Result<()> {
         first.unwrap_or_default().as_secs_f64(),
         want as f64 / all.as_secs_f64()
     );
+    // Where the time went: CPU seconds each kind of component used meanwhile (the kubelets
+    // summed), to see what bounds the rate on this machine.
+    let mut by_component: Vec<(String, f64)> = Vec::new();
+    for ((name, pid), before) in pids.iter().zip(cpu_before) {
+        let used = cpu_seconds(*pid) - before;
+        match by_component.iter_mut().find(|(n, _)| n == name) {
+            Some((_, total)) => *total += used,
+            None => by_component.push((name.clone(), used)),
+        }
+    }
+    let parts: Vec<String> = by_component
+        .iter()
+        .map(|(n, s)| format!("{n} {s:.2}"))
+        .collect();
+    println!("CPU seconds meanwhile: {}", parts.join(", "));
     Ok(())
+}
+
+/// User and system CPU seconds a process has used (/proc/PID/stat utime + stime).
+fn cpu_seconds(pid: u64) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf only reads a system constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz.max(1.0)
 }
 
 /// A `key: N kB` line of /proc/PID/FILE, in KiB.

@@ -269,8 +269,9 @@ struct Spawned {
     prober: Option<Prober>,
 }
 
-/// How soon to probe again: often while starting (readiness gates the next stage), calmly once
-/// ready.
+/// How soon to probe again: very often in the first seconds (readiness gates the next stage,
+/// and most components are up within a few hundred milliseconds), often while still starting,
+/// calmly once ready.
 fn probe_interval(life: &Lifecycle) -> Duration {
     let uptime = life
         .started_at
@@ -278,6 +279,7 @@ fn probe_interval(life: &Lifecycle) -> Duration {
         .unwrap_or_default();
     match life.phase {
         Phase::Ready => Duration::from_secs(2),
+        _ if uptime < Duration::from_secs(2) => Duration::from_millis(50),
         _ if uptime < Duration::from_secs(10) => Duration::from_millis(200),
         _ => Duration::from_secs(1),
     }

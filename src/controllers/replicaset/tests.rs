@@ -38,7 +38,7 @@ fn creates_missing_pods_capped_at_the_burst() {
     assert_eq!(plan.create, 2);
     assert!(plan.delete.is_empty());
 
-    let plan = sync(&rs(json!({"spec": {"replicas": 2000}})), &[], at(10), None);
+    let plan = sync::<Pod>(&rs(json!({"spec": {"replicas": 2000}})), &[], at(10), None);
     assert_eq!(plan.create, BURST_REPLICAS);
 }
 
@@ -184,7 +184,7 @@ fn status_counts_labels_readiness_and_availability() {
 #[test]
 fn create_failure_sets_and_clears_replica_failure() {
     let set = rs(json!({}));
-    let failed = sync(&set, &[], at(10), Some("quota exceeded"));
+    let failed = sync::<Pod>(&set, &[], at(10), Some("quota exceeded"));
     let conds = failed.status.conditions.clone().unwrap();
     assert_eq!(conds.len(), 1);
     assert_eq!(conds[0].type_, "ReplicaFailure");
@@ -193,9 +193,9 @@ fn create_failure_sets_and_clears_replica_failure() {
 
     let mut with_cond = set.clone();
     with_cond.status = Some(failed.status.clone());
-    let again = sync(&with_cond, &[], at(20), Some("other error"));
+    let again = sync::<Pod>(&with_cond, &[], at(20), Some("other error"));
     assert_eq!(again.status.conditions, failed.status.conditions);
-    let healed = sync(&with_cond, &[], at(30), None);
+    let healed = sync::<Pod>(&with_cond, &[], at(30), None);
     assert_eq!(healed.status.conditions, None);
 }
 

@@ -84,7 +84,7 @@ impl Controller {
                 .unwrap_or(&empty)
                 .iter()
                 .filter(|j| owner::is_controlled_by(&j.metadata, &uid))
-                .cloned()
+                .map(|j| (**j).clone())
                 .collect();
             due = sooner(due, self.sync(&cronjob, &mine).await);
         }

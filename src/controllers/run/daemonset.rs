@@ -2,6 +2,7 @@
 //! should run one, and the ControllerRevisions that make `kubectl rollout history|undo`
 //! work on DaemonSets.
 
+use std::collections::HashMap;
 use std::collections::HashSet;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
@@ -47,12 +48,12 @@ impl Controller {
 
     pub async fn pass_all(&mut self) -> Option<i64> {
         let by_ns = super::by_namespace(&self.pods);
+        let mut pods_of: HashMap<String, Vec<Pod>> = HashMap::new();
         let nodes: Vec<Node> = self.nodes.state().iter().map(|n| (**n).clone()).collect();
         let sets = self.daemonsets.state();
         self.expectations
             .retain(|k| sets.iter().any(|d| key(&d.metadata) == k));
         let mut due = None;
-        let empty = Vec::new();
         for ds in sets {
             let k = key(&ds.metadata);
             let pods = &self.pods;
@@ -62,9 +63,11 @@ impl Controller {
             {
                 continue;
             }
-            let ns_pods = by_ns
-                .get(&ds.namespace().unwrap_or_default())
-                .unwrap_or(&empty);
+            // Copied once per namespace per pass, and only where there is work.
+            let ns = ds.namespace().unwrap_or_default();
+            let ns_pods = pods_of
+                .entry(ns.clone())
+                .or_insert_with(|| super::cloned(&by_ns, &ns));
             due = sooner(due, self.sync(&ds, &nodes, ns_pods).await);
         }
         due

@@ -79,9 +79,22 @@ impl Controller {
         self.expectations
             .retain(|k| services.iter().any(|s| key(&s.metadata) == k));
         let empty = Vec::new();
+        let mut pods_of: HashMap<String, Vec<Pod>> = HashMap::new();
         for svc in &services {
             let ns = svc.namespace().unwrap_or_default();
-            let pods = pods_by_ns.get(&ns).unwrap_or(&empty);
+            // Pods are copied only for services that select some (not for `kubernetes`).
+            let selects = svc
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.as_ref())
+                .is_some_and(|m| !m.is_empty());
+            let pods = if selects {
+                &*pods_of
+                    .entry(ns.clone())
+                    .or_insert_with(|| super::cloned(&pods_by_ns, &ns))
+            } else {
+                &empty
+            };
             self.sync_endpoints(svc, pods).await;
             let k = key(&svc.metadata);
             let store = &self.slices;

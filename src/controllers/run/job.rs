@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, PostParams};
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
+use std::collections::HashMap;
 
 use super::{key, sooner};
 use crate::agent::events::Recorder;
@@ -32,11 +33,11 @@ impl Controller {
 
     pub async fn pass_all(&mut self) -> Option<i64> {
         let by_ns = super::by_namespace(&self.pods);
+        let mut pods_of: HashMap<String, Vec<Pod>> = HashMap::new();
         let jobs = self.jobs.state();
         self.expectations
             .retain(|k| jobs.iter().any(|j| key(&j.metadata) == k));
         let mut due = None;
-        let empty = Vec::new();
         for job in jobs {
             let k = key(&job.metadata);
             let pods = &self.pods;
@@ -47,9 +48,11 @@ impl Controller {
             {
                 continue;
             }
-            let ns_pods = by_ns
-                .get(&job.namespace().unwrap_or_default())
-                .unwrap_or(&empty);
+            // Copied once per namespace per pass, and only where there is work.
+            let ns = job.namespace().unwrap_or_default();
+            let ns_pods = pods_of
+                .entry(ns.clone())
+                .or_insert_with(|| super::cloned(&by_ns, &ns));
             due = sooner(due, self.sync(&job, ns_pods).await);
         }
         due

@@ -32,10 +32,10 @@ pub async fn release(api: &Api<Pod>, name: &str, owner_uid: &str) -> Result<Pod,
 /// Adopts and releases the pods of namespace `ns` a controller's plan names (by name among
 /// `pods`), logging
 /// each as `<who>: adopted pod NAME`; returns the adopted pods' versions to await.
-pub async fn claim(
+pub async fn claim<P: std::borrow::Borrow<Pod>>(
     api: &Api<Pod>,
     ns: &str,
-    pods: &[Pod],
+    pods: &[P],
     adopt: &[String],
     release: &[String],
     owner: &OwnerReference,
@@ -45,7 +45,8 @@ pub async fn claim(
     for name in adopt {
         let uid = pods
             .iter()
-            .find(|p| p.metadata.name.as_deref() == Some(name))
+            .map(std::borrow::Borrow::borrow)
+            .find(|p: &&Pod| p.metadata.name.as_deref() == Some(name))
             .and_then(|p| p.metadata.uid.clone());
         match self::adopt(api, name, owner, uid).await {
             Ok(p) => {

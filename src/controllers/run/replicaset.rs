@@ -65,7 +65,7 @@ impl Controller {
         due
     }
 
-    async fn sync(&mut self, rs: &ReplicaSet, pods: &[Pod]) -> Option<i64> {
+    async fn sync(&mut self, rs: &ReplicaSet, pods: &[Arc<Pod>]) -> Option<i64> {
         let uid = rs.uid().unwrap_or_default();
         let now = k8s_openapi::jiff::Timestamp::now();
         let plan = logic::sync(
