@@ -31,7 +31,7 @@ pub const TAINT_NETWORK_UNAVAILABLE: &str = "node.kubernetes.io/network-unavaila
 pub const TAINT_UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
 
 const NO_SCHEDULE: &str = "NoSchedule";
-const NO_EXECUTE: &str = "NoExecute";
+pub const NO_EXECUTE: &str = "NoExecute";
 
 /// The component upstream records node events from.
 pub const NODE_CONTROLLER: &str = "node-controller";

@@ -131,6 +131,9 @@ struct Container {
     name: String,
     image: String,
     init: bool,
+    /// A native sidecar: an init container with restartPolicy Always. It starts in the init
+    /// order, lets the next one start once it runs, and keeps running beside the app.
+    sidecar: bool,
     effect: Effect,
     readiness: Option<Probe>,
     liveness: Option<Probe>,
@@ -161,7 +164,32 @@ impl Container {
     }
 
     fn failed_for_good(&self) -> bool {
-        matches!(&self.state, State::Terminated { t, restart_at: None } if t.exit_code != 0)
+        !self.sidecar
+            && matches!(&self.state, State::Terminated { t, restart_at: None } if t.exit_code != 0)
+    }
+
+    /// Whether the containers after this init container may start: it completed, or, a
+    /// sidecar, it runs and has started.
+    fn init_satisfied(&self) -> bool {
+        if self.sidecar {
+            matches!(self.state, State::Running { .. }) && self.started
+        } else {
+            self.done()
+        }
+    }
+
+    /// Whether a run that ended with `code` is followed by another: sidecars always restart,
+    /// init containers until they succeed, app containers per the pod's policy.
+    fn restarts_after(&self, policy: Restart, code: i32) -> bool {
+        if self.sidecar {
+            return true;
+        }
+        should_restart(self.init, policy, code)
+    }
+
+    /// Whether a run ends by itself after a while (init containers and Job pods' containers).
+    fn runs_to_completion(&self, policy: Restart) -> bool {
+        !self.sidecar && (self.init || policy != Restart::Always)
     }
 }
 
@@ -235,14 +263,18 @@ impl PodRun {
         };
         for (c, init) in all {
             let image = c.image.clone().unwrap_or_default();
+            let sidecar = init && c.restart_policy.as_deref() == Some("Always");
+            // Probes are for containers that keep running: app containers and sidecars.
+            let probed = !init || sidecar;
             containers.push(Container {
                 name: c.name.clone(),
                 effect: rules.effect(&image),
                 image,
                 init,
-                readiness: c.readiness_probe.clone().filter(|_| !init),
-                liveness: c.liveness_probe.clone().filter(|_| !init),
-                startup: c.startup_probe.clone().filter(|_| !init),
+                sidecar,
+                readiness: c.readiness_probe.clone().filter(|_| probed),
+                liveness: c.liveness_probe.clone().filter(|_| probed),
+                startup: c.startup_probe.clone().filter(|_| probed),
                 state: State::Waiting {
                     reason: waiting,
                     message: None,
@@ -293,7 +325,7 @@ impl PodRun {
             c.restart_count = was.map_or(0, |s| s.restart_count);
             c.pulled = true;
             c.started = true;
-            if c.init {
+            if c.init && !c.sidecar {
                 c.state = State::Terminated {
                     t: Terminated {
                         exit_code: 0,
@@ -343,19 +375,64 @@ impl PodRun {
         let c = &self.containers[i];
         let inits = self.containers.iter().filter(|c| c.init);
         if c.init {
-            self.containers[..i].iter().all(Container::done)
+            self.containers[..i].iter().all(Container::init_satisfied)
         } else {
-            inits.clone().all(Container::done)
+            inits.clone().all(Container::init_satisfied)
         }
+    }
+
+    /// Once the app containers have ended for good, the sidecars are stopped: they exist to
+    /// serve the app, and the pod cannot finish while they run.
+    fn stop_sidecars_of_finished_pod(&mut self, now: Timestamp, actions: &mut Vec<Action>) {
+        if !self.apps_finished() {
+            return;
+        }
+        let uid = self.uid.clone();
+        for c in self.containers.iter_mut().filter(|c| c.sidecar) {
+            if let State::Running { since } = c.state {
+                c.ready = false;
+                actions.push(event(
+                    false,
+                    "Killing",
+                    format!("Stopping container {}", c.name),
+                ));
+                actions.push(Action::Stop {
+                    container: c.name.clone(),
+                    line: "kwb sim: stopped (the pod's main containers finished)".into(),
+                });
+                c.state = State::Terminated {
+                    t: Terminated {
+                        exit_code: 0,
+                        reason: "Completed".into(),
+                        started: since,
+                        finished: now,
+                        container_id: c.id(&uid),
+                    },
+                    restart_at: None,
+                };
+            }
+        }
+    }
+
+    /// Every app container has ended for good.
+    fn apps_finished(&self) -> bool {
+        let mut apps = self.containers.iter().filter(|c| !c.init).peekable();
+        apps.peek().is_some()
+            && apps.all(|c| {
+                matches!(&c.state, State::Terminated { t, restart_at: None }
+                    if !c.restarts_after(self.restart, t.exit_code))
+            })
     }
 
     fn step(&mut self, now: Timestamp, actions: &mut Vec<Action>) -> bool {
         let mut changed = false;
+        self.stop_sidecars_of_finished_pod(now, actions);
         for i in 0..self.containers.len() {
             if self.pod_failed() {
                 break;
             }
             let startable = self.startable(i);
+            let apps_finished = self.apps_finished();
             let restart = self.restart;
             let label = self.label.clone();
             let uid = self.uid.clone();
@@ -363,7 +440,8 @@ impl PodRun {
             let next = match &c.state {
                 State::Waiting { until, .. } => {
                     let due = until.is_none_or(|u| u <= now);
-                    (startable && due).then(|| pull_or_start(c, now, actions))
+                    let wanted = !(c.sidecar && apps_finished);
+                    (startable && due && wanted).then(|| pull_or_start(c, now, actions))
                 }
                 State::Pulling { until } if *until <= now => {
                     actions.push(event(
@@ -380,7 +458,7 @@ impl PodRun {
                 }
                 State::Pulling { .. } => None,
                 State::Running { since } => {
-                    let completes = c.init || restart != Restart::Always;
+                    let completes = c.runs_to_completion(restart);
                     let crash = c
                         .effect
                         .crash_after
@@ -403,7 +481,7 @@ impl PodRun {
                 State::Terminated {
                     restart_at: Some(at),
                     ..
-                } if *at <= now => Some(State::Waiting {
+                } if *at <= now && !(c.sidecar && apps_finished) => Some(State::Waiting {
                     reason: "CrashLoopBackOff",
                     message: None,
                     until: Some(now),
@@ -411,7 +489,7 @@ impl PodRun {
                 State::Terminated {
                     t,
                     restart_at: None,
-                } if should_restart(c.init, restart, t.exit_code) => {
+                } if c.restarts_after(restart, t.exit_code) && !(c.sidecar && apps_finished) => {
                     // Back-off before the next run, counted from when it ended (the first
                     // restart was immediate, so the second crash waits 10 s).
                     let delay = backoff(c.crashes.saturating_sub(1));
@@ -588,8 +666,7 @@ impl PodRun {
                     if let Some(d) = c.effect.crash_after {
                         at(after(*since, d));
                     }
-                    if c.effect.crash_after.is_none() && (c.init || self.restart != Restart::Always)
-                    {
+                    if c.effect.crash_after.is_none() && c.runs_to_completion(self.restart) {
                         at(after(*since, RUN_TO_COMPLETION));
                     }
                 }
@@ -622,7 +699,7 @@ impl PodRun {
             .containers
             .iter()
             .filter(|c| c.init)
-            .all(Container::done)
+            .all(|c| c.init_satisfied() || (c.sidecar && c.started))
         {
             return "Pending";
         }
@@ -663,11 +740,14 @@ impl PodRun {
         let sandbox = now >= self.sandbox_ready_at && !self.finished();
         let unfinished: Vec<&str> = inits
             .iter()
-            .filter(|c| !c.done())
+            .filter(|c| !(c.init_satisfied() || (c.sidecar && c.started)))
             .map(|c| c.name.as_str())
             .collect();
-        let unready: Vec<&str> = apps
+        // Sidecars' readiness counts toward the pod's, as upstream's.
+        let unready: Vec<&str> = inits
             .iter()
+            .filter(|c| c.sidecar)
+            .chain(&apps)
             .filter(|c| !(c.ready && matches!(c.state, State::Running { .. })))
             .map(|c| c.name.as_str())
             .collect();
@@ -802,7 +882,11 @@ impl PodRun {
                 String::new()
             },
             container_id: id,
-            ready: if c.init { c.done() } else { running && c.ready },
+            ready: if c.init && !c.sidecar {
+                c.done()
+            } else {
+                running && c.ready
+            },
             started: Some(running && c.started),
             restart_count: c.restart_count,
             state: Some(state),
@@ -974,7 +1058,7 @@ fn start(c: &mut Container, now: Timestamp, actions: &mut Vec<Action>) -> State 
     actions.push(Action::Start {
         container: c.name.clone(),
         restart: c.restart_count,
-        serves: !c.init,
+        serves: !c.init || c.sidecar,
     });
     State::Running { since: now }
 }
@@ -1004,7 +1088,7 @@ fn terminate(
         container: c.name.clone(),
         line: format!("kwb sim: {why} (simulated: exit code {code})"),
     });
-    if !should_restart(c.init, policy, code) {
+    if !c.restarts_after(policy, code) {
         return State::Terminated {
             t,
             restart_at: None,

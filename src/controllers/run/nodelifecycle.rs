@@ -5,6 +5,7 @@
 //! kubelet is back, its Ready condition is its own again and the taints go.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -58,18 +59,30 @@ impl Controller {
 
     pub async fn pass_all(&mut self) -> Option<i64> {
         let now = k8s_openapi::jiff::Timestamp::now();
-        let mut pods_by_node: HashMap<String, Vec<Pod>> = HashMap::new();
+        // Shared, not copied: a pass runs after every burst of pod changes, and the pods are
+        // only read when a node goes unready or carries NoExecute taints.
+        let mut pods_by_node: HashMap<String, Vec<Arc<Pod>>> = HashMap::new();
         for p in self.pods.state() {
             if let Some(node) = p.spec.as_ref().and_then(|s| s.node_name.clone()) {
-                pods_by_node.entry(node).or_default().push((*p).clone());
+                pods_by_node.entry(node).or_default().push(p);
             }
         }
         let mut still_scheduled = BTreeMap::new();
         let mut wake = Some(MONITOR_PERIOD_SECS);
         for node in self.nodes.state() {
             let name = node.name_any();
-            let pods = pods_by_node.remove(&name).unwrap_or_default();
-            let node = self.monitor(&node, &pods, now).await;
+            let shared = pods_by_node.remove(&name).unwrap_or_default();
+            let node = self.monitor(&node, &shared, now).await;
+            let tainted = node
+                .spec
+                .iter()
+                .flat_map(|s| s.taints.iter().flatten())
+                .any(|t| t.effect == logic::NO_EXECUTE);
+            let pods: Vec<Pod> = if tainted {
+                shared.iter().map(|p| (**p).clone()).collect()
+            } else {
+                Vec::new()
+            };
             let evictions = logic::evictions(&node, &pods, now);
             for key in &evictions.due {
                 self.evict(key, &pods, now).await;
@@ -111,7 +124,12 @@ impl Controller {
     }
 
     /// Conditions and taints of one node; the node as it is after the writes.
-    async fn monitor(&self, node: &Node, pods: &[Pod], now: k8s_openapi::jiff::Timestamp) -> Node {
+    async fn monitor(
+        &self,
+        node: &Node,
+        pods: &[Arc<Pod>],
+        now: k8s_openapi::jiff::Timestamp,
+    ) -> Node {
         let name = node.name_any();
         let lease = self
             .leases
@@ -145,7 +163,8 @@ impl Controller {
             }
         }
         if decision.mark_pods_not_ready {
-            for update in logic::pods_to_mark_not_ready(&name, pods, now) {
+            let pods: Vec<Pod> = pods.iter().map(|p| (**p).clone()).collect();
+            for update in logic::pods_to_mark_not_ready(&name, &pods, now) {
                 let pods: Api<Pod> = Api::namespaced(self.client.clone(), &update.namespace);
                 let patch = json!({"status": {"conditions": update.conditions}});
                 match pods

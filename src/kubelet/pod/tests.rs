@@ -269,6 +269,81 @@ fn init_containers_run_first_one_by_one() {
 }
 
 #[test]
+fn native_sidecars_start_in_order_keep_running_and_stop_with_a_job() {
+    // A Job's pod: an init container, then a sidecar (restartPolicy Always), then the app.
+    let p = pod(json!({
+        "restartPolicy": "Never",
+        "initContainers": [
+            {"name": "setup", "image": "busybox"},
+            {"name": "proxy", "image": "envoy", "restartPolicy": "Always"}
+        ],
+        "containers": [{"name": "c", "image": "busybox"}]
+    }));
+    let mut run = PodRun::new(&p, "127.244.0.2", &rules(), t(0.0));
+    let a = reasons(&run.advance(t(0.5)));
+    assert!(a.contains(&"start setup #0".to_string()), "{a:?}");
+    let a = reasons(&run.advance(t(1.5)));
+    assert!(
+        a.contains(&"start proxy #0".to_string()) && a.contains(&"start c #0".to_string()),
+        "the app starts once the sidecar runs, without waiting for it to end: {a:?}"
+    );
+    assert!(
+        run.containers
+            .iter()
+            .any(|c| c.name == "proxy" && c.sidecar),
+        "restartPolicy Always makes a sidecar"
+    );
+    let s = run.status(&p, "h", t(1.5));
+    assert_eq!(s.phase.as_deref(), Some("Running"));
+    let ready = |s: &PodStatus, t: &str| {
+        s.conditions
+            .iter()
+            .flatten()
+            .find(|c| c.type_ == t)
+            .map(|c| c.status.clone())
+    };
+    assert_eq!(ready(&s, "Initialized").as_deref(), Some("True"));
+    assert_eq!(ready(&s, "Ready").as_deref(), Some("True"));
+    let proxy = &s.init_container_statuses.as_ref().unwrap()[1];
+    assert!(
+        proxy.ready && proxy.state.as_ref().unwrap().running.is_some(),
+        "{proxy:?}"
+    );
+    // The app runs to completion; the sidecar is stopped and the pod succeeds.
+    let a = reasons(&run.advance(t(2.5)));
+    assert!(
+        a.contains(&"stop c".to_string()) && a.contains(&"stop proxy".to_string()),
+        "{a:?}"
+    );
+    let a = reasons(&run.advance(t(5.0)));
+    assert!(
+        !a.iter().any(|x| x.starts_with("start")),
+        "nothing restarts: {a:?}"
+    );
+    assert_eq!(
+        run.status(&p, "h", t(5.0)).phase.as_deref(),
+        Some("Succeeded")
+    );
+}
+
+#[test]
+fn a_crashing_sidecar_restarts_whatever_the_pod_policy() {
+    let p = pod(json!({
+        "restartPolicy": "Never",
+        "initContainers": [{"name": "log", "image": "fluent:crash", "restartPolicy": "Always"}],
+        "containers": [{"name": "c", "image": "nginx:slow"}]
+    }));
+    let mut run = PodRun::new(&p, "127.244.0.2", &rules(), t(0.0));
+    // The app takes 20 s to pull (`*:slow`), so it is still pulling when the sidecar crashes
+    // after 5 s; the pod's policy is Never, but a sidecar always restarts.
+    run.advance(t(0.5));
+    let a = reasons(&run.advance(t(5.5)));
+    assert!(a.contains(&"stop log".to_string()), "{a:?}");
+    let a = reasons(&run.advance(t(6.6)));
+    assert!(a.contains(&"start log #1".to_string()), "{a:?}");
+}
+
+#[test]
 fn probes_decide_readiness_and_liveness_restarts() {
     let p = pod(json!({"containers": [{"name": "c", "image": "nginx",
         "readinessProbe": {"httpGet": {"path": "/", "port": 80}, "failureThreshold": 2},
