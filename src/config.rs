@@ -374,6 +374,22 @@ impl ClusterConfig {
         }
     }
 
+    /// Every process of the cluster, in start order (one kubelet per node).
+    pub fn units(&self) -> Vec<Unit> {
+        Unit::all(u16::try_from(self.nodes).unwrap_or(u16::MAX))
+    }
+
+    /// The kubelet of the node named `name`, whether or not this config runs that many nodes
+    /// (`kwb up --nodes N` may have asked for more than the file says).
+    pub fn kubelet_of(&self, name: &str) -> Option<Unit> {
+        (0..u16::try_from(MAX_NODES).unwrap_or(u16::MAX))
+            .find(|i| self.node_name(*i) == name)
+            .map(|node| Unit {
+                component: Component::Kubelet,
+                node,
+            })
+    }
+
     /// The name of node `i` (see [`ClusterConfig::node_names`]).
     pub fn node_name(&self, i: u16) -> String {
         match i {
@@ -498,6 +514,9 @@ mod tests {
         };
         assert_eq!(c.unit_key(worker), "kubelet-kwb-worker2");
         assert_eq!(c.node_names()[2], "kwb-worker2");
+        assert_eq!(c.kubelet_of("kwb-worker2"), Some(worker));
+        assert_eq!(c.kubelet_of("kwb-worker9").map(|u| u.node), Some(9));
+        assert_eq!(c.kubelet_of("other-worker"), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::component::{Component, Target};
+use crate::config::ClusterConfig;
 use crate::control::{Client, ControlError, Request, Response};
 use crate::host;
 use crate::layout::DataDir;
@@ -261,9 +262,7 @@ fn resolve_target(
     let Some(node) = node else {
         return Ok(Target::from(c));
     };
-    if c != Component::Kubelet {
-        bail!("--node picks one node's kubelet; {c} runs once for the whole cluster");
-    }
+    per_node_only(c)?;
     let kubelets: Vec<&ComponentStatus> = statuses.iter().filter(|s| s.component == c).collect();
     match kubelets
         .iter()
@@ -295,28 +294,34 @@ pub async fn status(data: &DataDir, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--node` is for the one component that runs per node.
+fn per_node_only(c: Component) -> anyhow::Result<()> {
+    if c != Component::Kubelet {
+        bail!("--node picks one node's kubelet; {c} runs once for the whole cluster");
+    }
+    Ok(())
+}
+
 /// `kwb logs NAME [--node NODE] [-f]`: the component's log file (a node's kubelet's with
 /// `--node`), followed across rotations with -f.
 pub async fn logs(
-    data: &DataDir,
+    config: &ClusterConfig,
     c: Component,
     node: Option<&str>,
     follow: bool,
 ) -> anyhow::Result<()> {
+    let data = DataDir::new(config.data_dir());
     let path = match node {
         None => data.component_log(c),
-        Some(_) if c != Component::Kubelet => {
-            bail!("--node picks one node's kubelet; {c} runs once for the whole cluster")
-        }
         Some(n) => {
-            // The first node (always `<cluster>-control-plane`) logs to kubelet.log, further
-            // nodes to kubelet-<node>.log (see ClusterConfig::unit_key).
-            let own = data.unit_log(&format!("{}-{n}", c.name()));
-            if own.exists() || !n.ends_with("-control-plane") {
-                own
-            } else {
-                data.component_log(c)
-            }
+            per_node_only(c)?;
+            let unit = config.kubelet_of(n).with_context(|| {
+                format!(
+                    "no node {n:?} in a cluster named {}: its nodes are {}-control-plane, {0}-worker, {0}-worker2, …",
+                    config.name, config.name
+                )
+            })?;
+            data.unit_log(&config.unit_key(unit))
         }
     };
     let mut file = match std::fs::File::open(&path) {

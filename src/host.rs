@@ -23,7 +23,7 @@ impl Planner for LocalPlanner {
     }
 
     fn units(&self) -> Vec<Unit> {
-        Unit::all(u16::try_from(self.0.config.nodes).unwrap_or(u16::MAX))
+        self.0.config.units()
     }
 
     /// Every kubelet names its node, so a pane and `kwb status` say which node is which.

@@ -64,32 +64,11 @@ enum Cmd {
     /// Stop a cluster started with `kwb up` (or open in a TUI).
     Down,
     /// Start a component of a running cluster and wait until it is ready.
-    Start {
-        component: Component,
-        /// Only this node's kubelet (default: every node's).
-        #[arg(long, value_name = "NODE")]
-        node: Option<String>,
-        #[arg(long)]
-        no_wait: bool,
-    },
+    Start(ActArgs),
     /// Stop a component of a running cluster.
-    Stop {
-        component: Component,
-        /// Only this node's kubelet (default: every node's).
-        #[arg(long, value_name = "NODE")]
-        node: Option<String>,
-        #[arg(long)]
-        no_wait: bool,
-    },
+    Stop(ActArgs),
     /// Restart a component of a running cluster and wait until it is ready.
-    Restart {
-        component: Component,
-        /// Only this node's kubelet (default: every node's).
-        #[arg(long, value_name = "NODE")]
-        node: Option<String>,
-        #[arg(long)]
-        no_wait: bool,
-    },
+    Restart(ActArgs),
     /// Show each component's state.
     Status {
         #[arg(short, long, value_enum, default_value_t = Output::Table)]
@@ -126,6 +105,17 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+/// What `kwb start|stop|restart` act on.
+#[derive(Args)]
+struct ActArgs {
+    component: Component,
+    /// Only this node's kubelet (default: every node's).
+    #[arg(long, value_name = "NODE")]
+    node: Option<String>,
+    #[arg(long)]
+    no_wait: bool,
 }
 
 #[derive(Subcommand)]
@@ -217,39 +207,9 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Some(Cmd::Down) => runtime.block_on(headless::down(&data_dir(&cli.cluster)?))?,
-        Some(Cmd::Start {
-            component,
-            node,
-            no_wait,
-        }) => runtime.block_on(headless::act(
-            &data_dir(&cli.cluster)?,
-            Verb::Start,
-            component,
-            node.as_deref(),
-            !no_wait,
-        ))?,
-        Some(Cmd::Stop {
-            component,
-            node,
-            no_wait,
-        }) => runtime.block_on(headless::act(
-            &data_dir(&cli.cluster)?,
-            Verb::Stop,
-            component,
-            node.as_deref(),
-            !no_wait,
-        ))?,
-        Some(Cmd::Restart {
-            component,
-            node,
-            no_wait,
-        }) => runtime.block_on(headless::act(
-            &data_dir(&cli.cluster)?,
-            Verb::Restart,
-            component,
-            node.as_deref(),
-            !no_wait,
-        ))?,
+        Some(Cmd::Start(a)) => runtime.block_on(act(&cli.cluster, Verb::Start, a))?,
+        Some(Cmd::Stop(a)) => runtime.block_on(act(&cli.cluster, Verb::Stop, a))?,
+        Some(Cmd::Restart(a)) => runtime.block_on(act(&cli.cluster, Verb::Restart, a))?,
         Some(Cmd::Status { output }) => runtime.block_on(headless::status(
             &data_dir(&cli.cluster)?,
             matches!(output, Output::Json),
@@ -259,7 +219,7 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
             node,
             follow,
         }) => runtime.block_on(headless::logs(
-            &data_dir(&cli.cluster)?,
+            &load_config(&cli.cluster)?,
             component,
             node.as_deref(),
             follow,
@@ -348,6 +308,11 @@ where
         .build()
         .map_err(anyhow::Error::from)
         .and_then(|rt| rt.block_on(run(config)))
+}
+
+async fn act(cluster: &ClusterArgs, verb: Verb, a: ActArgs) -> anyhow::Result<()> {
+    let data = data_dir(cluster)?;
+    headless::act(&data, verb, a.component, a.node.as_deref(), !a.no_wait).await
 }
 
 fn load_config(args: &ClusterArgs) -> anyhow::Result<ClusterConfig> {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::component::{Component, Unit};
+use crate::component::Component;
 use crate::config::{ClusterConfig, port_names, yaml_key};
 
 #[derive(Debug, thiserror::Error)]
@@ -78,8 +78,7 @@ impl Ports {
     ) -> Result<Ports, PortError> {
         let mut out = Ports::default();
         let mut taken_by_us: Vec<u16> = Vec::new();
-        let nodes = u16::try_from(config.nodes).unwrap_or(u16::MAX);
-        for unit in Unit::all(nodes) {
+        for unit in config.units() {
             let c = unit.component;
             let key = config.unit_key(unit);
             // Configured ports are the first node's; further kubelets take free ones.

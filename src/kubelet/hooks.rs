@@ -55,21 +55,18 @@ async fn run(
         let port = probe::port(&http.port, container)?;
         let host = http.host.clone().unwrap_or_else(|| ip.to_string());
         let path = http.path.clone().unwrap_or_else(|| "/".into());
-        let fail = |error: String, message: String| {
+        // Upstream's wording; its message part (the response body) stays empty here.
+        let fail = |error: String| {
             format!(
-                "HTTP lifecycle hook ({path}) for Container \"{name}\" in Pod \"{pod}\" failed - error: {error}, message: \"{message}\""
+                "HTTP lifecycle hook ({path}) for Container \"{name}\" in Pod \"{pod}\" failed - error: {error}, message: \"\""
             )
         };
         return match probe::http_get(&host, port, &path, LIFECYCLE_AGENT).await {
             Ok(code) if (200..300).contains(&code) => Ok(()),
-            Ok(code) => Err(fail(
-                format!("HTTP lifecycle hook failed with statuscode: {code}"),
-                String::new(),
-            )),
-            Err(e) => Err(fail(
-                format!("dial tcp {host}:{port}: connect: {e}"),
-                String::new(),
-            )),
+            Ok(code) => Err(fail(format!(
+                "HTTP lifecycle hook failed with statuscode: {code}"
+            ))),
+            Err(e) => Err(fail(format!("dial tcp {host}:{port}: connect: {e}"))),
         };
     }
     if let Some(sleep) = &hook.sleep {

@@ -174,6 +174,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                     rules: &rules,
                     events: agent::events::Recorder::new(client.clone(), "kubelet"),
                     probes,
+                    wake: wake.clone(),
                 },
                 pods,
                 wake,
@@ -372,6 +373,8 @@ struct Runtime<'a> {
     rules: &'a rules::Rules,
     events: agent::events::Recorder,
     probes: mpsc::UnboundedSender<probe::Outcome>,
+    /// Wakes the pod loop: pod changes, and preStop hooks that finished.
+    wake: Arc<Notify>,
 }
 
 /// Watches the pods bound to this node and runs them.
@@ -455,8 +458,7 @@ async fn sync_pods(
                     Some(task) => task.is_finished(),
                 };
                 if !hooks_done {
-                    let soon = Timestamp::now() + Duration::from_millis(100);
-                    next = Some(next.map_or(soon, |n| n.min(soon)));
+                    // The hooks' task wakes the loop when it ends.
                     continue;
                 }
                 if let Some(mut w) = workers.remove(&k) {
@@ -551,18 +553,13 @@ fn spawn_pre_stop(rt: &Runtime<'_>, pod: &Pod, run: &pod::PodRun) -> JoinHandle<
         .running()
         .into_iter()
         .filter_map(|c| {
-            let spec = pod
-                .spec
-                .iter()
-                .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers))
-                .find(|s| s.name == c)?;
+            let spec = container_spec(pod, &c)?;
             spec.lifecycle.as_ref()?.pre_stop.as_ref()?;
-            let restart = pod_restart_count(run, pod, &c);
-            let log = sim::Log::open(&sim::log_path(rt.root, pod, &c, restart));
-            Some((spec.clone(), log))
+            Some((spec.clone(), current_log(rt, run, pod, &c)))
         })
         .collect();
     let ip = run.ip.clone();
+    let wake = rt.wake.clone();
     tokio::spawn(async move {
         let all = hooked.iter().map(|(spec, log)| async {
             match tokio::time::timeout(grace, hooks::pre_stop(spec, &ip, &name, log)).await {
@@ -579,7 +576,25 @@ fn spawn_pre_stop(rt: &Runtime<'_>, pod: &Pod, run: &pod::PodRun) -> JoinHandle<
             }
         });
         futures::future::join_all(all).await;
+        wake.notify_one();
     })
+}
+
+/// A container of the pod's spec, init or app, by name.
+fn container_spec<'a>(
+    pod: &'a Pod,
+    name: &str,
+) -> Option<&'a k8s_openapi::api::core::v1::Container> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers))
+        .find(|c| c.name == name)
+}
+
+/// The log of the run `container` is on.
+fn current_log(rt: &Runtime<'_>, run: &pod::PodRun, pod: &Pod, container: &str) -> sim::Log {
+    let restart = pod_restart_count(run, pod, container);
+    sim::Log::open(&sim::log_path(rt.root, pod, container, restart))
 }
 
 async fn confirm_deletion(rt: &Runtime<'_>, api: &Api<Pod>, pod: &Pod, k: &str, uid: &str) {
@@ -615,12 +630,7 @@ async fn perform(rt: &Runtime<'_>, pod: &Pod, w: &mut Worker, actions: Vec<pod::
                 serves,
             } => {
                 w.stop(&container);
-                let Some(spec) = pod
-                    .spec
-                    .iter()
-                    .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers))
-                    .find(|c| c.name == container)
-                else {
+                let Some(spec) = container_spec(pod, &container) else {
                     continue;
                 };
                 let log = sim::Log::open(&sim::log_path(rt.root, pod, &container, restart));
@@ -645,8 +655,7 @@ async fn perform(rt: &Runtime<'_>, pod: &Pod, w: &mut Worker, actions: Vec<pod::
             }
             pod::Action::Stop { container, line } => {
                 w.stop(&container);
-                let restart = pod_restart_count(&w.run, pod, &container);
-                sim::Log::open(&sim::log_path(rt.root, pod, &container, restart)).line(&line);
+                current_log(rt, &w.run, pod, &container).line(&line);
             }
             pod::Action::Event {
                 warning,

@@ -159,6 +159,22 @@ impl Container {
         }
     }
 
+    /// Its current run, ended at `at` with `code` (reason Completed or Error, as upstream).
+    fn ended(&self, uid: &str, since: Timestamp, at: Timestamp, code: i32) -> Terminated {
+        Terminated {
+            exit_code: code,
+            reason: if code == 0 { "Completed" } else { "Error" }.into(),
+            started: since,
+            finished: at,
+            container_id: self.id(uid),
+        }
+    }
+
+    /// Counts as initialized for the pod: done, or a sidecar that runs or has started once.
+    fn initialized(&self) -> bool {
+        self.init_satisfied() || (self.sidecar && self.started)
+    }
+
     fn done(&self) -> bool {
         matches!(&self.state, State::Terminated { t, restart_at: None } if t.exit_code == 0)
     }
@@ -327,13 +343,7 @@ impl PodRun {
             c.started = true;
             if c.init && !c.sidecar {
                 c.state = State::Terminated {
-                    t: Terminated {
-                        exit_code: 0,
-                        reason: "Completed".into(),
-                        started: now,
-                        finished: now,
-                        container_id: c.id(&run.uid),
-                    },
+                    t: c.ended(&run.uid, now, now, 0),
                     restart_at: None,
                 };
                 continue;
@@ -401,13 +411,7 @@ impl PodRun {
                     line: "kwb sim: stopped (the pod's main containers finished)".into(),
                 });
                 c.state = State::Terminated {
-                    t: Terminated {
-                        exit_code: 0,
-                        reason: "Completed".into(),
-                        started: since,
-                        finished: now,
-                        container_id: c.id(&uid),
-                    },
+                    t: c.ended(&uid, since, now, 0),
                     restart_at: None,
                 };
             }
@@ -699,7 +703,7 @@ impl PodRun {
             .containers
             .iter()
             .filter(|c| c.init)
-            .all(|c| c.init_satisfied() || (c.sidecar && c.started))
+            .all(Container::initialized)
         {
             return "Pending";
         }
@@ -740,7 +744,7 @@ impl PodRun {
         let sandbox = now >= self.sandbox_ready_at && !self.finished();
         let unfinished: Vec<&str> = inits
             .iter()
-            .filter(|c| !(c.init_satisfied() || (c.sidecar && c.started)))
+            .filter(|c| !c.initialized())
             .map(|c| c.name.as_str())
             .collect();
         // Sidecars' readiness counts toward the pod's, as upstream's.
@@ -1076,13 +1080,7 @@ fn terminate(
     uid: &str,
     actions: &mut Vec<Action>,
 ) -> State {
-    let t = Terminated {
-        exit_code: code,
-        reason: if code == 0 { "Completed" } else { "Error" }.into(),
-        started: since,
-        finished: at,
-        container_id: c.id(uid),
-    };
+    let t = c.ended(uid, since, at, code);
     c.ready = false;
     actions.push(Action::Stop {
         container: c.name.clone(),

@@ -204,14 +204,12 @@ impl Supervisor {
     pub fn start(planner: Arc<dyn Planner>, options: Options) -> Supervisor {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let units = planner.units();
+        let node_names: Vec<Option<String>> = units.iter().map(|u| planner.node_name(*u)).collect();
         let initial = units
             .iter()
-            .map(|u| {
-                ComponentStatus::initial(
-                    *u,
-                    planner.node_name(*u),
-                    planner.backend_label(u.component),
-                )
+            .zip(&node_names)
+            .map(|(u, n)| {
+                ComponentStatus::initial(*u, n.clone(), planner.backend_label(u.component))
             })
             .collect();
         let (status_tx, statuses) = watch::channel(initial);
@@ -223,6 +221,7 @@ impl Supervisor {
             let w = worker::Worker {
                 unit: *unit,
                 slot,
+                node_name: node_names[slot].clone(),
                 planner: planner.clone(),
                 policy: options.policy.clone(),
                 inputs: rx,

@@ -27,6 +27,8 @@ pub(super) struct Worker {
     pub unit: Unit,
     /// This unit's place in the statuses.
     pub slot: usize,
+    /// The kubelets' node, shown with their status.
+    pub node_name: Option<String>,
     pub planner: Arc<dyn Planner>,
     pub policy: Policy,
     pub inputs: mpsc::UnboundedReceiver<Input>,
@@ -221,7 +223,7 @@ impl Worker {
         let status = ComponentStatus {
             component: c,
             node: self.unit.node,
-            node_name: self.planner.node_name(self.unit),
+            node_name: self.node_name.clone(),
             backend: self.planner.backend_label(c),
             phase: life.phase,
             pid: life.pid,

@@ -133,4 +133,40 @@ fn broken_images_crashes_probes_and_init_containers_show_as_upstream() {
         Duration::from_secs(60),
         || status_of(&api, "initialized").filter(|s| s.1 == "Running" && s.0 == "1/1"),
     );
+
+    // A native sidecar runs beside the app (2/2), and deleting the pod waits for the app's
+    // preStop hook (a 2 s sleep) before the kubelet confirms the deletion.
+    let sidecar = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: graceful\nspec:\n  initContainers:\n  - name: proxy\n    image: envoy\n    restartPolicy: Always\n  containers:\n  - name: web\n    image: nginx\n    lifecycle:\n      preStop:\n        sleep:\n          seconds: 2\n";
+    ok(
+        api.apply_stdin(&["create", "-f", "-"], sidecar),
+        "create graceful",
+    );
+    wait_until(
+        "the sidecar pod 2/2 Running",
+        Duration::from_secs(30),
+        || status_of(&api, "graceful").filter(|s| s.0 == "2/2" && s.1 == "Running"),
+    );
+    let started = std::time::Instant::now();
+    ok(
+        api.kubectl(&["delete", "pod", "graceful"]),
+        "delete graceful",
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "the deletion waited for the preStop hook: {:?}",
+        started.elapsed()
+    );
+    let events = stdout(&ok(
+        api.kubectl(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=graceful",
+        ]),
+        "events",
+    ));
+    assert!(
+        events.contains("Stopping container web") && events.contains("Stopping container proxy"),
+        "{events}"
+    );
 }

@@ -30,6 +30,18 @@ fn curl(addr: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
+/// The HOSTNAMEs httpenv answers with over `requests` requests to `ip`:8888; None when a
+/// request fails.
+fn hostnames(ip: &str, requests: usize) -> Option<std::collections::BTreeSet<String>> {
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..requests {
+        let body = curl(&format!("{ip}:8888"))?;
+        let env: Value = serde_json::from_str(&body).ok()?;
+        seen.insert(env["HOSTNAME"].as_str()?.to_string());
+    }
+    Some(seen)
+}
+
 #[test]
 fn each_component_adds_its_part_of_the_workshop() {
     let test = "each_component_adds_its_part_of_the_workshop";
@@ -210,12 +222,7 @@ fn each_component_adds_its_part_of_the_workshop() {
         .unwrap()
         .to_string();
     let seen = wait_until("all three hostnames", Duration::from_secs(30), || {
-        let mut seen = std::collections::BTreeSet::new();
-        for _ in 0..9 {
-            let body = curl(&format!("{service_ip}:8888"))?;
-            let env: Value = serde_json::from_str(&body).ok()?;
-            seen.insert(env["HOSTNAME"].as_str()?.to_string());
-        }
+        let seen = hostnames(&service_ip, 9)?;
         (seen.len() == 3).then_some(seen)
     });
     let mut pods = pods;
@@ -259,12 +266,7 @@ fn each_component_adds_its_part_of_the_workshop() {
         "new pods go to the new node: {spread} of 6 there"
     );
     let seen = wait_until("six hostnames", Duration::from_secs(30), || {
-        let mut seen = std::collections::BTreeSet::new();
-        for _ in 0..18 {
-            let body = curl(&format!("{service_ip}:8888"))?;
-            let env: Value = serde_json::from_str(&body).ok()?;
-            seen.insert(env["HOSTNAME"].as_str()?.to_string());
-        }
+        let seen = hostnames(&service_ip, 18)?;
         (seen.len() == 6).then_some(seen)
     });
     assert_eq!(seen.len(), 6);

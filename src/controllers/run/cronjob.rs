@@ -57,13 +57,12 @@ impl Controller {
     }
 
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let by_ns = super::by_namespace(&self.jobs);
+        let by_ns = super::ByNamespace::of(&self.jobs);
         let cronjobs = self.cronjobs.state();
         let keys: HashSet<String> = cronjobs.iter().map(|c| key(&c.metadata)).collect();
         self.expectations.retain(|k| keys.contains(k));
         self.noticed.retain(|k, _| keys.contains(k));
         let mut due = None;
-        let empty = Vec::new();
         for cronjob in cronjobs {
             if cronjob.metadata.deletion_timestamp.is_some() {
                 continue;
@@ -80,8 +79,7 @@ impl Controller {
             }
             let uid = cronjob.metadata.uid.clone().unwrap_or_default();
             let mine: Vec<Job> = by_ns
-                .get(&cronjob.namespace().unwrap_or_default())
-                .unwrap_or(&empty)
+                .shared(&cronjob.namespace().unwrap_or_default())
                 .iter()
                 .filter(|j| owner::is_controlled_by(&j.metadata, &uid))
                 .map(|j| (**j).clone())

@@ -2,7 +2,6 @@
 //! should run one, and the ControllerRevisions that make `kubectl rollout history|undo`
 //! work on DaemonSets.
 
-use std::collections::HashMap;
 use std::collections::HashSet;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
@@ -47,8 +46,7 @@ impl Controller {
     }
 
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let by_ns = super::by_namespace(&self.pods);
-        let mut pods_of: HashMap<String, Vec<Pod>> = HashMap::new();
+        let mut by_ns = super::ByNamespace::of(&self.pods);
         let nodes: Vec<Node> = self.nodes.state().iter().map(|n| (**n).clone()).collect();
         let sets = self.daemonsets.state();
         self.expectations
@@ -63,11 +61,7 @@ impl Controller {
             {
                 continue;
             }
-            // Copied once per namespace per pass, and only where there is work.
-            let ns = ds.namespace().unwrap_or_default();
-            let ns_pods = pods_of
-                .entry(ns.clone())
-                .or_insert_with(|| super::cloned(&by_ns, &ns));
+            let ns_pods = by_ns.owned(&ds.namespace().unwrap_or_default());
             due = sooner(due, self.sync(&ds, &nodes, ns_pods).await);
         }
         due

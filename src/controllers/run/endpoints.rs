@@ -58,7 +58,7 @@ impl Controller {
             .iter()
             .map(|s| (**s).clone())
             .collect();
-        let pods_by_ns = super::by_namespace(&self.pods);
+        let mut pods_by_ns = super::ByNamespace::of(&self.pods);
         let nodes: Vec<Node> = self.nodes.state().iter().map(|n| (**n).clone()).collect();
         let mut slices_by_service: HashMap<String, Vec<EndpointSlice>> = HashMap::new();
         for s in self.slices.state() {
@@ -78,8 +78,6 @@ impl Controller {
         }
         self.expectations
             .retain(|k| services.iter().any(|s| key(&s.metadata) == k));
-        let empty = Vec::new();
-        let mut pods_of: HashMap<String, Vec<Pod>> = HashMap::new();
         for svc in &services {
             let ns = svc.namespace().unwrap_or_default();
             // Pods are copied only for services that select some (not for `kubernetes`).
@@ -88,13 +86,7 @@ impl Controller {
                 .as_ref()
                 .and_then(|s| s.selector.as_ref())
                 .is_some_and(|m| !m.is_empty());
-            let pods = if selects {
-                &*pods_of
-                    .entry(ns.clone())
-                    .or_insert_with(|| super::cloned(&pods_by_ns, &ns))
-            } else {
-                &empty
-            };
+            let pods = if selects { pods_by_ns.owned(&ns) } else { &[] };
             self.sync_endpoints(svc, pods).await;
             let k = key(&svc.metadata);
             let store = &self.slices;

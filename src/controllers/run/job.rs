@@ -5,7 +5,6 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, PostParams};
 use kube::runtime::reflector::Store;
 use kube::{Api, Resource, ResourceExt};
-use std::collections::HashMap;
 
 use super::{key, sooner};
 use crate::agent::events::Recorder;
@@ -32,8 +31,7 @@ impl Controller {
     }
 
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let by_ns = super::by_namespace(&self.pods);
-        let mut pods_of: HashMap<String, Vec<Pod>> = HashMap::new();
+        let mut by_ns = super::ByNamespace::of(&self.pods);
         let jobs = self.jobs.state();
         self.expectations
             .retain(|k| jobs.iter().any(|j| key(&j.metadata) == k));
@@ -48,11 +46,7 @@ impl Controller {
             {
                 continue;
             }
-            // Copied once per namespace per pass, and only where there is work.
-            let ns = job.namespace().unwrap_or_default();
-            let ns_pods = pods_of
-                .entry(ns.clone())
-                .or_insert_with(|| super::cloned(&by_ns, &ns));
+            let ns_pods = by_ns.owned(&job.namespace().unwrap_or_default());
             due = sooner(due, self.sync(&job, ns_pods).await);
         }
         due

@@ -65,27 +65,47 @@ pub fn key(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) ->
 /// The objects of a store by namespace, for controllers that sync one namespace's worth.
 /// Shared, not copied: a pass runs after every burst of changes, and deep-copying every pod
 /// of a large namespace each time made the controller-manager's CPU grow with the square of
-/// the pods. [`cloned`] copies one namespace for logic that wants owned objects.
-pub fn by_namespace<K>(store: &Store<K>) -> HashMap<String, Vec<Arc<K>>>
+/// the pods. [`ByNamespace::owned`] copies one namespace, once a pass, for logic that wants
+/// owned objects, and only where a controller has work.
+pub struct ByNamespace<K> {
+    shared: HashMap<String, Vec<Arc<K>>>,
+    owned: HashMap<String, Vec<K>>,
+}
+
+impl<K> ByNamespace<K>
 where
     K: kube::Resource + Clone + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone,
 {
-    let mut out: HashMap<String, Vec<Arc<K>>> = HashMap::new();
-    for o in store.state() {
-        out.entry(o.meta().namespace.clone().unwrap_or_default())
-            .or_default()
-            .push(o);
+    pub fn of(store: &Store<K>) -> ByNamespace<K> {
+        let mut shared: HashMap<String, Vec<Arc<K>>> = HashMap::new();
+        for o in store.state() {
+            shared
+                .entry(o.meta().namespace.clone().unwrap_or_default())
+                .or_default()
+                .push(o);
+        }
+        ByNamespace {
+            shared,
+            owned: HashMap::new(),
+        }
     }
-    out
-}
 
-/// Owned copies of one namespace's objects from [`by_namespace`] (none when it has none).
-pub fn cloned<K: Clone>(by_ns: &HashMap<String, Vec<Arc<K>>>, namespace: &str) -> Vec<K> {
-    by_ns
-        .get(namespace)
-        .map(|v| v.iter().map(|o| (**o).clone()).collect())
-        .unwrap_or_default()
+    /// The namespace's objects as the store holds them.
+    pub fn shared(&self, namespace: &str) -> &[Arc<K>] {
+        self.shared.get(namespace).map_or(&[], Vec::as_slice)
+    }
+
+    /// Copies of the namespace's objects, made on the first call of the pass.
+    pub fn owned(&mut self, namespace: &str) -> &[K] {
+        let shared = &self.shared;
+        self.owned.entry(namespace.to_string()).or_insert_with(|| {
+            shared
+                .get(namespace)
+                .map(|v| v.iter().map(|o| (**o).clone()).collect())
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// The resourceVersion `store` holds for `namespace/name`: what [`Expectations`] asks to

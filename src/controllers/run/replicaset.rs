@@ -43,7 +43,7 @@ impl Controller {
 
     /// One pass over every ReplicaSet; the seconds until one is due again, if any.
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let by_ns = super::by_namespace(&self.pods);
+        let by_ns = super::ByNamespace::of(&self.pods);
         let rss = self.rss.state();
         self.expectations
             .retain(|k| rss.iter().any(|rs| key(&rs.metadata) == k));
@@ -57,9 +57,7 @@ impl Controller {
             {
                 continue;
             }
-            let ns = rs.namespace().unwrap_or_default();
-            let empty = Vec::new();
-            let ns_pods = by_ns.get(&ns).unwrap_or(&empty);
+            let ns_pods = by_ns.shared(&rs.namespace().unwrap_or_default());
             due = sooner(due, self.sync(&rs, ns_pods).await);
         }
         due

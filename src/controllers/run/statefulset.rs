@@ -1,7 +1,6 @@
 //! The StatefulSet controller at work: ordered pods with stable names, and the
 //! ControllerRevisions that make `kubectl rollout history|undo` work on StatefulSets.
 
-use std::collections::HashMap;
 use std::collections::HashSet;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
@@ -43,8 +42,7 @@ impl Controller {
     }
 
     pub async fn pass_all(&mut self) -> Option<i64> {
-        let by_ns = super::by_namespace(&self.pods);
-        let mut pods_of: HashMap<String, Vec<Pod>> = HashMap::new();
+        let mut by_ns = super::ByNamespace::of(&self.pods);
         let sets = self.sets.state();
         self.expectations
             .retain(|k| sets.iter().any(|s| key(&s.metadata) == k));
@@ -59,11 +57,7 @@ impl Controller {
             {
                 continue;
             }
-            // Copied once per namespace per pass, and only where there is work.
-            let ns = set.namespace().unwrap_or_default();
-            let ns_pods = pods_of
-                .entry(ns.clone())
-                .or_insert_with(|| super::cloned(&by_ns, &ns));
+            let ns_pods = by_ns.owned(&set.namespace().unwrap_or_default());
             due = sooner(due, self.sync(&set, ns_pods).await);
         }
         due
