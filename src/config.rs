@@ -134,6 +134,10 @@ pub struct ClusterConfig {
     /// kwb's defaults (`*:doesnotexist` fails to pull, `*:crash`, `*:slow`, `*:unready`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulate: Option<Vec<crate::kubelet::rules::Rule>>,
+    /// Nodes (by name) whose builtin kubelet runs containers that give a `command` as host
+    /// processes. Empty by default: the process runtime executes what pod specs say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub process_runtime: Vec<String>,
 }
 
 fn default_name() -> String {
@@ -157,6 +161,7 @@ impl Default for ClusterConfig {
             control_plane_taint: false,
             components: Components::default(),
             simulate: None,
+            process_runtime: Vec::new(),
         }
     }
 }
@@ -282,6 +287,19 @@ impl ClusterConfig {
             crate::kubelet::rules::Rules::new(rules.clone())
                 .map_err(|e| invalid("simulate".into(), e))?;
         }
+        for (i, node) in self.process_runtime.iter().enumerate() {
+            if self.kubelet_of(node).is_none() {
+                return Err(invalid(
+                    format!("processRuntime[{i}]"),
+                    format!(
+                        "{node:?} is not a node of this cluster: nodes are named {}, {}, {}2, …",
+                        self.node_name(0),
+                        self.node_name(1),
+                        self.node_name(1)
+                    ),
+                ));
+            }
+        }
         for c in Component::ALL {
             let cc = self.components.get(c);
             let known = port_names(c);
@@ -397,6 +415,12 @@ impl ClusterConfig {
             1 => format!("{}-worker", self.name),
             n => format!("{}-worker{n}", self.name),
         }
+    }
+
+    /// Whether node `i`'s kubelet runs the process runtime.
+    pub fn runs_processes(&self, i: u16) -> bool {
+        let name = self.node_name(i);
+        self.process_runtime.contains(&name)
     }
 
     /// The apiserver's ClusterIP in the `kubernetes` Service: the first address of the range.
@@ -517,6 +541,8 @@ mod tests {
         assert_eq!(c.kubelet_of("kwb-worker2"), Some(worker));
         assert_eq!(c.kubelet_of("kwb-worker9").map(|u| u.node), Some(9));
         assert_eq!(c.kubelet_of("other-worker"), None);
+        let c = parse("nodes: 2\nprocessRuntime: [kwb-worker]\n").unwrap();
+        assert!(c.runs_processes(1) && !c.runs_processes(0));
     }
 
     #[test]
@@ -533,6 +559,10 @@ mod tests {
                 .contains("simulate[0] (image \"x\"): crashAfter")
         );
         assert!(err("simulate:\n  - {image: x, crashes: 1}\n").contains("crashes"));
+        assert!(
+            err("processRuntime: [kwb-workr]\n")
+                .contains("processRuntime[0]: \"kwb-workr\" is not a node of this cluster")
+        );
         assert!(err("components:\n  etcd:\n    ports: {clinet: 1}\n").contains("client, peer"));
         assert!(err("components:\n  etcd:\n    path: /bin/etcd\n").contains("backend: binary"));
         assert!(err("name: [unclosed\n").contains("kwb.yaml"));

@@ -411,6 +411,9 @@ impl Ctx<'_> {
                             f.push(flag("register-with-taints", CONTROL_PLANE_TAINT));
                         }
                     }
+                    if config.runs_processes(self.unit.node) {
+                        f.push("--process-runtime".to_string());
+                    }
                     if let Some(rules) = &config.simulate {
                         let path = self
                             .cluster
@@ -1098,6 +1101,7 @@ mod tests {
         let mut config = config_with(Backend::Builtin, bin.path());
         config.nodes = 3;
         config.control_plane_taint = true;
+        config.process_runtime = vec!["demo-worker2".into()];
         let (_dir, cl) = cluster(config);
         let worker2 = Unit {
             component: Component::Kubelet,
@@ -1115,6 +1119,9 @@ mod tests {
             !args.iter().any(|a| a.contains("control-plane")),
             "a worker carries no control-plane label or taint: {args:?}"
         );
+        assert!(has("--process-runtime"), "opted in by name: {args:?}");
+        let first = plan_with_path(Component::Kubelet, &cl, None).unwrap().args;
+        assert!(!first.iter().any(|a| a == "--process-runtime"), "{first:?}");
         let gone = Unit {
             component: Component::Kubelet,
             node: 3,

@@ -2,14 +2,15 @@
 //! before the container is stopped — as upstream's kubelet kills a container.
 //!
 //! httpGet hooks are real requests to the pod IP (the simulated server logs them like any
-//! request); `sleep` hooks really wait. exec hooks need a process to run in, which the
-//! simulated runtime does not have: the container's log says so and the stop goes on.
+//! request); `sleep` hooks really wait. exec hooks run on the host for a container of the
+//! process runtime; the simulated runtime has no process to run them in: the container's log
+//! says so and the stop goes on.
 
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Container, LifecycleHandler};
 
-use super::{probe, sim};
+use super::{probe, process, sim};
 
 /// The User-Agent of httpGet lifecycle hooks, as upstream's kubelet sends it.
 const LIFECYCLE_AGENT: &str = "kube-lifecycle/1.33";
@@ -32,6 +33,7 @@ pub async fn pre_stop(
     ip: &str,
     pod: &str,
     log: &sim::Log,
+    exec: Option<&process::Exec>,
 ) -> Result<(), String> {
     let Some(hook) = container
         .lifecycle
@@ -40,7 +42,7 @@ pub async fn pre_stop(
     else {
         return Ok(());
     };
-    run(hook, container, ip, pod, log).await
+    run(hook, container, ip, pod, log, exec).await
 }
 
 async fn run(
@@ -49,6 +51,7 @@ async fn run(
     ip: &str,
     pod: &str,
     log: &sim::Log,
+    exec: Option<&process::Exec>,
 ) -> Result<(), String> {
     let name = &container.name;
     if let Some(http) = &hook.http_get {
@@ -74,6 +77,19 @@ async fn run(
         log.line(&format!("kwb sim: preStop hook: sleeping {secs} s"));
         tokio::time::sleep(Duration::from_secs(secs)).await;
         return Ok(());
+    }
+    if let (Some(command), Some(exec)) = (&hook.exec, exec) {
+        let argv = command.command.clone().unwrap_or_default();
+        // Bounded by the grace period by the caller, as upstream bounds it.
+        return process::exec(&argv, exec, Duration::MAX)
+            .await
+            .map(|_| ())
+            .map_err(|error| {
+                format!(
+                    "Exec lifecycle hook ([{}]) for Container \"{name}\" in Pod \"{pod}\" failed - error: {error}, message: \"\"",
+                    argv.join(" ")
+                )
+            });
     }
     if let Some(exec) = &hook.exec {
         let command = exec.command.clone().unwrap_or_default().join(" ");
@@ -115,7 +131,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = sim::Log::open(&dir.path().join("0.log"));
         let c = container(json!({"preStop": {"httpGet": {"path": "/drain", "port": port}}}));
-        pre_stop(&c, "127.0.0.1", "web-1", &log).await.unwrap();
+        pre_stop(&c, "127.0.0.1", "web-1", &log, None)
+            .await
+            .unwrap();
         let request = server.await.unwrap();
         assert!(request.starts_with("GET /drain HTTP/1.1"), "{request}");
         assert!(
@@ -124,7 +142,9 @@ mod tests {
         );
 
         // Nothing listens there any more: upstream's FailedPreStopHook message.
-        let err = pre_stop(&c, "127.0.0.1", "web-1", &log).await.unwrap_err();
+        let err = pre_stop(&c, "127.0.0.1", "web-1", &log, None)
+            .await
+            .unwrap_err();
         assert!(
             err.starts_with(
                 "HTTP lifecycle hook (/drain) for Container \"web\" in Pod \"web-1\" failed"
@@ -134,10 +154,14 @@ mod tests {
 
         let c = container(json!({"preStop": {"sleep": {"seconds": 1}}}));
         let t = std::time::Instant::now();
-        pre_stop(&c, "127.0.0.1", "web-1", &log).await.unwrap();
+        pre_stop(&c, "127.0.0.1", "web-1", &log, None)
+            .await
+            .unwrap();
         assert!(t.elapsed() >= Duration::from_secs(1));
         let c = container(json!({"preStop": {"exec": {"command": ["nginx", "-s", "quit"]}}}));
-        pre_stop(&c, "127.0.0.1", "web-1", &log).await.unwrap();
+        pre_stop(&c, "127.0.0.1", "web-1", &log, None)
+            .await
+            .unwrap();
         let text = std::fs::read_to_string(dir.path().join("0.log")).unwrap();
         assert!(
             text.contains("sleeping 1 s") && text.contains("`nginx -s quit` not run"),

@@ -8,7 +8,8 @@
 //!
 //! Each pod's lifecycle — init containers, pulls and their failures, restarts with
 //! CrashLoopBackOff, probes, completion — is the state machine in [`pod`]; the failure rules
-//! of the config are in [`rules`], the probes in [`probe`]. Not yet here: the process runtime.
+//! of the config are in [`rules`], the probes in [`probe`]. On a node with the process runtime
+//! (opt-in), containers with a `command` run as host processes instead ([`process`]).
 
 pub mod bench;
 pub mod hooks;
@@ -16,6 +17,7 @@ pub mod ipam;
 pub mod node;
 pub mod pod;
 pub mod probe;
+pub mod process;
 pub mod rules;
 pub mod server;
 pub mod sim;
@@ -75,6 +77,10 @@ pub struct Config {
     /// it, kwb's default rules apply.
     #[arg(long)]
     pub simulate_rules: Option<PathBuf>,
+    /// Containers whose spec gives a `command` run as host processes (their real output and
+    /// exit codes); the others stay simulated. Off by default: it runs what pod specs say.
+    #[arg(long)]
+    pub process_runtime: bool,
 }
 
 /// The failure rules from `--simulate-rules`, or the defaults.
@@ -161,6 +167,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         },
     );
     let (probes, probe_results) = mpsc::unbounded_channel();
+    let (exits, exit_reports) = mpsc::unbounded_channel();
+    if config.process_runtime {
+        tracing::info!(
+            "process runtime on: containers with a command run as host processes in {}",
+            config.root_dir.join("pods").display()
+        );
+    }
     let registration = async {
         let node_uid = register(&client, &host).await;
         tokio::join!(
@@ -174,11 +187,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                     rules: &rules,
                     events: agent::events::Recorder::new(client.clone(), "kubelet"),
                     probes,
+                    process_runtime: config.process_runtime,
+                    exits,
                     wake: wake.clone(),
                 },
                 pods,
                 wake,
-                probe_results,
+                Reports {
+                    probes: probe_results,
+                    exits: exit_reports,
+                },
                 ipam,
             ),
         );
@@ -339,6 +357,8 @@ async fn post_status(client: &kube::Client, host: &node::Host) {
 struct Worker {
     run: pod::PodRun,
     tasks: HashMap<String, Vec<JoinHandle<()>>>,
+    /// The host processes of its containers in the process runtime (killed when dropped).
+    processes: HashMap<String, process::Running>,
     /// Its IP went back to the pool when it finished.
     released: bool,
     /// Deleted: the preStop hooks running, bounded by the grace period.
@@ -346,9 +366,14 @@ struct Worker {
 }
 
 impl Worker {
-    fn stop(&mut self, container: &str) {
+    /// Ends the container's run: its tasks at once, its process (if it still runs) with
+    /// SIGTERM, then SIGKILL after `grace`.
+    fn stop(&mut self, container: &str, grace: Duration) {
         for t in self.tasks.remove(container).into_iter().flatten() {
             t.abort();
+        }
+        if let Some(p) = self.processes.remove(container) {
+            tokio::spawn(p.stop(grace));
         }
     }
 }
@@ -373,8 +398,42 @@ struct Runtime<'a> {
     rules: &'a rules::Rules,
     events: agent::events::Recorder,
     probes: mpsc::UnboundedSender<probe::Outcome>,
+    /// Containers with a command run as host processes; their ends come back on `exits`.
+    process_runtime: bool,
+    exits: mpsc::UnboundedSender<process::Exit>,
     /// Wakes the pod loop: pod changes, and preStop hooks that finished.
     wake: Arc<Notify>,
+}
+
+/// What the containers' tasks report to the pod loop.
+struct Reports {
+    probes: mpsc::UnboundedReceiver<probe::Outcome>,
+    exits: mpsc::UnboundedReceiver<process::Exit>,
+}
+
+/// The reports received, not yet given to their pods' state machines.
+#[derive(Default)]
+struct Received {
+    outcomes: Vec<probe::Outcome>,
+    exits: Vec<process::Exit>,
+}
+
+impl Reports {
+    /// Waits at most `wait` for a report (or a wake-up), then takes all that are there.
+    async fn receive(&mut self, wait: Duration, wake: &Notify, into: &mut Received) {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified() => {}
+            Some(o) = self.probes.recv() => into.outcomes.push(o),
+            Some(e) = self.exits.recv() => into.exits.push(e),
+        }
+        while let Ok(o) = self.probes.try_recv() {
+            into.outcomes.push(o);
+        }
+        while let Ok(e) = self.exits.try_recv() {
+            into.exits.push(e);
+        }
+    }
 }
 
 /// Watches the pods bound to this node and runs them.
@@ -382,28 +441,21 @@ async fn run_pods(
     rt: Runtime<'_>,
     pods: Store<Pod>,
     wake: Arc<Notify>,
-    mut probes: mpsc::UnboundedReceiver<probe::Outcome>,
+    mut reports: Reports,
     mut ipam: ipam::Pool,
 ) {
     let _ = pods.wait_until_ready().await;
     let mut workers: HashMap<String, Worker> = HashMap::new();
-    let mut outcomes = Vec::new();
+    let mut received = Received::default();
     loop {
-        let next = sync_pods(&rt, &pods, &mut ipam, &mut workers, &mut outcomes).await;
+        let next = sync_pods(&rt, &pods, &mut ipam, &mut workers, &mut received).await;
         let wait = next
             .map(|at| {
                 let left = at.duration_since(Timestamp::now()).as_secs_f64();
                 Duration::from_secs_f64(left.clamp(0.01, 30.0))
             })
             .unwrap_or(Duration::from_secs(30));
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = wake.notified() => {}
-            Some(o) = probes.recv() => outcomes.push(o),
-        }
-        while let Ok(o) = probes.try_recv() {
-            outcomes.push(o);
-        }
+        reports.receive(wait, &wake, &mut received).await;
     }
 }
 
@@ -417,7 +469,7 @@ async fn sync_pods(
     store: &Store<Pod>,
     ipam: &mut ipam::Pool,
     workers: &mut HashMap<String, Worker>,
-    outcomes: &mut Vec<probe::Outcome>,
+    received: &mut Received,
 ) -> Option<Timestamp> {
     let pods = store.state();
     // Pods gone from the API (deleted by force): stop them.
@@ -452,7 +504,7 @@ async fn sync_pods(
                     None => {
                         let killing = w.run.killing();
                         perform(rt, &pod, w, killing).await;
-                        w.stopping = Some(spawn_pre_stop(rt, &pod, &w.run));
+                        w.stopping = Some(spawn_graceful_stop(rt, &pod, w));
                         false
                     }
                     Some(task) => task.is_finished(),
@@ -490,16 +542,21 @@ async fn sync_pods(
                 tracing::warn!("pod {k}: no free IP left in the pod CIDR");
                 continue;
             };
+            let mut run = pod::PodRun::new(&pod, &ip, rt.rules, now);
+            if rt.process_runtime {
+                run = run.with_process_runtime(&pod);
+            }
             let (run, actions) = if resumed {
                 tracing::info!("pod {k} running at {ip} (resumed)");
-                pod::PodRun::resume(&pod, &ip, rt.rules, now)
+                run.resume(&pod, now)
             } else {
                 tracing::info!("pod {k}: ContainerCreating");
-                (pod::PodRun::new(&pod, &ip, rt.rules, now), Vec::new())
+                (run, Vec::new())
             };
             let mut w = Worker {
                 run,
                 tasks: HashMap::new(),
+                processes: HashMap::new(),
                 released: false,
                 stopping: None,
             };
@@ -510,9 +567,15 @@ async fn sync_pods(
             continue;
         };
         let mut actions = Vec::new();
-        for o in outcomes.extract_if(.., |o| o.pod == k) {
+        for o in received.outcomes.extract_if(.., |o| o.pod == k) {
             if o.uid == uid {
                 actions.extend(w.run.probed(&o.container, o.restart, o.kind, o.result, now));
+            }
+        }
+        for e in received.exits.extract_if(.., |e| e.target.pod == k) {
+            if e.target.uid == uid {
+                let t = &e.target;
+                actions.extend(w.run.exited(&t.container, t.restart, e.code, e.error, now));
             }
         }
         actions.extend(w.run.advance(now));
@@ -537,32 +600,42 @@ async fn sync_pods(
             next = Some(next.map_or(at, |n| n.min(at)));
         }
     }
-    // Outcomes for pods not (yet) here are dropped: their probes end with them.
-    outcomes.clear();
+    // Reports for pods not (yet) here are dropped: their tasks end with them.
+    received.outcomes.clear();
+    received.exits.clear();
     next
 }
 
 /// Runs the preStop hooks of the pod's running containers, together, for at most the grace
-/// period; a failed hook is a FailedPreStopHook event, and the stop goes on either way.
-fn spawn_pre_stop(rt: &Runtime<'_>, pod: &Pod, run: &pod::PodRun) -> JoinHandle<()> {
+/// period (a failed hook is a FailedPreStopHook event, and the stop goes on either way), then
+/// stops their host processes with SIGTERM and what is left of the grace period (at least
+/// 2 s, as upstream gives) before SIGKILL.
+fn spawn_graceful_stop(rt: &Runtime<'_>, pod: &Pod, w: &Worker) -> JoinHandle<()> {
+    let run = &w.run;
     let grace = hooks::grace_period(pod);
     let reference = object_reference(pod);
     let events = rt.events.clone();
     let name = pod.name_any();
-    let hooked: Vec<(k8s_openapi::api::core::v1::Container, sim::Log)> = run
+    let hooked: Vec<_> = run
         .running()
         .into_iter()
         .filter_map(|c| {
             let spec = container_spec(pod, &c)?;
             spec.lifecycle.as_ref()?.pre_stop.as_ref()?;
-            Some((spec.clone(), current_log(rt, run, pod, &c)))
+            let exec = run.is_process(&c).then(|| {
+                process::Exec::new(pod, spec, &ips(rt, run), &sim::work_dir(rt.root, pod))
+            });
+            Some((spec.clone(), current_log(rt, run, pod, &c), exec))
         })
         .collect();
+    let processes: Vec<process::Running> = w.processes.values().map(|p| p.watch()).collect();
     let ip = run.ip.clone();
     let wake = rt.wake.clone();
     tokio::spawn(async move {
-        let all = hooked.iter().map(|(spec, log)| async {
-            match tokio::time::timeout(grace, hooks::pre_stop(spec, &ip, &name, log)).await {
+        let started = tokio::time::Instant::now();
+        let all = hooked.iter().map(|(spec, log, exec)| async {
+            let hook = hooks::pre_stop(spec, &ip, &name, log, exec.as_ref());
+            match tokio::time::timeout(grace, hook).await {
                 Ok(Ok(())) => {}
                 Ok(Err(message)) => {
                     events
@@ -576,8 +649,19 @@ fn spawn_pre_stop(rt: &Runtime<'_>, pod: &Pod, run: &pod::PodRun) -> JoinHandle<
             }
         });
         futures::future::join_all(all).await;
+        let left = grace
+            .saturating_sub(started.elapsed())
+            .max(Duration::from_secs(2));
+        futures::future::join_all(processes.into_iter().map(|p| p.stop(left))).await;
         wake.notify_one();
     })
+}
+
+fn ips<'a>(rt: &'a Runtime<'_>, run: &'a pod::PodRun) -> process::Ips<'a> {
+    process::Ips {
+        host: &rt.host.ip,
+        pod: &run.ip,
+    }
 }
 
 /// A container of the pod's spec, init or app, by name.
@@ -608,11 +692,8 @@ async fn confirm_deletion(rt: &Runtime<'_>, api: &Api<Pod>, pod: &Pod, k: &str, 
     match api.delete(&pod.name_any(), &dp).await {
         Ok(_) => {
             tracing::info!("pod {k} stopped; deletion confirmed");
-            // Its logs go with it (a following `kubectl logs -f` ends).
-            let log = sim::log_path(rt.root, pod, "-", 0);
-            if let Some(pod_dir) = log.parent().and_then(|d| d.parent()) {
-                let _ = std::fs::remove_dir_all(pod_dir);
-            }
+            // Its logs and work dir go with it (a following `kubectl logs -f` ends).
+            let _ = std::fs::remove_dir_all(sim::pod_dir(rt.root, pod));
         }
         Err(e) if matches!(agent_code(&e), Some(404 | 409)) => {}
         Err(e) => tracing::warn!("confirming the deletion of pod {k} failed: {e}"),
@@ -629,33 +710,46 @@ async fn perform(rt: &Runtime<'_>, pod: &Pod, w: &mut Worker, actions: Vec<pod::
                 restart,
                 serves,
             } => {
-                w.stop(&container);
+                w.stop(&container, Duration::ZERO);
                 let Some(spec) = container_spec(pod, &container) else {
                     continue;
                 };
                 let log = sim::Log::open(&sim::log_path(rt.root, pod, &container, restart));
                 let image = spec.image.clone().unwrap_or_default();
+                let target = probe::Target {
+                    pod: pod_key(pod),
+                    uid: w.run.uid.clone(),
+                    container: container.clone(),
+                    restart,
+                    ip: w.run.ip.clone(),
+                };
                 let mut tasks = Vec::new();
-                if serves {
+                if w.run.is_process(&container) {
+                    let work_dir = sim::work_dir(rt.root, pod);
+                    let _ = std::fs::create_dir_all(&work_dir);
+                    let exec = process::Exec::new(pod, spec, &ips(rt, &w.run), &work_dir);
+                    let argv = process::argv(spec, &exec).unwrap_or_default();
+                    if let Some(p) = process::start(&argv, &exec, &target, &log, &rt.exits) {
+                        w.processes.insert(container.clone(), p);
+                    }
+                    if serves {
+                        tasks = probe::spawn(spec, &target, &log, &rt.probes, Some(&exec));
+                    }
+                } else if serves {
                     let unready = rt.rules.effect(&image).unready;
                     tasks =
                         sim::start(pod, spec, &w.run.ip, &rt.host.name, log.clone(), unready).await;
-                    let target = probe::Target {
-                        pod: pod_key(pod),
-                        uid: w.run.uid.clone(),
-                        container: container.clone(),
-                        restart,
-                        ip: w.run.ip.clone(),
-                    };
-                    tasks.extend(probe::spawn(spec, &target, &log, &rt.probes));
+                    tasks.extend(probe::spawn(spec, &target, &log, &rt.probes, None));
                 } else {
                     log.line(&format!("kwb sim: started {image}"));
                 }
                 w.tasks.insert(container, tasks);
             }
             pod::Action::Stop { container, line } => {
-                w.stop(&container);
-                current_log(rt, &w.run, pod, &container).line(&line);
+                w.stop(&container, hooks::grace_period(pod));
+                if !line.is_empty() {
+                    current_log(rt, &w.run, pod, &container).line(&line);
+                }
             }
             pod::Action::Event {
                 warning,

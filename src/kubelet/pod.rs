@@ -92,6 +92,8 @@ impl ProbeKind {
 struct Terminated {
     exit_code: i32,
     reason: String,
+    /// Why it could not even start (a StartError of the process runtime).
+    message: Option<String>,
     started: Timestamp,
     finished: Timestamp,
     container_id: String,
@@ -135,6 +137,9 @@ struct Container {
     /// order, lets the next one start once it runs, and keeps running beside the app.
     sidecar: bool,
     effect: Effect,
+    /// Runs as a host process (the node's process runtime, and the spec gives a command):
+    /// it ends when the process exits, not by the simulate rules' timers.
+    process: bool,
     readiness: Option<Probe>,
     liveness: Option<Probe>,
     startup: Option<Probe>,
@@ -151,11 +156,26 @@ struct Container {
 }
 
 impl Container {
+    /// The runtime's name, as the scheme of container and image IDs (`containerd://…`).
+    fn runtime(&self) -> &'static str {
+        if self.process { "process" } else { "sim" }
+    }
+
     fn id(&self, uid: &str) -> String {
+        let runtime = self.runtime();
         if self.restart_count == 0 {
-            format!("sim://{uid}-{}", self.name)
+            format!("{runtime}://{uid}-{}", self.name)
         } else {
-            format!("sim://{uid}-{}-{}", self.name, self.restart_count)
+            format!("{runtime}://{uid}-{}-{}", self.name, self.restart_count)
+        }
+    }
+
+    /// Its run ended: the runtime stops what is left of it. `line` is kwb's note for the
+    /// container's log; a host process's log is its own output only, so it gets none.
+    fn stop(&self, line: String) -> Action {
+        Action::Stop {
+            container: self.name.clone(),
+            line: if self.process { String::new() } else { line },
         }
     }
 
@@ -164,6 +184,7 @@ impl Container {
         Terminated {
             exit_code: code,
             reason: if code == 0 { "Completed" } else { "Error" }.into(),
+            message: None,
             started: since,
             finished: at,
             container_id: self.id(uid),
@@ -285,6 +306,7 @@ impl PodRun {
             containers.push(Container {
                 name: c.name.clone(),
                 effect: rules.effect(&image),
+                process: false,
                 image,
                 init,
                 sidecar,
@@ -323,10 +345,37 @@ impl PodRun {
         }
     }
 
-    /// A pod this kubelet ran before it restarted, picked up where its status says: running
-    /// containers go on running (since their startedAt), init containers count as done.
-    pub fn resume(pod: &Pod, ip: &str, rules: &Rules, now: Timestamp) -> (PodRun, Vec<Action>) {
-        let mut run = PodRun::new(pod, ip, rules, now);
+    /// On a node with the process runtime: the containers whose spec gives a `command` run
+    /// as host processes. Images mean nothing to the host, so the simulate rules do not apply
+    /// to them: their exit codes, output and readiness are the process's own.
+    pub fn with_process_runtime(mut self, pod: &Pod) -> PodRun {
+        let spec = pod.spec.as_ref();
+        let commands = spec
+            .iter()
+            .flat_map(|s| s.init_containers.iter().flatten().chain(&s.containers))
+            .filter(|c| c.command.as_ref().is_some_and(|c| !c.is_empty()));
+        for spec in commands {
+            if let Some(c) = self.containers.iter_mut().find(|c| c.name == spec.name) {
+                c.process = true;
+                c.effect = Effect::default();
+            }
+        }
+        self
+    }
+
+    /// Whether `container` runs as a host process.
+    pub fn is_process(&self, container: &str) -> bool {
+        self.containers
+            .iter()
+            .any(|c| c.name == container && c.process)
+    }
+
+    /// A pod this kubelet ran before it restarted (this run just made for it), picked up where
+    /// its status says: running containers go on running (since their startedAt; a host
+    /// process is started again, as the old one died with the old kubelet), init containers
+    /// count as done.
+    pub fn resume(self, pod: &Pod, now: Timestamp) -> (PodRun, Vec<Action>) {
+        let mut run = self;
         run.sandbox_ready_at = now;
         let status = pod.status.clone().unwrap_or_default();
         let previous: Vec<ContainerStatus> = status
@@ -406,10 +455,8 @@ impl PodRun {
                     "Killing",
                     format!("Stopping container {}", c.name),
                 ));
-                actions.push(Action::Stop {
-                    container: c.name.clone(),
-                    line: "kwb sim: stopped (the pod's main containers finished)".into(),
-                });
+                actions
+                    .push(c.stop("kwb sim: stopped (the pod's main containers finished)".into()));
                 c.state = State::Terminated {
                     t: c.ended(&uid, since, now, 0),
                     restart_at: None,
@@ -461,6 +508,8 @@ impl PodRun {
                     Some(start(c, now, actions))
                 }
                 State::Pulling { .. } => None,
+                // A host process ends when it exits (see `exited`).
+                State::Running { .. } if c.process => None,
                 State::Running { since } => {
                     let completes = c.runs_to_completion(restart);
                     let crash = c
@@ -477,7 +526,8 @@ impl PodRun {
                             } else {
                                 format!("exited with code {code} (a simulate rule)")
                             };
-                            Some(terminate(c, *since, at, code, &why, restart, &uid, actions))
+                            let t = c.ended(&uid, *since, at, code);
+                            Some(terminate(c, t, &why, restart, actions))
                         }
                         _ => None,
                     }
@@ -597,7 +647,8 @@ impl PodRun {
                             ),
                         ));
                         let why = format!("killed: it failed its {what} probe");
-                        c.state = terminate(c, since, now, 137, &why, policy, &uid, &mut actions);
+                        let t = c.ended(&uid, since, now, 137);
+                        c.state = terminate(c, t, &why, policy, &mut actions);
                         actions.extend(self.advance(now));
                     }
                 }
@@ -625,13 +676,43 @@ impl PodRun {
 
     /// Stops the running containers (on deletion, once their hooks are done).
     pub fn stop_all(&mut self) -> Vec<Action> {
-        self.running()
-            .into_iter()
-            .map(|container| Action::Stop {
-                container,
-                line: "kwb sim: stopped (the pod is being deleted)".into(),
-            })
+        self.containers
+            .iter()
+            .filter(|c| matches!(c.state, State::Running { .. }))
+            .map(|c| c.stop("kwb sim: stopped (the pod is being deleted)".into()))
             .collect()
+    }
+
+    /// The host process of the `restart`-th run of `container` exited with `code` (or never
+    /// started: `error` says why, upstream's StartError); stale reports are ignored.
+    pub fn exited(
+        &mut self,
+        container: &str,
+        restart: i32,
+        code: i32,
+        error: Option<String>,
+        now: Timestamp,
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let (policy, uid) = (self.restart, self.uid.clone());
+        let Some(c) = self.containers.iter_mut().find(|c| c.name == container) else {
+            return actions;
+        };
+        let State::Running { since } = c.state else {
+            return actions;
+        };
+        if c.restart_count != restart {
+            return actions;
+        }
+        let mut t = c.ended(&uid, since, now, code);
+        if let Some(message) = error {
+            actions.push(event(true, "Failed", format!("Error: {message}")));
+            t.reason = "StartError".into();
+            t.message = Some(message);
+        }
+        c.state = terminate(c, t, "exited", policy, &mut actions);
+        actions.extend(self.advance(now));
+        actions
     }
 
     /// The waiting reason of a container not yet created.
@@ -666,6 +747,7 @@ impl PodRun {
             match &c.state {
                 State::Waiting { until: Some(u), .. } => at(*u),
                 State::Pulling { until } => at(*until),
+                State::Running { .. } if c.process => {}
                 State::Running { since } => {
                     if let Some(d) = c.effect.crash_after {
                         at(after(*since, d));
@@ -844,6 +926,7 @@ impl PodRun {
             terminated: Some(ContainerStateTerminated {
                 exit_code: t.exit_code,
                 reason: Some(t.reason.clone()),
+                message: t.message.clone(),
                 started_at: Some(stamp(t.started)),
                 finished_at: Some(stamp(t.finished)),
                 container_id: Some(t.container_id.clone()),
@@ -881,7 +964,7 @@ impl PodRun {
             name: c.name.clone(),
             image: c.image.clone(),
             image_id: if c.pulled {
-                format!("sim://{}", c.image)
+                format!("{}://{}", c.runtime(), c.image)
             } else {
                 String::new()
             },
@@ -1067,25 +1150,18 @@ fn start(c: &mut Container, now: Timestamp, actions: &mut Vec<Action>) -> State 
     State::Running { since: now }
 }
 
-/// The end of a run at `at` with `code`: the runtime stops it; the state says whether and
-/// when it restarts.
-#[allow(clippy::too_many_arguments)]
+/// The end of a run, `t`: the runtime stops it; the state says whether and when it restarts.
 fn terminate(
     c: &mut Container,
-    since: Timestamp,
-    at: Timestamp,
-    code: i32,
+    t: Terminated,
     why: &str,
     policy: Restart,
-    uid: &str,
     actions: &mut Vec<Action>,
 ) -> State {
-    let t = c.ended(uid, since, at, code);
+    let code = t.exit_code;
+    let (since, at) = (t.started, t.finished);
     c.ready = false;
-    actions.push(Action::Stop {
-        container: c.name.clone(),
-        line: format!("kwb sim: {why} (simulated: exit code {code})"),
-    });
+    actions.push(c.stop(format!("kwb sim: {why} (simulated: exit code {code})")));
     if !c.restarts_after(policy, code) {
         return State::Terminated {
             t,

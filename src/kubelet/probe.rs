@@ -2,8 +2,9 @@
 //! `GET path` with upstream's User-Agent and passes on 200–399; tcpSocket passes when the
 //! port accepts. Results go to the pod workers, which count them against the thresholds.
 //!
-//! exec and grpc probes cannot run in the simulated runtime (no process to exec in, no gRPC
-//! health server): they pass, and the container's log says so once.
+//! exec probes run the command on the host for a container of the process runtime; in the
+//! simulated runtime (no process to exec in) they pass, as grpc probes do (no gRPC health
+//! server), and the container's log says so once.
 
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::pod::ProbeKind;
-use super::sim;
+use super::{process, sim};
 
 /// One probe's outcome for one run of a container.
 #[derive(Debug)]
@@ -28,7 +29,7 @@ pub struct Outcome {
 }
 
 /// Where a probe outcome is for: pod key, uid, container and its run.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Target {
     pub pod: String,
     pub uid: String,
@@ -37,12 +38,14 @@ pub struct Target {
     pub ip: String,
 }
 
-/// Starts a task per probe `container` declares; they end when aborted with the run.
+/// Starts a task per probe `container` declares; they end when aborted with the run. `exec`:
+/// where exec probes run (a container of the process runtime).
 pub fn spawn(
     container: &Container,
     target: &Target,
     log: &sim::Log,
     results: &mpsc::UnboundedSender<Outcome>,
+    exec: Option<&process::Exec>,
 ) -> Vec<JoinHandle<()>> {
     let probes = [
         (ProbeKind::Startup, &container.startup_probe),
@@ -54,12 +57,13 @@ pub fn spawn(
         let Some(probe) = probe.clone() else {
             continue;
         };
-        if probe.exec.is_some() || probe.grpc.is_some() {
+        if (probe.exec.is_some() && exec.is_none()) || probe.grpc.is_some() {
             log.line(&format!(
                 "kwb sim: {kind:?} probe (exec/grpc) cannot run in the simulated runtime; it passes"
             ));
         }
         let (container, target, results) = (container.clone(), target.clone(), results.clone());
+        let exec = exec.cloned();
         tasks.push(tokio::spawn(async move {
             let seconds = |v: Option<i32>, default: i32| {
                 Duration::from_secs(v.unwrap_or(default).max(0) as u64)
@@ -68,7 +72,7 @@ pub fn spawn(
             let period = seconds(probe.period_seconds, 10).max(Duration::from_secs(1));
             let timeout = seconds(probe.timeout_seconds, 1).max(Duration::from_secs(1));
             loop {
-                let result = check(&probe, &container, &target.ip, timeout).await;
+                let result = check(&probe, &container, &target.ip, timeout, exec.as_ref()).await;
                 let outcome = Outcome {
                     pod: target.pod.clone(),
                     uid: target.uid.clone(),
@@ -107,7 +111,12 @@ async fn check(
     container: &Container,
     ip: &str,
     timeout: Duration,
+    exec: Option<&process::Exec>,
 ) -> Result<(), String> {
+    if let (Some(command), Some(exec)) = (&probe.exec, exec) {
+        let argv = command.command.clone().unwrap_or_default();
+        return process::exec(&argv, exec, timeout).await.map(|_| ());
+    }
     if let Some(http) = &probe.http_get {
         let port = port(&http.port, container)?;
         let host = http.host.clone().unwrap_or_else(|| ip.to_string());
@@ -213,28 +222,28 @@ mod tests {
         });
         let t = Duration::from_secs(1);
         let (c, p) = container(json!({"httpGet": {"path": "/healthz", "port": open}}));
-        assert_eq!(check(&p, &c, "127.0.0.1", t).await, Ok(()));
+        assert_eq!(check(&p, &c, "127.0.0.1", t, None).await, Ok(()));
         assert_eq!(
-            check(&p, &c, "127.0.0.1", t).await,
+            check(&p, &c, "127.0.0.1", t, None).await,
             Err("HTTP probe failed with statuscode: 503".into())
         );
         server.await.unwrap();
         // Nothing listens on the old port any more.
         let (c, p) = container(json!({"tcpSocket": {"port": open}}));
         assert_eq!(
-            check(&p, &c, "127.0.0.1", t).await,
+            check(&p, &c, "127.0.0.1", t, None).await,
             Err(format!(
                 "dial tcp 127.0.0.1:{open}: connect: connection refused"
             ))
         );
         let (c, p) = container(json!({"tcpSocket": {"port": "nope"}}));
         assert!(
-            check(&p, &c, "127.0.0.1", t)
+            check(&p, &c, "127.0.0.1", t, None)
                 .await
                 .unwrap_err()
                 .contains("\"nope\"")
         );
         let (c, p) = container(json!({"exec": {"command": ["true"]}}));
-        assert_eq!(check(&p, &c, "127.0.0.1", t).await, Ok(()));
+        assert_eq!(check(&p, &c, "127.0.0.1", t, None).await, Ok(()));
     }
 }

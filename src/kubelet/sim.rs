@@ -38,10 +38,15 @@ impl Log {
     }
 
     pub fn line(&self, text: &str) {
+        self.write("stdout", text);
+    }
+
+    /// A line of `stream` (stdout or stderr).
+    pub fn write(&self, stream: &str, text: &str) {
         if let Ok(mut guard) = self.0.lock()
             && let Some(file) = guard.as_mut()
         {
-            let _ = writeln!(file, "{} stdout F {text}", Timestamp::now());
+            let _ = writeln!(file, "{} {stream} F {text}", Timestamp::now());
         }
     }
 }
@@ -49,16 +54,27 @@ impl Log {
 /// Where the log of a container's `restart`-th run lives under the kubelet's root dir (as
 /// /var/log/pods lays it out: `<ns>_<pod>_<uid>/<container>/<restart>.log`).
 pub fn log_path(root: &Path, pod: &Pod, container: &str, restart: i32) -> PathBuf {
-    let m = &pod.metadata;
-    root.join("pods")
-        .join(format!(
-            "{}_{}_{}",
-            m.namespace.as_deref().unwrap_or(""),
-            m.name.as_deref().unwrap_or(""),
-            m.uid.as_deref().unwrap_or("")
-        ))
+    pod_dir(root, pod)
         .join(container)
         .join(format!("{restart}.log"))
+}
+
+/// The pod's directory under the kubelet's root dir: its logs, and the process runtime's work
+/// dir. It goes when the pod does.
+pub fn pod_dir(root: &Path, pod: &Pod) -> PathBuf {
+    let m = &pod.metadata;
+    root.join("pods").join(format!(
+        "{}_{}_{}",
+        m.namespace.as_deref().unwrap_or(""),
+        m.name.as_deref().unwrap_or(""),
+        m.uid.as_deref().unwrap_or("")
+    ))
+}
+
+/// The process runtime's work dir of the pod, shared by its containers: `_work` cannot clash
+/// with a container's log dir, as container names are DNS labels.
+pub fn work_dir(root: &Path, pod: &Pod) -> PathBuf {
+    pod_dir(root, pod).join("_work")
 }
 
 /// What a simulated container answers with.

@@ -25,6 +25,12 @@ pub fn spawn(plan: &LaunchPlan) -> std::io::Result<Child> {
         // kwb's own log filter must not leak into builtin components' defaults.
         .env_remove("RUST_LOG")
         .kill_on_drop(false);
+    own_group_dying_with_parent(&mut cmd);
+    cmd.spawn()
+}
+
+/// Makes the child of `cmd` lead its own process group and get SIGKILL when this process dies.
+pub fn own_group_dying_with_parent(cmd: &mut Command) {
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: only async-signal-safe libc calls between fork and exec.
     unsafe {
@@ -42,7 +48,6 @@ pub fn spawn(plan: &LaunchPlan) -> std::io::Result<Child> {
             Ok(())
         });
     }
-    cmd.spawn()
 }
 
 /// Sends `signal` to the whole process group led by `pid`.

@@ -170,3 +170,100 @@ fn broken_images_crashes_probes_and_init_containers_show_as_upstream() {
         "{events}"
     );
 }
+
+/// A node with the process runtime (`processRuntime:` in kwb.yaml): containers with a command
+/// run as real host processes — their stdout and stderr are what `kubectl logs` shows, their
+/// exit codes decide restarts, exec probes run for real, a missing program is a StartError,
+/// and deleting the pod ends the process.
+#[test]
+fn the_process_runtime_runs_commands_as_host_processes() {
+    let test = "the_process_runtime_runs_commands_as_host_processes";
+    if !util::require("kubectl", test) {
+        return;
+    }
+    let tc = util::TestCluster::new(false).with_config("processRuntime: [test-control-plane]");
+    let api = Api::start_with(tc);
+    for c in ["controller-manager", "scheduler", "kubelet"] {
+        ok(api.tc.run(&["start", c]), c);
+    }
+    // Ready once it has counted to 5 (an exec probe reading the file it writes).
+    let marker = "kwb-process-runtime-test";
+    let counter = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: counter\nspec:\n  containers:\n  - name: count\n    image: busybox\n    command: [sh, -c]\n    args:\n    - 'i=0; while true; do echo \"tick $i from $HOSTNAME at $(POD_IP)\"; echo $i > count; i=$((i+1)); sleep 0.2; done # {marker}'\n    env:\n    - name: POD_IP\n      valueFrom:\n        fieldRef:\n          fieldPath: status.podIP\n    readinessProbe:\n      exec:\n        command: [sh, -c, 'test $(cat count) -ge 5']\n      periodSeconds: 1\n"
+    );
+    ok(
+        api.apply_stdin(&["create", "-f", "-"], &counter),
+        "create counter",
+    );
+    let fails = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: fails\nspec:\n  containers:\n  - name: app\n    image: busybox\n    command: [sh, -c, 'echo about to fail >&2; exit 3']\n";
+    ok(
+        api.apply_stdin(&["create", "-f", "-"], fails),
+        "create fails",
+    );
+    let missing = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: missing\nspec:\n  restartPolicy: Never\n  containers:\n  - name: app\n    image: busybox\n    command: [kwb-no-such-program]\n";
+    ok(
+        api.apply_stdin(&["create", "-f", "-"], missing),
+        "create missing",
+    );
+
+    wait_until("counter 1/1 Running", Duration::from_secs(30), || {
+        status_of(&api, "counter").filter(|s| s.0 == "1/1" && s.1 == "Running")
+    });
+    let ip = stdout(&ok(
+        api.kubectl(&["get", "pod", "counter", "-o", "jsonpath={.status.podIP}"]),
+        "pod IP",
+    ));
+    let logs = stdout(&ok(api.kubectl(&["logs", "counter"]), "logs counter"));
+    assert!(
+        logs.starts_with(&format!("tick 0 from counter at {ip}\n")),
+        "the process's own output, env expanded: {logs}"
+    );
+    assert!(
+        !util::pids_mentioning(marker).is_empty(),
+        "a real host process runs"
+    );
+
+    // Exit code 3: restarted, then backed off; the previous run's stderr is kept.
+    wait_until("fails restarted", Duration::from_secs(30), || {
+        status_of(&api, "fails").filter(|s| s.2.parse::<i32>().is_ok_and(|n| n >= 1))
+    });
+    let code = stdout(&ok(
+        api.kubectl(&[
+            "get",
+            "pod",
+            "fails",
+            "-o",
+            "jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}",
+        ]),
+        "exit code",
+    ));
+    assert_eq!(code, "3");
+    let previous = stdout(&ok(
+        api.kubectl(&["logs", "fails", "--previous"]),
+        "logs --previous",
+    ));
+    assert_eq!(previous, "about to fail\n");
+
+    // A program that is not there: StartError, and the pod (restartPolicy Never) fails.
+    let shown = wait_until("missing StartError", Duration::from_secs(30), || {
+        status_of(&api, "missing").filter(|s| s.1 == "StartError")
+    });
+    assert_eq!(shown.0, "0/1");
+    let describe = stdout(&ok(
+        api.kubectl(&["describe", "pod", "missing"]),
+        "describe",
+    ));
+    assert!(
+        describe.contains("exec: \"kwb-no-such-program\": executable file not found in $PATH"),
+        "{describe}"
+    );
+
+    // Deleting the pod ends its process (SIGTERM: sh exits at once).
+    ok(
+        api.kubectl(&["delete", "pod", "counter", "--wait=true"]),
+        "delete counter",
+    );
+    wait_until("the process gone", Duration::from_secs(10), || {
+        util::pids_mentioning(marker).is_empty().then_some(())
+    });
+}

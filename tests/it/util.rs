@@ -171,12 +171,17 @@ impl TestCluster {
 
     /// `nodes: n` in the config: n kubelets (at most 2 fit the test pod range).
     pub fn with_nodes(self, n: u32) -> TestCluster {
+        self.with_config(&format!("nodes: {n}"))
+    }
+
+    /// Adds a top-level key to the config (`processRuntime: [test-control-plane]`).
+    pub fn with_config(self, line: &str) -> TestCluster {
         use std::io::Write;
         let mut f = std::fs::OpenOptions::new()
             .append(true)
             .open(&self.config)
             .unwrap();
-        writeln!(f, "nodes: {n}").unwrap();
+        writeln!(f, "{line}").unwrap();
         self
     }
 

@@ -439,10 +439,89 @@ fn a_resumed_pod_keeps_running_where_its_status_says() {
             "state": {"running": {"startedAt": "2023-11-14T22:13:20Z"}}}]}
     }))
     .unwrap();
-    let (run, actions) = PodRun::resume(&p, "127.244.0.2", &rules(), t(100.0));
+    let (run, actions) = PodRun::new(&p, "127.244.0.2", &rules(), t(100.0)).resume(&p, t(100.0));
     assert_eq!(reasons(&actions), ["start c #3"]);
     assert_eq!(
         shown(&run, &p, 100.0),
         ("Running".into(), "Running".into(), 3, true)
+    );
+}
+
+#[test]
+fn a_host_process_ends_when_it_exits_not_by_rules_or_timers() {
+    // The image would crash after 5 s in the sim; as a host process only its exit counts.
+    let p = pod(json!({"containers": [
+        {"name": "c", "image": "busybox:crash", "command": ["sleep", "100"]},
+        {"name": "s", "image": "nginx"}
+    ]}));
+    let mut run = PodRun::new(&p, "127.244.0.2", &rules(), t(0.0)).with_process_runtime(&p);
+    assert!(
+        run.is_process("c") && !run.is_process("s"),
+        "no command: simulated"
+    );
+    run.advance(t(0.5));
+    assert_eq!(run.next_due(), None);
+    assert!(run.advance(t(60.0)).is_empty());
+    let c = &run.status(&p, "h", t(60.0)).container_statuses.unwrap()[0];
+    assert_eq!(c.container_id.as_deref(), Some("process://u1-c"));
+    assert!(c.image_id.starts_with("process://"));
+
+    assert!(run.exited("c", 7, 1, None, t(61.0)).is_empty(), "stale run");
+    let a = run.exited("c", 0, 1, None, t(61.0));
+    assert_eq!(
+        a,
+        [Action::Stop {
+            container: "c".into(),
+            line: String::new(),
+        }],
+        "no kwb line in a process's own log"
+    );
+    assert_eq!(shown(&run, &p, 61.0).1, "Error");
+    run.advance(t(62.0));
+    assert_eq!(shown(&run, &p, 62.0).1, "Running", "first restart at once");
+    run.exited("c", 1, 2, None, t(63.0));
+    run.advance(t(63.0));
+    assert_eq!(shown(&run, &p, 63.0).1, "CrashLoopBackOff");
+    let last = run.status(&p, "h", t(63.0)).container_statuses.unwrap()[0]
+        .last_state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!(last.exit_code, 2);
+}
+
+#[test]
+fn a_process_that_cannot_start_is_a_start_error_and_a_job_follows_exit_codes() {
+    let p = pod(json!({"restartPolicy": "Never", "containers": [
+        {"name": "c", "image": "x", "command": ["nope"]}]}));
+    let mut run = PodRun::new(&p, "127.244.0.2", &rules(), t(0.0)).with_process_runtime(&p);
+    run.advance(t(0.5));
+    let message =
+        "failed to start container process: exec: \"nope\": executable file not found in $PATH";
+    let a = reasons(&run.exited("c", 0, 128, Some(message.into()), t(0.6)));
+    assert_eq!(a, [format!("Failed: Error: {message}"), "stop c".into()]);
+    let s = run.status(&p, "h", t(0.6));
+    let term = s.container_statuses.unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!(term.reason.as_deref(), Some("StartError"));
+    assert_eq!(term.message.as_deref(), Some(message));
+    assert_eq!(term.exit_code, 128);
+    assert_eq!(s.phase.as_deref(), Some("Failed"));
+
+    let job = pod(json!({"restartPolicy": "OnFailure", "containers": [
+        {"name": "c", "image": "perl", "command": ["perl", "-e", "print 1"]}]}));
+    let mut run = PodRun::new(&job, "127.244.0.2", &rules(), t(0.0)).with_process_runtime(&job);
+    run.advance(t(0.5));
+    run.advance(t(5.0));
+    assert_eq!(shown(&run, &job, 5.0).1, "Running", "no completion timer");
+    run.exited("c", 0, 0, None, t(9.0));
+    assert_eq!(
+        shown(&run, &job, 9.0),
+        ("Succeeded".into(), "Completed".into(), 0, false)
     );
 }
