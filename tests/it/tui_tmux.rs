@@ -176,3 +176,50 @@ fn six_panes_start_etcd_from_the_keyboard_and_quit_cleanly() {
         },
     );
 }
+
+/// Two nodes: the kubelet pane's detail line shows each node's kubelet, and its log lines
+/// say which node they come from.
+#[test]
+fn the_kubelet_pane_shows_every_node() {
+    let test = "the_kubelet_pane_shows_every_node";
+    if !util::require("tmux", test) {
+        return;
+    }
+    let tc = TestCluster::new(false);
+    let command = format!(
+        "{} --nodes 2 --config {} --data-dir {}",
+        util::KWB,
+        tc.config.display(),
+        tc.data.display()
+    );
+    let tmux = Tmux::start(&command, 120, 40);
+    // Focused, the kubelet pane is tall enough for its detail line.
+    tmux.keys(&["5"]);
+    let screen = tmux.wait_for("both nodes ready", Duration::from_secs(60), |s| {
+        s.contains("nodes: test-control-plane ● ready, test-worker ● ready")
+    });
+    let worker_line = tmux.wait_for(
+        "a line of the worker's kubelet",
+        Duration::from_secs(30),
+        |s| s.lines().any(|l| l.contains("[test-worker]")),
+    );
+    // Seven processes: five components and two kubelets.
+    assert!(
+        screen.contains("7/7 ready") || worker_line.contains("7/7 ready"),
+        "{worker_line}"
+    );
+
+    tmux.keys(&["q"]);
+    wait_until("kwb to exit after q", Duration::from_secs(30), || {
+        tmux.pane_dead().then_some(())
+    });
+    wait_until(
+        "no process of this cluster left",
+        Duration::from_secs(5),
+        || {
+            util::pids_mentioning(&tc.data_str())
+                .is_empty()
+                .then_some(())
+        },
+    );
+}

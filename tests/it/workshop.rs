@@ -244,6 +244,20 @@ fn each_component_adds_its_part_of_the_workshop() {
         (out.matches(" Ready ").count() == 2).then_some(out)
     });
     assert!(nodes.contains("test-worker"), "{nodes}");
+    // Each node's kubelet has its own log.
+    let log = stdout(&ok(
+        api.tc.run(&["logs", "kubelet", "--node", "test-worker"]),
+        "kwb logs kubelet --node test-worker",
+    ));
+    assert!(log.contains("registered node test-worker"), "{log}");
+    assert!(!log.contains("registered node test-control-plane"), "{log}");
+    let unknown = api.tc.run(&["logs", "kubelet", "--node", "test-nowhere"]);
+    assert!(!unknown.status.success());
+    assert!(
+        util::stderr(&unknown).contains("test-nowhere"),
+        "{}",
+        util::stderr(&unknown)
+    );
     ok(
         api.kubectl(&["scale", "deployment", "httpenv", "--replicas=6"]),
         "scale httpenv to 6",
