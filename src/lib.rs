@@ -9,6 +9,7 @@
 
 pub mod agent;
 pub mod apiserver;
+pub mod cluster;
 pub mod component;
 pub mod config;
 pub mod control;

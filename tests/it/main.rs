@@ -2,6 +2,7 @@
 //! One test binary, a module per area.
 
 mod apiserver;
+mod browse;
 mod controllers;
 mod crds;
 mod etcd;

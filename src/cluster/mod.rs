@@ -1,0 +1,6 @@
+//! The TUI's view of any cluster, builtin or attached, only through the Kubernetes API:
+//! which resources it serves ([`resources`]) and their live lists as the server's Tables
+//! ([`table`]), the columns `kubectl get` prints.
+
+pub mod resources;
+pub mod table;

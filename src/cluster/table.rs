@@ -1,0 +1,366 @@
+//! A resource's live list as the server's Table — the columns and cells `kubectl get` prints
+//! (upstream's printers on a real cluster, `kinds::table` on the builtin one, a CRD's
+//! additionalPrinterColumns) — kept current by a watch, never by polling.
+//!
+//! [`watch`] lists once, then watches from that list's resourceVersion, and sends [`Update`]s;
+//! [`Table::apply`] folds them into rows kept sorted by namespace and name.
+
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use kube::core::WatchEvent;
+use serde_json::Value;
+
+use super::resources::Resource;
+
+/// What kubectl asks for: a Table, or the plain list from a server that cannot make one.
+const ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// 0: shown by `kubectl get`; more: only with `-o wide`.
+    pub priority: i32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Empty for cluster-scoped objects.
+    pub namespace: String,
+    pub name: String,
+    pub cells: Vec<String>,
+}
+
+impl Row {
+    fn key(&self) -> (&str, &str) {
+        (&self.namespace, &self.name)
+    }
+}
+
+/// What the watch reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    /// A (re)list: everything there is now.
+    Reset {
+        columns: Vec<Column>,
+        rows: Vec<Row>,
+    },
+    Upsert(Row),
+    Delete {
+        namespace: String,
+        name: String,
+    },
+    /// The list or watch failed; it is retried.
+    Error(String),
+}
+
+/// The rows of one resource, sorted by namespace and name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    rows: Vec<Row>,
+    /// The last error, until the next successful list.
+    pub error: Option<String>,
+    /// A first list has arrived.
+    pub loaded: bool,
+}
+
+impl Table {
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Reset { columns, mut rows } => {
+                rows.sort_by(|a, b| a.key().cmp(&b.key()));
+                self.columns = columns;
+                self.rows = rows;
+                self.error = None;
+                self.loaded = true;
+            }
+            Update::Upsert(row) => match self.find(&row.namespace, &row.name) {
+                Ok(i) => self.rows[i] = row,
+                Err(i) => self.rows.insert(i, row),
+            },
+            Update::Delete { namespace, name } => {
+                if let Ok(i) = self.find(&namespace, &name) {
+                    self.rows.remove(i);
+                }
+            }
+            Update::Error(e) => self.error = Some(e),
+        }
+    }
+
+    fn find(&self, namespace: &str, name: &str) -> Result<usize, usize> {
+        self.rows
+            .binary_search_by(|r| r.key().cmp(&(namespace, name)))
+    }
+}
+
+/// A cell as kubectl prints it.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "<none>".into(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Columns and rows of a Table (or, from a server without Tables, of a plain list: names).
+pub fn parse(value: &Value) -> (Vec<Column>, Vec<Row>) {
+    if value["kind"] != "Table" {
+        let rows = value["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| row_of(&o["metadata"], vec![cell(&o["metadata"]["name"])]))
+            .collect();
+        let columns = vec![Column {
+            name: "Name".into(),
+            priority: 0,
+        }];
+        return (columns, rows);
+    }
+    let columns = value["columnDefinitions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| Column {
+            name: c["name"].as_str().unwrap_or("").to_string(),
+            priority: c["priority"].as_i64().unwrap_or(0) as i32,
+        })
+        .collect();
+    (columns, rows(value))
+}
+
+fn rows(table: &Value) -> Vec<Row> {
+    table["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let cells = r["cells"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(cell)
+                .collect();
+            row_of(&r["object"]["metadata"], cells)
+        })
+        .collect()
+}
+
+fn row_of(metadata: &Value, cells: Vec<String>) -> Row {
+    Row {
+        namespace: metadata["namespace"].as_str().unwrap_or("").to_string(),
+        name: metadata["name"].as_str().unwrap_or("").to_string(),
+        cells,
+    }
+}
+
+fn request(uri: String) -> Result<http::Request<Vec<u8>>, String> {
+    http::Request::get(uri)
+        .header(http::header::ACCEPT, ACCEPT)
+        .body(Vec::new())
+        .map_err(|e| e.to_string())
+}
+
+/// Lists `resource` in `namespace` (None: all) and keeps watching it, sending what changes
+/// to `send` until that returns false (nobody looks any more). Failures are sent as
+/// [`Update::Error`] and retried with a growing pause; a watch that expired (410) relists.
+pub async fn watch(
+    client: kube::Client,
+    resource: Resource,
+    namespace: Option<String>,
+    send: impl Fn(Update) -> bool,
+) {
+    let path = resource.path(namespace.as_deref());
+    let mut pause = Duration::from_millis(500);
+    loop {
+        let listed = match request(path.clone()) {
+            Ok(req) => client
+                .request::<Value>(req)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let version = match listed {
+            Ok(list) => {
+                let (columns, rows) = parse(&list);
+                if !send(Update::Reset { columns, rows }) {
+                    return;
+                }
+                pause = Duration::from_millis(500);
+                list["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            }
+            Err(e) => {
+                if !send(Update::Error(format!(
+                    "listing {}: {e}",
+                    resource.qualified()
+                ))) {
+                    return;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        match follow(&client, &path, version, &send).await {
+            Ok(Followed::Gone) => {}
+            Ok(Followed::Closed) => return,
+            Err(e) => {
+                if !send(Update::Error(format!(
+                    "watching {}: {e}",
+                    resource.qualified()
+                ))) {
+                    return;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+enum Followed {
+    /// The watch ended or expired: list again.
+    Gone,
+    /// Nobody looks any more.
+    Closed,
+}
+
+/// Watches from `version`, re-watching from the newest version seen when the server ends the
+/// stream (as it does after a timeout), until the version has expired.
+async fn follow(
+    client: &kube::Client,
+    path: &str,
+    mut version: String,
+    send: &impl Fn(Update) -> bool,
+) -> Result<Followed, String> {
+    loop {
+        let uri = format!("{path}?watch=1&resourceVersion={version}");
+        let events = client
+            .request_events::<Value>(request(uri)?)
+            .await
+            .map_err(|e| e.to_string())?;
+        futures::pin_mut!(events);
+        while let Some(event) = events.try_next().await.map_err(|e| e.to_string())? {
+            let (object, deleted) = match event {
+                WatchEvent::Added(o) | WatchEvent::Modified(o) => (o, false),
+                WatchEvent::Deleted(o) => (o, true),
+                WatchEvent::Bookmark(b) => {
+                    version = b.metadata.resource_version;
+                    continue;
+                }
+                WatchEvent::Error(status) if status.code == 410 => return Ok(Followed::Gone),
+                WatchEvent::Error(status) => return Err(status.message.clone()),
+            };
+            let (_, rows) = if object["kind"] == "Table" {
+                parse(&object)
+            } else {
+                let wrapped = serde_json::json!({"items": [object]});
+                parse(&wrapped)
+            };
+            for row in rows {
+                let update = if deleted {
+                    Update::Delete {
+                        namespace: row.namespace,
+                        name: row.name,
+                    }
+                } else {
+                    Update::Upsert(row)
+                };
+                if !send(update) {
+                    return Ok(Followed::Closed);
+                }
+            }
+            if let Some(v) = newest_version(&object) {
+                version = v;
+            }
+        }
+    }
+}
+
+/// The resourceVersion of a watch event's object (a Table's row objects carry it).
+fn newest_version(object: &Value) -> Option<String> {
+    let from_rows = object["rows"]
+        .as_array()
+        .and_then(|r| r.last())
+        .and_then(|r| r["object"]["metadata"]["resourceVersion"].as_str());
+    from_rows
+        .or_else(|| object["metadata"]["resourceVersion"].as_str())
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn table(rows: Value) -> Value {
+        json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": "7"},
+            "columnDefinitions": [
+                {"name": "Name", "type": "string", "priority": 0},
+                {"name": "Ready", "type": "string", "priority": 0},
+                {"name": "Restarts", "type": "integer", "priority": 0},
+                {"name": "IP", "type": "string", "priority": 1}],
+            "rows": rows})
+    }
+
+    fn row(ns: &str, name: &str, restarts: i64) -> Value {
+        json!({"cells": [name, "1/1", restarts, null],
+            "object": {"kind": "PartialObjectMetadata",
+                       "metadata": {"name": name, "namespace": ns, "resourceVersion": "9"}}})
+    }
+
+    #[test]
+    fn a_table_parses_into_columns_and_cells_as_kubectl_prints_them() {
+        let (columns, rows) = parse(&table(json!([row("default", "web-1", 2)])));
+        assert_eq!(columns.len(), 4);
+        assert_eq!((columns[3].name.as_str(), columns[3].priority), ("IP", 1));
+        assert_eq!(rows[0].cells, ["web-1", "1/1", "2", "<none>"]);
+        assert_eq!(
+            (rows[0].namespace.as_str(), rows[0].name.as_str()),
+            ("default", "web-1")
+        );
+        let plain = json!({"kind": "PodList", "items": [{"metadata": {"name": "a"}}]});
+        let (columns, rows) = parse(&plain);
+        assert_eq!(columns[0].name, "Name");
+        assert_eq!(rows[0].cells, ["a"]);
+        assert_eq!(
+            newest_version(&table(json!([row("d", "x", 0)]))).as_deref(),
+            Some("9")
+        );
+    }
+
+    #[test]
+    fn updates_keep_rows_sorted_and_current() {
+        let mut t = Table::default();
+        let (columns, rows) = parse(&table(json!([row("b", "z", 0), row("a", "y", 0)])));
+        t.apply(Update::Reset { columns, rows });
+        let names = |t: &Table| t.rows().iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&t), ["y", "z"]);
+        let (_, new) = parse(&table(json!([row("a", "x", 0)])));
+        t.apply(Update::Upsert(new[0].clone()));
+        assert_eq!(names(&t), ["x", "y", "z"]);
+        let (_, changed) = parse(&table(json!([row("a", "y", 5)])));
+        t.apply(Update::Upsert(changed[0].clone()));
+        assert_eq!(t.rows()[1].cells[2], "5");
+        t.apply(Update::Delete {
+            namespace: "b".into(),
+            name: "z".into(),
+        });
+        assert_eq!(names(&t), ["x", "y"]);
+        t.apply(Update::Error("boom".into()));
+        assert_eq!(t.error.as_deref(), Some("boom"));
+        assert_eq!(t.rows().len(), 2, "an error keeps what was shown");
+    }
+}
