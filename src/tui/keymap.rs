@@ -31,6 +31,8 @@ pub enum Cmd {
     Back,
     Help,
     Quit,
+    Command,
+    FocusBrowser,
 }
 
 /// Every command: its name in keymap files, and what it does (shown in help).
@@ -120,6 +122,16 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
     (Cmd::SearchPrev, "search-prev", "previous (newer) match"),
     (Cmd::Back, "back", "close help, clear the search, unzoom"),
     (Cmd::Help, "help", "show every key binding"),
+    (
+        Cmd::Command,
+        "command",
+        "browse: :po, :deploy NS, :nodes, :ns NAME|all",
+    ),
+    (
+        Cmd::FocusBrowser,
+        "focus-browser",
+        "focus the resource browser",
+    ),
     (Cmd::Quit, "quit", "stop every component and quit"),
 ];
 

@@ -3,6 +3,8 @@
 //! returns effects; [`view::view`] draws. A frame is drawn only when something changed, so an idle
 //! screen costs no CPU.
 
+pub mod browser;
+pub mod browser_view;
 pub mod keymap;
 pub mod logfmt;
 pub mod state;
@@ -83,6 +85,7 @@ async fn event_loop(
     spawn_quit_requests(shutdown_requests, tx.clone())?;
     spawn_supervisor_events(handle.subscribe(), tx.clone());
     let mut supervisor = Some(supervisor);
+    let mut cluster = ClusterLink::new(&state.info.kubeconfig, tx.clone());
 
     terminal.draw(|f| view::view(state, &looks.theme, &looks.keymap, f))?;
     tracing::info!("first frame drawn");
@@ -113,6 +116,7 @@ async fn event_loop(
             for effect in state::update(state, action, &looks.keymap) {
                 match effect {
                     Effect::Supervisor(cmd) => handle.send(cmd),
+                    Effect::Cluster(want) => cluster.want(want),
                     Effect::Shutdown => {
                         if let Some(s) = supervisor.take() {
                             let tx = tx.clone();
@@ -131,6 +135,64 @@ async fn event_loop(
         terminal.draw(|f| view::view(state, &looks.theme, &looks.keymap, f))?;
     }
     Ok(())
+}
+
+/// The browser's line to the cluster, through the admin kubeconfig: discovery, and one watch at
+/// a time (a new one replaces the last). Answers come back as actions.
+struct ClusterLink {
+    kubeconfig: std::path::PathBuf,
+    tx: mpsc::UnboundedSender<Action>,
+    watch: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ClusterLink {
+    fn new(kubeconfig: &str, tx: mpsc::UnboundedSender<Action>) -> ClusterLink {
+        ClusterLink {
+            kubeconfig: kubeconfig.into(),
+            tx,
+            watch: None,
+        }
+    }
+
+    fn want(&mut self, want: browser::Want) {
+        let (kubeconfig, tx) = (self.kubeconfig.clone(), self.tx.clone());
+        match want {
+            browser::Want::Catalog => {
+                tokio::spawn(async move {
+                    let catalog = match crate::agent::client(&kubeconfig).await {
+                        Ok(client) => crate::cluster::resources::Catalog::discover(&client)
+                            .await
+                            .map_err(|e| format!("{e} (is the apiserver running?)")),
+                        Err(e) => Err(format!("{e:#}")),
+                    };
+                    let _ = tx.send(Action::Catalog(catalog));
+                });
+            }
+            browser::Want::Watch {
+                generation,
+                resource,
+                namespace,
+            } => {
+                if let Some(old) = self.watch.take() {
+                    old.abort();
+                }
+                self.watch = Some(tokio::spawn(async move {
+                    let client = match crate::agent::client(&kubeconfig).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            let update = crate::cluster::table::Update::Error(format!("{e:#}"));
+                            let _ = tx.send(Action::Table(generation, update));
+                            return;
+                        }
+                    };
+                    crate::cluster::table::watch(client, resource, namespace, |u| {
+                        tx.send(Action::Table(generation, u)).is_ok()
+                    })
+                    .await;
+                }));
+            }
+        }
+    }
 }
 
 fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {

@@ -6,7 +6,10 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::browser::{Browser, Want};
 use super::keymap::{Cmd, Keymap};
+use crate::cluster::resources::Catalog;
+use crate::cluster::table::Update;
 use crate::component::Component;
 use crate::supervisor::logbuf::{LogBuffer, LogLine, Source};
 use crate::supervisor::{Command, ComponentStatus, Event};
@@ -27,6 +30,10 @@ pub enum Action {
     ShutdownDone,
     /// Quit asked from outside: `kwb down`, SIGTERM, SIGHUP.
     QuitRequested,
+    /// Discovery answered (or failed: the message).
+    Catalog(Result<Catalog, String>),
+    /// An update of the browser's watch of that generation.
+    Table(u64, Update),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -34,6 +41,8 @@ pub enum Effect {
     Supervisor(Command),
     /// Stop everything, then send `ShutdownDone`.
     Shutdown,
+    /// Ask the cluster for the browser.
+    Cluster(Want),
 }
 
 /// What the header shows about the local cluster.
@@ -73,6 +82,9 @@ pub struct State {
     pub message: Option<(String, bool, Instant)>,
     /// Log rows of the focused pane on screen, for page up/down; set by the view.
     pub page_rows: u16,
+    pub browser: Browser,
+    /// The keys move in the browser rather than in the focused pane.
+    pub browser_focus: bool,
 }
 
 impl State {
@@ -104,6 +116,8 @@ impl State {
             info,
             message: None,
             page_rows: 10,
+            browser: Browser::default(),
+            browser_focus: false,
         }
     }
 
@@ -210,12 +224,66 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
         }
         Action::QuitRequested => quit(state),
         Action::Key(key) => on_key(state, key, keymap),
+        Action::Catalog(Ok(catalog)) => {
+            let done = state.browser.catalog(catalog);
+            browser_done(state, done)
+        }
+        Action::Catalog(Err(e)) => {
+            state.say(format!("discovery failed: {e}"), true);
+            vec![]
+        }
+        Action::Table(generation, update) => {
+            state.browser.update(generation, update);
+            vec![]
+        }
     }
+}
+
+/// The browser's wants become effects, and what it says goes to the bottom line.
+fn browser_done(
+    state: &mut State,
+    (wants, said): (Vec<Want>, Option<super::browser::Said>),
+) -> Vec<Effect> {
+    match said {
+        Some(Ok(text)) => state.say(text, false),
+        Some(Err(text)) => state.say(text, true),
+        None => {}
+    }
+    if wants.iter().any(|w| matches!(w, Want::Watch { .. })) {
+        state.browser_focus = true;
+    }
+    wants.into_iter().map(Effect::Cluster).collect()
+}
+
+/// Keys while the `:` prompt is open.
+fn on_command_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(input) = state.browser.input.as_mut() else {
+        return vec![];
+    };
+    match key.code {
+        KeyCode::Esc => state.browser.input = None,
+        KeyCode::Enter => {
+            let text = std::mem::take(input);
+            state.browser.input = None;
+            let done = state.browser.command(&text);
+            return browser_done(state, done);
+        }
+        KeyCode::Tab => state.browser.complete(),
+        KeyCode::Backspace => {
+            input.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+        _ => {}
+    }
+    vec![]
 }
 
 fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     if state.quitting {
         return vec![];
+    }
+    if state.browser.input.is_some() {
+        return on_command_key(state, key);
     }
     if let Some(input) = state.search_input.as_mut() {
         match key.code {
@@ -243,7 +311,28 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     }
     let n = state.panes.len();
     let focused = state.panes[state.focus].status.component;
+    if state.browser_focus {
+        let page = i64::from(state.page_rows.max(1));
+        let rows = state.browser.table.rows().len() as i64;
+        match cmd {
+            Cmd::ScrollUp => return move_in_browser(state, -1),
+            Cmd::ScrollDown => return move_in_browser(state, 1),
+            Cmd::PageUp => return move_in_browser(state, -page),
+            Cmd::PageDown => return move_in_browser(state, page),
+            Cmd::ScrollTop => return move_in_browser(state, -rows),
+            Cmd::Follow => return move_in_browser(state, rows),
+            Cmd::FocusNext | Cmd::FocusPrev | Cmd::Focus(_) | Cmd::Back => {
+                state.browser_focus = false;
+                if cmd == Cmd::Back {
+                    return vec![];
+                }
+            }
+            _ => {}
+        }
+    }
     match cmd {
+        Cmd::Command => state.browser.input = Some(String::new()),
+        Cmd::FocusBrowser => state.browser_focus = state.browser.resource.is_some(),
         Cmd::FocusNext => state.focus = (state.focus + 1) % n,
         Cmd::FocusPrev => state.focus = (state.focus + n - 1) % n,
         Cmd::Focus(c) => {
@@ -302,6 +391,11 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         Cmd::Help => state.help = true,
         Cmd::Quit => return quit(state),
     }
+    vec![]
+}
+
+fn move_in_browser(state: &mut State, delta: i64) -> Vec<Effect> {
+    state.browser.move_selection(delta);
     vec![]
 }
 

@@ -34,11 +34,16 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
         let rows = draw_pane(&state.panes[state.focus], true, theme, frame, body, true);
         state.page_rows = rows;
     } else if body.width >= BROWSER_MIN_WIDTH {
-        let [left, right] =
-            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
-                .areas(body);
-        draw_browser_area(state, theme, frame, left);
+        // The browser, when it has the focus, gets the wider half: tables need the columns.
+        let browser = if state.browser_focus { 65 } else { 40 };
+        let [left, right] = Layout::horizontal([
+            Constraint::Percentage(browser),
+            Constraint::Percentage(100 - browser),
+        ])
+        .areas(body);
+        // Panes first: the browser's page size wins while it has the focus.
         draw_panes(state, theme, frame, right);
+        draw_browser_area(state, theme, frame, left);
     } else {
         draw_panes(state, theme, frame, body);
     }
@@ -66,7 +71,16 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
 }
 
 fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
-    let line = if let Some(input) = &state.search_input {
+    let line = if let Some(input) = &state.browser.input {
+        Line::from(vec![
+            Span::styled(" :", theme.get("footer.key")),
+            Span::styled(format!("{input}▏"), theme.get("footer.message")),
+            Span::styled(
+                "  tab complete · enter browse · esc cancel",
+                theme.get("footer"),
+            ),
+        ])
+    } else if let Some(input) = &state.search_input {
         Line::from(vec![
             Span::styled(" search: ", theme.get("footer.key")),
             Span::styled(format!("{input}▏"), theme.get("footer.message")),
@@ -102,11 +116,21 @@ fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame,
     frame.render_widget(Paragraph::new(line).style(theme.get("footer")), area);
 }
 
-/// The area where resource browsers will go. Until then it says how to reach the cluster.
-fn draw_browser_area(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+/// The resource browser; before a first `:` command, how to reach the cluster.
+fn draw_browser_area(state: &mut State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let block = Block::default()
         .borders(Borders::RIGHT)
         .border_style(theme.get("pane.border"));
+    if state.browser.resource.is_some() {
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let rows =
+            super::browser_view::draw(&state.browser, state.browser_focus, theme, frame, inner);
+        if state.browser_focus {
+            state.page_rows = rows.max(1);
+        }
+        return;
+    }
     let text = vec![
         Line::from(Span::styled("Cluster", theme.get("text.strong"))),
         Line::from(""),
@@ -122,7 +146,7 @@ fn draw_browser_area(state: &State, theme: &Theme, frame: &mut Frame, area: Rect
         )),
         Line::from(""),
         Line::from(Span::styled(
-            "Resource browsers (:po, :deploy, …) will live here.",
+            "Browse the cluster: type :po, :deploy, :nodes, :svc kube-system, :ns all",
             theme.get("text.dim"),
         )),
     ];

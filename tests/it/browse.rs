@@ -50,7 +50,7 @@ fn discovery_resolves_words_and_a_table_list_follows_changes_live() {
         move |u| tx.send(u).is_ok(),
     ));
     let mut t = Table::default();
-    let mut drain = |t: &mut Table| {
+    let drain = |t: &mut Table| {
         while let Ok(u) = rx.try_recv() {
             t.apply(u);
         }

@@ -223,3 +223,74 @@ fn the_kubelet_pane_shows_every_node() {
         },
     );
 }
+
+/// The resource browser on the local cluster: `:deploy` and `:po` list what kubectl created,
+/// with kubectl's columns, and a scale shows its new pod live.
+#[test]
+fn the_browser_lists_resources_live() {
+    let test = "the_browser_lists_resources_live";
+    if !util::require("tmux", test) || !util::require("kubectl", test) {
+        return;
+    }
+    let tc = TestCluster::new(false);
+    let command = format!(
+        "{} --config {} --data-dir {}",
+        util::KWB,
+        tc.config.display(),
+        tc.data.display()
+    );
+    let tmux = Tmux::start(&command, 160, 40);
+    tmux.wait_for("every component ready", Duration::from_secs(60), |s| {
+        s.contains("6/6 ready")
+    });
+    let kubectl = |args: &[&str]| {
+        let o = Command::new("kubectl")
+            .env("KUBECONFIG", tc.data.join("kubeconfig/admin.kubeconfig"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "kubectl {args:?}: {}", util::stderr(&o));
+    };
+    kubectl(&["create", "deployment", "web", "--image=nginx"]);
+
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "deploy"]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the deployment row", Duration::from_secs(30), |s| {
+        s.lines().any(|l| l.contains("web ") && l.contains("1/1"))
+    });
+    assert!(screen.contains("deployments.apps (default)"), "{screen}");
+    assert!(
+        screen.contains("NAME   READY   UP-TO-DATE   AVAILABLE"),
+        "{screen}"
+    );
+
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "po"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("one pod Running", Duration::from_secs(30), |s| {
+        s.lines()
+            .filter(|l| l.contains("web-") && l.contains("● Running"))
+            .count()
+            == 1
+    });
+    kubectl(&["scale", "deployment", "web", "--replicas=2"]);
+    tmux.wait_for("the new pod, live", Duration::from_secs(30), |s| {
+        s.lines()
+            .filter(|l| l.contains("web-") && l.contains("● Running"))
+            .count()
+            == 2
+    });
+    // An unknown resource is refused with kubectl's words.
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "widgets"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the refusal", Duration::from_secs(10), |s| {
+        s.contains("the server doesn't have a resource type \"widgets\"")
+    });
+
+    tmux.keys(&["q"]);
+    wait_until("kwb to exit after q", Duration::from_secs(30), || {
+        tmux.pane_dead().then_some(())
+    });
+}

@@ -1,0 +1,271 @@
+//! Draws the resource browser: a title (resource, namespace, rows, the watch's state), the
+//! server's Table columns as kubectl prints them (NAMESPACE first across all namespaces), and
+//! only the rows that fit, so a list of thousands costs what a screenful does.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::browser::Browser;
+use super::theme::Theme;
+
+/// Widest a column gets before its cells are cut (the last one takes what is left).
+const MAX_COLUMN: usize = 48;
+
+/// The theme role of a status cell: what kubectl users read as fine, on its way, or broken.
+/// Symbols go with the colours so meaning never rests on colour alone.
+pub fn status_look(text: &str) -> Option<(&'static str, &'static str)> {
+    let ok = [
+        "Running",
+        "Completed",
+        "Succeeded",
+        "Ready",
+        "Bound",
+        "Active",
+        "Complete",
+    ];
+    let pending = [
+        "Pending",
+        "ContainerCreating",
+        "PodInitializing",
+        "Terminating",
+        "SchedulingDisabled",
+    ];
+    if ok.contains(&text) {
+        Some(("●", "state.ready"))
+    } else if pending.contains(&text) || text.starts_with("Init:") {
+        Some(("◐", "state.pending"))
+    } else if [
+        "CrashLoopBackOff",
+        "Error",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "NotReady",
+        "Failed",
+        "StartError",
+        "Evicted",
+        "OOMKilled",
+    ]
+    .contains(&text)
+    {
+        Some(("✖", "state.failed"))
+    } else {
+        None
+    }
+}
+
+/// Draws `browser` in `area`; returns how many rows of the table fit (for paging).
+pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, area: Rect) -> u16 {
+    let Some(resource) = &browser.resource else {
+        return 0;
+    };
+    let table = &browser.table;
+    let all_namespaces = resource.namespaced && browser.namespace.is_none();
+    let scope = if resource.namespaced {
+        browser.namespace_label()
+    } else {
+        "cluster".into()
+    };
+    let state = match (&table.error, table.loaded) {
+        (Some(e), _) => format!(" · ✖ {e}"),
+        (None, false) => " · loading…".into(),
+        (None, true) => String::new(),
+    };
+    let title_role = if focused {
+        "pane.title.focused"
+    } else {
+        "pane.title"
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        format!(
+            " {} ({scope}) · {} rows{state} ",
+            resource.qualified(),
+            table.rows().len()
+        ),
+        theme.get(if table.error.is_some() {
+            "footer.error"
+        } else {
+            title_role
+        }),
+    ))];
+
+    // Columns kubectl get prints (priority 0), NAMESPACE first across namespaces.
+    let shown: Vec<usize> = (0..table.columns.len())
+        .filter(|&i| table.columns[i].priority == 0)
+        .collect();
+    let mut headers: Vec<String> = Vec::new();
+    if all_namespaces {
+        headers.push("NAMESPACE".into());
+    }
+    headers.extend(shown.iter().map(|&i| table.columns[i].name.to_uppercase()));
+    let visible = usize::from(area.height.saturating_sub(2));
+    let offset = (browser.selected + 1).saturating_sub(visible);
+    let status_column = headers.iter().position(|h| h == "STATUS");
+    // Each visible row's cells, a status with its symbol, and the status's theme role.
+    let rows: Vec<(Vec<String>, Option<&str>)> = table
+        .rows()
+        .iter()
+        .skip(offset)
+        .take(visible)
+        .map(|r| {
+            let mut cells: Vec<String> = Vec::new();
+            if all_namespaces {
+                cells.push(r.namespace.clone());
+            }
+            cells.extend(
+                shown
+                    .iter()
+                    .map(|&i| r.cells.get(i).cloned().unwrap_or_default()),
+            );
+            let mut role = None;
+            if let Some(c) = status_column
+                && let Some((symbol, look)) = status_look(&cells[c])
+            {
+                cells[c] = format!("{symbol} {}", cells[c]);
+                role = Some(look);
+            }
+            (cells, role)
+        })
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for (r, _) in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count()).min(MAX_COLUMN);
+        }
+    }
+    let fit = |text: &str, width: usize| -> String {
+        let cut: String = text.chars().take(width).collect();
+        format!("{cut:width$}   ")
+    };
+    lines.push(Line::from(Span::styled(
+        headers
+            .iter()
+            .zip(&widths)
+            .map(|(h, w)| fit(h, *w))
+            .collect::<String>(),
+        theme.get("table.header"),
+    )));
+    for (i, (cells, status_role)) in rows.iter().enumerate() {
+        let selected = focused && offset + i == browser.selected;
+        let spans: Vec<Span> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(col, (text, w))| {
+                let role = match status_role {
+                    _ if selected => "table.selected",
+                    Some(role) if Some(col) == status_column => role,
+                    _ => "text",
+                };
+                Span::styled(fit(text, *w), theme.get(role))
+            })
+            .collect();
+        lines.push(Line::from(spans));
+    }
+    if table.loaded && table.rows().is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!("No resources found in {scope}."),
+            theme.get("text.dim"),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+    u16::try_from(visible).unwrap_or(u16::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::resources::Catalog;
+    use crate::cluster::table::{Column, Row, Update};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use serde_json::json;
+
+    fn browser(namespace: Option<&str>, rows: usize) -> Browser {
+        let lists: Vec<APIResourceList> = serde_json::from_value(json!([
+            {"groupVersion": "v1", "resources": [
+                {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
+                 "shortNames": ["po"], "verbs": ["list", "watch"]}]}
+        ]))
+        .unwrap();
+        let mut b = Browser::default();
+        b.catalog(Catalog::new(&lists));
+        b.command(&format!("po {}", namespace.unwrap_or("all")));
+        let column = |name: &str, priority| Column {
+            name: name.into(),
+            priority,
+        };
+        let rows = (0..rows)
+            .map(|i| Row {
+                namespace: "default".into(),
+                name: format!("web-{i:05}"),
+                cells: vec![
+                    format!("web-{i:05}"),
+                    "1/1".into(),
+                    if i == 1 {
+                        "CrashLoopBackOff"
+                    } else {
+                        "Running"
+                    }
+                    .into(),
+                    "127.244.0.9".into(),
+                ],
+            })
+            .collect();
+        b.update(
+            b.generation,
+            Update::Reset {
+                columns: vec![
+                    column("Name", 0),
+                    column("Ready", 0),
+                    column("Status", 0),
+                    column("IP", 1),
+                ],
+                rows,
+            },
+        );
+        b
+    }
+
+    fn render(b: &Browser, focused: bool, w: u16, h: u16) -> String {
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| {
+            draw(b, focused, &Theme::dark(), f, f.area());
+        })
+        .unwrap();
+        let buf = t.backend().buffer().clone();
+        (0..h)
+            .map(|y| (0..w).map(|x| buf[(x, y)].symbol()).collect::<String>() + "\n")
+            .collect()
+    }
+
+    #[test]
+    fn rows_show_kubectl_columns_with_status_symbols() {
+        let b = browser(Some("default"), 3);
+        let screen = render(&b, true, 80, 10);
+        assert!(screen.contains(" pods (default) · 3 rows "), "{screen}");
+        assert!(screen.contains("NAME        READY   STATUS"), "{screen}");
+        assert!(
+            !screen.contains("IP"),
+            "wide-only columns stay out: {screen}"
+        );
+        assert!(screen.contains("web-00000   1/1     ● Running"), "{screen}");
+        assert!(screen.contains("✖ CrashLoopBackOff"), "{screen}");
+        let all = render(&browser(None, 1), true, 80, 10);
+        assert!(all.contains("NAMESPACE   NAME"), "{all}");
+        assert!(all.contains("pods (all namespaces)"), "{all}");
+    }
+
+    #[test]
+    fn only_the_rows_that_fit_are_drawn_and_the_selection_stays_visible() {
+        let mut b = browser(Some("default"), 10_000);
+        b.move_selection(5_000);
+        let screen = render(&b, true, 100, 20);
+        assert!(screen.contains("web-05000"), "{screen}");
+        assert!(!screen.contains("web-04000"), "{screen}");
+        assert!(screen.contains("10000 rows"), "{screen}");
+    }
+}
