@@ -2,8 +2,9 @@
 //! `:nodes`), the resource and namespace shown, its live Table and the selected row. Pure:
 //! what needs the cluster comes out as [`Want`]s for the event loop.
 
+use crate::cluster::object::ObjectRef;
 use crate::cluster::resources::{Catalog, Resource};
-use crate::cluster::table::{Table, Update};
+use crate::cluster::table::{Row, Table, Update};
 
 /// What the browser needs from the cluster.
 #[derive(Debug, PartialEq, Eq)]
@@ -17,7 +18,54 @@ pub enum Want {
         resource: Resource,
         namespace: Option<String>,
     },
+    /// One object's YAML, describe or log (followed), for the detail of that generation.
+    Detail {
+        generation: u64,
+        kind: DetailKind,
+        object: ObjectRef,
+    },
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DetailKind {
+    Yaml,
+    Describe,
+    Logs,
+}
+
+impl DetailKind {
+    fn label(self) -> &'static str {
+        match self {
+            DetailKind::Yaml => "yaml",
+            DetailKind::Describe => "describe",
+            DetailKind::Logs => "logs",
+        }
+    }
+}
+
+/// A detail view over the list: what it shows and where it is scrolled.
+#[derive(Debug)]
+pub struct Detail {
+    pub kind: DetailKind,
+    pub object: ObjectRef,
+    pub lines: Vec<String>,
+    pub error: Option<String>,
+    pub loaded: bool,
+    /// The first line shown.
+    pub scroll: usize,
+    /// Logs: keep the newest line in view (until scrolled up).
+    pub follow: bool,
+    generation: u64,
+}
+
+impl Detail {
+    pub fn title(&self) -> String {
+        format!("{} {}", self.kind.label(), self.object.label())
+    }
+}
+
+/// Lines a followed log keeps; older ones are in the container's log on the node.
+const DETAIL_LOG_LINES: usize = 10_000;
 
 #[derive(Debug)]
 pub struct Browser {
@@ -32,6 +80,44 @@ pub struct Browser {
     pub table: Table,
     pub selected: usize,
     pub generation: u64,
+    /// Open over the list; Esc goes back to it.
+    pub detail: Option<Detail>,
+    detail_generation: u64,
+    /// `/`: only rows matching it are shown.
+    pub filter: Option<Filter>,
+}
+
+/// A row filter: a case-insensitive regex over the row's namespace and cells, or the plain
+/// text when it is not a valid regex.
+#[derive(Debug)]
+pub struct Filter {
+    pub text: String,
+    regex: Option<regex::Regex>,
+}
+
+impl Filter {
+    pub fn new(text: &str) -> Filter {
+        Filter {
+            text: text.to_string(),
+            regex: regex::RegexBuilder::new(text)
+                .case_insensitive(true)
+                .build()
+                .ok(),
+        }
+    }
+
+    fn matches(&self, row: &Row) -> bool {
+        let fields = std::iter::once(&row.namespace).chain(&row.cells);
+        match &self.regex {
+            Some(re) => fields.into_iter().any(|c| re.is_match(c)),
+            None => {
+                let needle = self.text.to_lowercase();
+                fields
+                    .into_iter()
+                    .any(|c| c.to_lowercase().contains(&needle))
+            }
+        }
+    }
 }
 
 impl Default for Browser {
@@ -45,6 +131,9 @@ impl Default for Browser {
             table: Table::default(),
             selected: 0,
             generation: 0,
+            detail: None,
+            detail_generation: 0,
+            filter: None,
         }
     }
 }
@@ -89,6 +178,7 @@ impl Browser {
     }
 
     fn watch(&mut self, resource: Resource) -> Vec<Want> {
+        self.detail = None;
         self.generation += 1;
         self.table = Table::default();
         self.selected = 0;
@@ -115,7 +205,28 @@ impl Browser {
             return;
         }
         self.table.apply(update);
-        self.selected = self.selected.min(self.table.rows().len().saturating_sub(1));
+        self.selected = self.selected.min(self.row_count().saturating_sub(1));
+    }
+
+    /// The rows shown: the table's, through the filter.
+    pub fn rows(&self) -> impl Iterator<Item = &Row> {
+        self.table
+            .rows()
+            .iter()
+            .filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r)))
+    }
+
+    pub fn row_count(&self) -> usize {
+        match &self.filter {
+            None => self.table.rows().len(),
+            Some(_) => self.rows().count(),
+        }
+    }
+
+    /// `/` then Enter: show only matching rows (empty text: all again).
+    pub fn set_filter(&mut self, text: &str) {
+        self.filter = (!text.is_empty()).then(|| Filter::new(text));
+        self.selected = 0;
     }
 
     /// Tab: the first completion of the word being typed.
@@ -132,11 +243,83 @@ impl Browser {
     }
 
     pub fn move_selection(&mut self, delta: i64) {
-        let last = self.table.rows().len().saturating_sub(1);
+        let last = self.row_count().saturating_sub(1);
         self.selected = self
             .selected
             .saturating_add_signed(delta as isize)
             .min(last);
+    }
+
+    /// Opens `kind` for the selected row (logs: pods only).
+    pub fn open(&mut self, kind: DetailKind) -> (Vec<Want>, Option<Said>) {
+        let (Some(resource), Some(row)) = (&self.resource, self.rows().nth(self.selected)) else {
+            return (vec![], Some(Err("no row selected".into())));
+        };
+        if kind == DetailKind::Logs && !(resource.group.is_empty() && resource.plural == "pods") {
+            return (vec![], Some(Err("logs: select a pod (:po)".into())));
+        }
+        let object = ObjectRef {
+            resource: resource.clone(),
+            namespace: row.namespace.clone(),
+            name: row.name.clone(),
+        };
+        self.detail_generation += 1;
+        self.detail = Some(Detail {
+            kind,
+            object: object.clone(),
+            lines: Vec::new(),
+            error: None,
+            loaded: false,
+            scroll: 0,
+            follow: kind == DetailKind::Logs,
+            generation: self.detail_generation,
+        });
+        let want = Want::Detail {
+            generation: self.detail_generation,
+            kind,
+            object,
+        };
+        (vec![want], None)
+    }
+
+    /// The whole text of the detail of `generation` (YAML, describe), or why there is none.
+    pub fn detail_text(&mut self, generation: u64, text: Result<String, String>) {
+        let Some(d) = self.detail.as_mut().filter(|d| d.generation == generation) else {
+            return;
+        };
+        match text {
+            Ok(text) => {
+                d.lines = text.lines().map(str::to_string).collect();
+                d.loaded = true;
+            }
+            Err(e) => d.error = Some(e),
+        }
+    }
+
+    /// A new line of a followed log.
+    pub fn detail_line(&mut self, generation: u64, line: String) {
+        let Some(d) = self.detail.as_mut().filter(|d| d.generation == generation) else {
+            return;
+        };
+        d.loaded = true;
+        d.lines.push(line);
+        if d.lines.len() > DETAIL_LOG_LINES {
+            let extra = d.lines.len() - DETAIL_LOG_LINES;
+            d.lines.drain(..extra);
+            d.scroll = d.scroll.saturating_sub(extra);
+        }
+    }
+
+    /// Scrolls the detail by `delta` lines (`rows` on screen); scrolling to the end of a log
+    /// follows it again.
+    pub fn scroll_detail(&mut self, delta: i64, rows: usize) {
+        let Some(d) = self.detail.as_mut() else {
+            return;
+        };
+        let last_top = d.lines.len().saturating_sub(rows.max(1));
+        let from = if d.follow { last_top } else { d.scroll };
+        d.scroll = from.saturating_add_signed(delta as isize).min(last_top);
+        d.follow = d.kind == DetailKind::Logs && d.scroll == last_top;
     }
 
     pub fn namespace_label(&self) -> String {
@@ -246,5 +429,99 @@ mod tests {
         b.input = Some("p".into());
         b.complete();
         assert_eq!(b.input.as_deref(), Some("po"));
+    }
+
+    #[test]
+    fn the_filter_matches_text_or_regex_and_the_selection_follows_it() {
+        let mut b = Browser::default();
+        b.catalog(catalog());
+        b.command("po");
+        b.update(
+            1,
+            Update::Reset {
+                columns: vec![],
+                rows: vec![row("web-1"), row("web-2"), row("db-1")],
+            },
+        );
+        b.move_selection(2);
+        b.set_filter("WEB");
+        assert_eq!(b.selected, 0);
+        assert_eq!(b.row_count(), 2);
+        b.set_filter("^db|-2$");
+        let names: Vec<&str> = b.rows().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["db-1", "web-2"], "sorted by name");
+        b.set_filter("web-(");
+        assert_eq!(b.row_count(), 0, "not a regex: matched as text");
+        b.set_filter("");
+        assert_eq!(b.row_count(), 3);
+    }
+
+    #[test]
+    fn details_open_on_the_selected_row_and_drop_stale_answers() {
+        let mut b = Browser::default();
+        b.catalog(catalog());
+        assert!(
+            b.open(DetailKind::Yaml).1.unwrap().is_err(),
+            "nothing listed yet"
+        );
+        b.command("no");
+        b.update(
+            1,
+            Update::Reset {
+                columns: vec![],
+                rows: vec![Row {
+                    namespace: String::new(),
+                    name: "kwb-control-plane".into(),
+                    cells: vec![],
+                }],
+            },
+        );
+        let (_, said) = b.open(DetailKind::Logs);
+        assert_eq!(said, Some(Err("logs: select a pod (:po)".into())));
+        let (wants, _) = b.open(DetailKind::Yaml);
+        let [
+            Want::Detail {
+                generation, object, ..
+            },
+        ] = &wants[..]
+        else {
+            panic!("{wants:?}");
+        };
+        assert_eq!(object.label(), "nodes kwb-control-plane");
+        b.detail_text(generation - 1, Ok("stale".into()));
+        assert!(b.detail.as_ref().unwrap().lines.is_empty());
+        b.detail_text(*generation, Ok("a: 1\nb: 2".into()));
+        assert_eq!(b.detail.as_ref().unwrap().lines, ["a: 1", "b: 2"]);
+        assert_eq!(
+            b.detail.as_ref().unwrap().title(),
+            "yaml nodes kwb-control-plane"
+        );
+    }
+
+    #[test]
+    fn a_followed_log_stays_at_its_end_until_scrolled_up() {
+        let mut b = Browser::default();
+        b.catalog(catalog());
+        b.command("po");
+        b.update(
+            1,
+            Update::Reset {
+                columns: vec![],
+                rows: vec![row("web-1")],
+            },
+        );
+        let (wants, _) = b.open(DetailKind::Logs);
+        let [Want::Detail { generation, .. }] = &wants[..] else {
+            panic!("{wants:?}");
+        };
+        for i in 0..30 {
+            b.detail_line(*generation, format!("line {i}"));
+        }
+        assert!(b.detail.as_ref().unwrap().follow);
+        b.scroll_detail(-5, 10);
+        let d = b.detail.as_ref().unwrap();
+        assert_eq!((d.scroll, d.follow), (15, false));
+        b.scroll_detail(100, 10);
+        assert!(b.detail.as_ref().unwrap().follow, "the end follows again");
     }
 }

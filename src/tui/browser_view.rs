@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::browser::Browser;
+use super::browser::{Browser, Detail, DetailKind};
 use super::theme::Theme;
 
 /// Widest a column gets before its cells are cut (the last one takes what is left).
@@ -58,6 +58,9 @@ pub fn status_look(text: &str) -> Option<(&'static str, &'static str)> {
 
 /// Draws `browser` in `area`; returns how many rows of the table fit (for paging).
 pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, area: Rect) -> u16 {
+    if let Some(detail) = &browser.detail {
+        return draw_detail(detail, focused, theme, frame, area);
+    }
     let Some(resource) = &browser.resource else {
         return 0;
     };
@@ -80,9 +83,17 @@ pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, 
     };
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            " {} ({scope}) · {} rows{state} ",
+            " {} ({scope}) · {}{state} ",
             resource.qualified(),
-            table.rows().len()
+            match &browser.filter {
+                Some(f) => format!(
+                    "{} of {} rows match /{}",
+                    browser.row_count(),
+                    table.rows().len(),
+                    f.text
+                ),
+                None => format!("{} rows", table.rows().len()),
+            }
         ),
         theme.get(if table.error.is_some() {
             "footer.error"
@@ -104,9 +115,8 @@ pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, 
     let offset = (browser.selected + 1).saturating_sub(visible);
     let status_column = headers.iter().position(|h| h == "STATUS");
     // Each visible row's cells, a status with its symbol, and the status's theme role.
-    let rows: Vec<(Vec<String>, Option<&str>)> = table
+    let rows: Vec<(Vec<String>, Option<&str>)> = browser
         .rows()
-        .iter()
         .skip(offset)
         .take(visible)
         .map(|r| {
@@ -164,7 +174,7 @@ pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, 
             .collect();
         lines.push(Line::from(spans));
     }
-    if table.loaded && table.rows().is_empty() {
+    if table.loaded && browser.row_count() == 0 {
         lines.push(Line::from(Span::styled(
             format!("No resources found in {scope}."),
             theme.get("text.dim"),
@@ -172,6 +182,64 @@ pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, 
     }
     frame.render_widget(Paragraph::new(lines), area);
     u16::try_from(visible).unwrap_or(u16::MAX)
+}
+
+/// A detail view: its title, then the lines from its scroll position (a followed log: the
+/// newest); YAML keys stand out.
+fn draw_detail(
+    detail: &Detail,
+    focused: bool,
+    theme: &Theme,
+    frame: &mut Frame,
+    area: Rect,
+) -> u16 {
+    let rows = usize::from(area.height.saturating_sub(1));
+    let state = match (&detail.error, detail.loaded) {
+        (Some(e), _) => format!(" · ✖ {e}"),
+        (None, false) => " · loading…".into(),
+        (None, true) if detail.follow => " · following".into(),
+        (None, true) => format!(" · line {}/{}", detail.scroll + 1, detail.lines.len()),
+    };
+    let role = match (&detail.error, focused) {
+        (Some(_), _) => "footer.error",
+        (None, true) => "pane.title.focused",
+        (None, false) => "pane.title",
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        format!(" {}{state} · esc back ", detail.title()),
+        theme.get(role),
+    ))];
+    let top = if detail.follow {
+        detail.lines.len().saturating_sub(rows)
+    } else {
+        detail.scroll
+    };
+    for text in detail.lines.iter().skip(top).take(rows) {
+        lines.push(match detail.kind {
+            DetailKind::Yaml => yaml_line(text, theme),
+            _ => Line::from(Span::styled(text.clone(), theme.get("text"))),
+        });
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+    u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
+/// A YAML line with its key in the header role.
+fn yaml_line<'a>(text: &'a str, theme: &Theme) -> Line<'a> {
+    let body = text.trim_start_matches([' ', '-']);
+    let indent = text.len() - body.len();
+    let key_end = body
+        .find(": ")
+        .or_else(|| body.ends_with(':').then(|| body.len() - 1))
+        .filter(|_| !body.starts_with('#') && !body.starts_with('"'));
+    match key_end {
+        Some(end) => Line::from(vec![
+            Span::styled(&text[..indent], theme.get("text")),
+            Span::styled(&body[..=end], theme.get("table.header")),
+            Span::styled(&body[end + 1..], theme.get("text")),
+        ]),
+        None => Line::from(Span::styled(text, theme.get("text"))),
+    }
 }
 
 #[cfg(test)]
@@ -257,6 +325,36 @@ mod tests {
         let all = render(&browser(None, 1), true, 80, 10);
         assert!(all.contains("NAMESPACE   NAME"), "{all}");
         assert!(all.contains("pods (all namespaces)"), "{all}");
+    }
+
+    #[test]
+    fn a_detail_replaces_the_list_and_a_followed_log_shows_its_end() {
+        let mut b = browser(Some("default"), 3);
+        let (wants, _) = b.open(DetailKind::Logs);
+        let [crate::tui::browser::Want::Detail { generation, .. }] = &wants[..] else {
+            panic!("{wants:?}");
+        };
+        for i in 0..50 {
+            b.detail_line(*generation, format!("GET /{i} 200"));
+        }
+        let screen = render(&b, true, 80, 10);
+        assert!(
+            screen.contains(" logs pods default/web-00000 · following · esc back "),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("GET /49 200") && !screen.contains("GET /40 200"),
+            "{screen}"
+        );
+        assert!(!screen.contains("NAME"), "{screen}");
+        let (wants, _) = b.open(DetailKind::Yaml);
+        let [crate::tui::browser::Want::Detail { generation, .. }] = &wants[..] else {
+            panic!("{wants:?}");
+        };
+        b.detail_text(*generation, Ok("metadata:\n  name: web-00000\n".into()));
+        let screen = render(&b, true, 80, 10);
+        assert!(screen.contains("  name: web-00000"), "{screen}");
+        assert!(screen.contains("line 1/2"), "{screen}");
     }
 
     #[test]

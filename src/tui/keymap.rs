@@ -33,6 +33,9 @@ pub enum Cmd {
     Quit,
     Command,
     FocusBrowser,
+    Yaml,
+    Describe,
+    Logs,
 }
 
 /// Every command: its name in keymap files, and what it does (shown in help).
@@ -132,6 +135,13 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         "focus-browser",
         "focus the resource browser",
     ),
+    (Cmd::Yaml, "yaml", "browser: the selected object's YAML"),
+    (
+        Cmd::Describe,
+        "describe",
+        "browser: describe it, with its events",
+    ),
+    (Cmd::Logs, "logs", "browser: follow the selected pod's log"),
     (Cmd::Quit, "quit", "stop every component and quit"),
 ];
 

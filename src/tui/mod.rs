@@ -116,7 +116,8 @@ async fn event_loop(
             for effect in state::update(state, action, &looks.keymap) {
                 match effect {
                     Effect::Supervisor(cmd) => handle.send(cmd),
-                    Effect::Cluster(want) => cluster.want(want),
+                    Effect::Cluster(want) => cluster.want(*want),
+                    Effect::CloseDetail => cluster.close_detail(),
                     Effect::Shutdown => {
                         if let Some(s) = supervisor.take() {
                             let tx = tx.clone();
@@ -143,6 +144,8 @@ struct ClusterLink {
     kubeconfig: std::path::PathBuf,
     tx: mpsc::UnboundedSender<Action>,
     watch: Option<tokio::task::JoinHandle<()>>,
+    /// The open detail's fetch or log follow.
+    detail: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ClusterLink {
@@ -151,6 +154,13 @@ impl ClusterLink {
             kubeconfig: kubeconfig.into(),
             tx,
             watch: None,
+            detail: None,
+        }
+    }
+
+    fn close_detail(&mut self) {
+        if let Some(task) = self.detail.take() {
+            task.abort();
         }
     }
 
@@ -191,8 +201,53 @@ impl ClusterLink {
                     .await;
                 }));
             }
+            browser::Want::Detail {
+                generation,
+                kind,
+                object,
+            } => {
+                if let Some(old) = self.detail.take() {
+                    old.abort();
+                }
+                self.detail = Some(tokio::spawn(async move {
+                    let result = detail(&kubeconfig, kind, &object, generation, &tx).await;
+                    if let Err(e) = result {
+                        let _ = tx.send(Action::DetailText(generation, Err(e)));
+                    }
+                }));
+            }
         }
     }
+}
+
+/// Fetches a detail view's text, or follows a pod's log line by line.
+async fn detail(
+    kubeconfig: &std::path::Path,
+    kind: browser::DetailKind,
+    object: &crate::cluster::object::ObjectRef,
+    generation: u64,
+    tx: &mpsc::UnboundedSender<Action>,
+) -> Result<(), String> {
+    use crate::cluster::object;
+    let client = crate::agent::client(kubeconfig)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let text = match kind {
+        browser::DetailKind::Logs => {
+            return object::follow_log(&client, &object.namespace, &object.name, None, |line| {
+                tx.send(Action::DetailLine(generation, line)).is_ok()
+            })
+            .await;
+        }
+        browser::DetailKind::Yaml => object::yaml(&object::get(&client, object).await?),
+        browser::DetailKind::Describe => {
+            let value = object::get(&client, object).await?;
+            let events = object::events(&client, &value).await;
+            object::describe(&value, &events)
+        }
+    };
+    let _ = tx.send(Action::DetailText(generation, Ok(text)));
+    Ok(())
 }
 
 fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {

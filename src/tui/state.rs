@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::browser::{Browser, Want};
+use super::browser::{Browser, DetailKind, Want};
 use super::keymap::{Cmd, Keymap};
 use crate::cluster::resources::Catalog;
 use crate::cluster::table::Update;
@@ -34,6 +34,10 @@ pub enum Action {
     Catalog(Result<Catalog, String>),
     /// An update of the browser's watch of that generation.
     Table(u64, Update),
+    /// The text of the browser's detail view of that generation, or why there is none.
+    DetailText(u64, Result<String, String>),
+    /// A line of a followed log in the detail view of that generation.
+    DetailLine(u64, String),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -42,7 +46,9 @@ pub enum Effect {
     /// Stop everything, then send `ShutdownDone`.
     Shutdown,
     /// Ask the cluster for the browser.
-    Cluster(Want),
+    Cluster(Box<Want>),
+    /// The detail view closed: its log follow can stop.
+    CloseDetail,
 }
 
 /// What the header shows about the local cluster.
@@ -119,6 +125,11 @@ impl State {
             browser: Browser::default(),
             browser_focus: false,
         }
+    }
+
+    /// `/` filters the browser's rows rather than searching the focused log.
+    pub fn filtering(&self) -> bool {
+        self.browser_focus && self.browser.detail.is_none() && self.browser.resource.is_some()
     }
 
     pub fn focused(&self) -> &Pane {
@@ -236,6 +247,14 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             state.browser.update(generation, update);
             vec![]
         }
+        Action::DetailText(generation, text) => {
+            state.browser.detail_text(generation, text);
+            vec![]
+        }
+        Action::DetailLine(generation, line) => {
+            state.browser.detail_line(generation, line);
+            vec![]
+        }
     }
 }
 
@@ -252,7 +271,10 @@ fn browser_done(
     if wants.iter().any(|w| matches!(w, Want::Watch { .. })) {
         state.browser_focus = true;
     }
-    wants.into_iter().map(Effect::Cluster).collect()
+    wants
+        .into_iter()
+        .map(|w| Effect::Cluster(Box::new(w)))
+        .collect()
 }
 
 /// Keys while the `:` prompt is open.
@@ -291,7 +313,11 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
             KeyCode::Enter => {
                 let needle = std::mem::take(input);
                 state.search_input = None;
-                search(state, needle);
+                if state.filtering() {
+                    state.browser.set_filter(&needle);
+                } else {
+                    search(state, needle);
+                }
             }
             KeyCode::Backspace => {
                 input.pop();
@@ -311,9 +337,30 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     }
     let n = state.panes.len();
     let focused = state.panes[state.focus].status.component;
+    if state.browser_focus && state.browser.detail.is_some() {
+        let rows = usize::from(state.page_rows.max(1));
+        let page = rows as i64;
+        let scroll = |state: &mut State, delta: i64| {
+            state.browser.scroll_detail(delta, rows);
+            vec![]
+        };
+        match cmd {
+            Cmd::ScrollUp => return scroll(state, -1),
+            Cmd::ScrollDown => return scroll(state, 1),
+            Cmd::PageUp => return scroll(state, -page),
+            Cmd::PageDown => return scroll(state, page),
+            Cmd::ScrollTop => return scroll(state, i64::MIN / 2),
+            Cmd::Follow => return scroll(state, i64::MAX / 2),
+            Cmd::Back => {
+                state.browser.detail = None;
+                return vec![Effect::CloseDetail];
+            }
+            _ => {}
+        }
+    }
     if state.browser_focus {
         let page = i64::from(state.page_rows.max(1));
-        let rows = state.browser.table.rows().len() as i64;
+        let rows = state.browser.row_count() as i64;
         match cmd {
             Cmd::ScrollUp => return move_in_browser(state, -1),
             Cmd::ScrollDown => return move_in_browser(state, 1),
@@ -321,6 +368,19 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
             Cmd::PageDown => return move_in_browser(state, page),
             Cmd::ScrollTop => return move_in_browser(state, -rows),
             Cmd::Follow => return move_in_browser(state, rows),
+            Cmd::Yaml | Cmd::Describe | Cmd::Logs => {
+                let kind = match cmd {
+                    Cmd::Yaml => DetailKind::Yaml,
+                    Cmd::Describe => DetailKind::Describe,
+                    _ => DetailKind::Logs,
+                };
+                let done = state.browser.open(kind);
+                return browser_done(state, done);
+            }
+            Cmd::Back if state.browser.filter.is_some() => {
+                state.browser.set_filter("");
+                return vec![];
+            }
             Cmd::FocusNext | Cmd::FocusPrev | Cmd::Focus(_) | Cmd::Back => {
                 state.browser_focus = false;
                 if cmd == Cmd::Back {
@@ -332,6 +392,8 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     }
     match cmd {
         Cmd::Command => state.browser.input = Some(String::new()),
+        // Only in the focused browser (above).
+        Cmd::Yaml | Cmd::Describe | Cmd::Logs => {}
         Cmd::FocusBrowser => state.browser_focus = state.browser.resource.is_some(),
         Cmd::FocusNext => state.focus = (state.focus + 1) % n,
         Cmd::FocusPrev => state.focus = (state.focus + n - 1) % n,

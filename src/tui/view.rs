@@ -81,8 +81,13 @@ fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame,
             ),
         ])
     } else if let Some(input) = &state.search_input {
+        let what = if state.filtering() {
+            " filter (text or regex): "
+        } else {
+            " search: "
+        };
         Line::from(vec![
-            Span::styled(" search: ", theme.get("footer.key")),
+            Span::styled(what, theme.get("footer.key")),
             Span::styled(format!("{input}▏"), theme.get("footer.message")),
             Span::styled("  enter find · esc cancel", theme.get("footer")),
         ])

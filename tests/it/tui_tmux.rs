@@ -281,6 +281,56 @@ fn the_browser_lists_resources_live() {
             .count()
             == 2
     });
+    // On the selected pod: its YAML, its describe with events, its log followed.
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_for("the YAML", Duration::from_secs(15), |s| {
+        s.contains("kind: Pod") && s.contains(" yaml pods default/web-")
+    });
+    assert!(
+        !screen.contains("manager:"),
+        "managedFields folded: {screen}"
+    );
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("READY")
+    });
+    tmux.keys(&["d"]);
+    tmux.wait_for("the describe", Duration::from_secs(15), |s| {
+        s.contains("Name:         web-")
+    });
+    // Its events are at the end.
+    tmux.keys(&["G"]);
+    tmux.wait_for("the describe's events", Duration::from_secs(15), |s| {
+        s.contains("Events:") && s.contains("Started container nginx")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("READY")
+    });
+    tmux.keys(&["l"]);
+    tmux.wait_for("the followed log", Duration::from_secs(15), |s| {
+        s.contains("following") && s.contains("kwb sim: started nginx")
+    });
+    tmux.keys(&["Escape"]);
+    // `/` filters the rows; Esc clears the filter.
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "nomatch"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the filter", Duration::from_secs(5), |s| {
+        s.contains("0 of 2 rows match /nomatch")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the filter cleared", Duration::from_secs(5), |s| {
+        s.contains("2 rows")
+    });
+    // Every namespace: kube-system's pods too? The builtin runs no pods there; the scope says so.
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "ns all"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("all namespaces", Duration::from_secs(10), |s| {
+        s.contains("pods (all namespaces)") && s.contains("NAMESPACE")
+    });
+
     // An unknown resource is refused with kubectl's words.
     tmux.keys(&[":"]);
     tmux.keys(&["-l", "widgets"]);

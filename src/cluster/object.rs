@@ -1,0 +1,313 @@
+//! One object of the cluster, for the browser's detail views: its YAML (managedFields folded
+//! away, as they are noise to a reader), a describe in kubectl's generic layout with the
+//! object's events, and a pod's log followed live.
+
+use std::collections::BTreeMap;
+
+use futures::{AsyncBufReadExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::LogParams;
+use serde_json::Value;
+
+use super::resources::Resource;
+
+/// Which object: its resource, namespace (empty when cluster-scoped) and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub resource: Resource,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectRef {
+    fn path(&self) -> String {
+        let ns = (!self.namespace.is_empty()).then_some(self.namespace.as_str());
+        format!("{}/{}", self.resource.path(ns), self.name)
+    }
+
+    /// `pods default/web-1`, `nodes kwb-control-plane`.
+    pub fn label(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {}", self.resource.qualified(), self.name)
+        } else {
+            format!(
+                "{} {}/{}",
+                self.resource.qualified(),
+                self.namespace,
+                self.name
+            )
+        }
+    }
+}
+
+pub async fn get(client: &kube::Client, object: &ObjectRef) -> Result<Value, String> {
+    let request = http::Request::get(object.path())
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    client
+        .request::<Value>(request)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The object as YAML, managedFields folded into a comment line.
+pub fn yaml(object: &Value) -> String {
+    let mut object = object.clone();
+    let folded = object["metadata"]
+        .as_object_mut()
+        .and_then(|m| m.remove("managedFields"))
+        .and_then(|f| f.as_array().map(Vec::len));
+    let mut text = serde_saphyr::to_string(&object).unwrap_or_else(|e| format!("# {e}\n"));
+    if let Some(n) = folded {
+        text.push_str(&format!("# metadata.managedFields: {n} entries folded\n"));
+    }
+    text
+}
+
+/// The events about the object (core events whose involvedObject is it), oldest first.
+pub async fn events(client: &kube::Client, object: &Value) -> Vec<Value> {
+    let Some(uid) = object["metadata"]["uid"].as_str() else {
+        return Vec::new();
+    };
+    let ns = object["metadata"]["namespace"].as_str().unwrap_or("");
+    let path = if ns.is_empty() {
+        "/api/v1/events".to_string()
+    } else {
+        format!("/api/v1/namespaces/{ns}/events")
+    };
+    let uri = format!("{path}?fieldSelector=involvedObject.uid%3D{uid}");
+    let Ok(request) = http::Request::get(uri).body(Vec::new()) else {
+        return Vec::new();
+    };
+    let list = client.request::<Value>(request).await.unwrap_or_default();
+    let mut items = list["items"].as_array().cloned().unwrap_or_default();
+    items.sort_by_key(|e| {
+        e["lastTimestamp"]
+            .as_str()
+            .or(e["eventTime"].as_str())
+            .unwrap_or("")
+            .to_string()
+    });
+    items
+}
+
+/// kubectl's generic describe: Name, Namespace, Labels, Annotations, then every other field
+/// as an indented tree with Title Case keys, then the Events table.
+pub fn describe(object: &Value, events: &[Value]) -> String {
+    let m = &object["metadata"];
+    let mut out = String::new();
+    let line = |out: &mut String, key: &str, value: &str| {
+        let key = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}:")
+        };
+        out.push_str(&format!("{key:<14}{value}\n"));
+    };
+    line(&mut out, "Name", m["name"].as_str().unwrap_or(""));
+    if let Some(ns) = m["namespace"].as_str() {
+        line(&mut out, "Namespace", ns);
+    }
+    for (key, field) in [("Labels", "labels"), ("Annotations", "annotations")] {
+        let map: BTreeMap<String, String> = m[field]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.as_str() != "kubectl.kubernetes.io/last-applied-configuration")
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+            .collect();
+        if map.is_empty() {
+            line(&mut out, key, "<none>");
+        }
+        for (i, (k, v)) in map.iter().enumerate() {
+            line(&mut out, if i == 0 { key } else { "" }, &format!("{k}={v}"));
+        }
+    }
+    if let Some(t) = m["creationTimestamp"].as_str() {
+        line(&mut out, "Created", t);
+    }
+    for (key, value) in object.as_object().into_iter().flatten() {
+        if matches!(key.as_str(), "metadata" | "apiVersion" | "kind") {
+            continue;
+        }
+        tree(&mut out, &title(key), value, 0);
+    }
+    out.push_str("Events:");
+    if events.is_empty() {
+        out.push_str("       <none>\n");
+        return out;
+    }
+    out.push_str("\n  Type    Reason    Age    From    Message\n  ----    ------    ---    ----    -------\n");
+    for e in events {
+        let count = e["count"].as_i64().unwrap_or(1);
+        let when = e["lastTimestamp"]
+            .as_str()
+            .or(e["eventTime"].as_str())
+            .unwrap_or("");
+        let from = e["source"]["component"]
+            .as_str()
+            .or(e["reportingComponent"].as_str())
+            .unwrap_or("");
+        let times = if count > 1 {
+            format!(" (x{count})")
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "  {}  {}  {when}{times}  {from}  {}\n",
+            e["type"].as_str().unwrap_or(""),
+            e["reason"].as_str().unwrap_or(""),
+            e["message"].as_str().unwrap_or("").trim_end()
+        ));
+    }
+    out
+}
+
+/// `containerPort` → `Container Port`, `podIP` → `Pod IP`: a word starts at a capital after
+/// a lower-case letter or digit.
+fn title(key: &str) -> String {
+    let mut out = String::new();
+    let mut previous: Option<char> = None;
+    for c in key.chars() {
+        match previous {
+            None => out.extend(c.to_uppercase()),
+            Some(p) if c.is_uppercase() && (p.is_lowercase() || p.is_ascii_digit()) => {
+                out.push(' ');
+                out.push(c);
+            }
+            Some(_) => out.push(c),
+        }
+        previous = Some(c);
+    }
+    out
+}
+
+fn tree(out: &mut String, key: &str, value: &Value, depth: usize) {
+    let pad = "  ".repeat(depth);
+    match value {
+        Value::Object(map) if map.is_empty() => out.push_str(&format!("{pad}{key}:  <none>\n")),
+        Value::Object(map) => {
+            out.push_str(&format!("{pad}{key}:\n"));
+            for (k, v) in map {
+                tree(out, &title(k), v, depth + 1);
+            }
+        }
+        Value::Array(items) if items.is_empty() => out.push_str(&format!("{pad}{key}:  <none>\n")),
+        Value::Array(items) => {
+            out.push_str(&format!("{pad}{key}:\n"));
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Value::Object(_) | Value::Array(_) => {
+                        // Each element headed by its name (containers), else its index.
+                        let name = item["name"]
+                            .as_str()
+                            .map_or(format!("[{i}]"), str::to_string);
+                        tree(out, &name, item, depth + 1);
+                    }
+                    v => out.push_str(&format!("{pad}  {}\n", scalar(v))),
+                }
+            }
+        }
+        v => out.push_str(&format!("{pad}{key}:  {}\n", scalar(v))),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "<none>".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Follows the log of a pod's container (the first when None), from its last 500 lines,
+/// sending each line until `send` returns false or the log ends.
+pub async fn follow_log(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: Option<String>,
+    send: impl Fn(String) -> bool,
+) -> Result<(), String> {
+    let api: kube::Api<Pod> = kube::Api::namespaced(client.clone(), namespace);
+    let params = LogParams {
+        follow: true,
+        tail_lines: Some(500),
+        container,
+        ..LogParams::default()
+    };
+    let stream = api.log_stream(pod, &params).await.map_err(|e| match e {
+        kube::Error::Api(s) => s.message.clone(),
+        e => e.to_string(),
+    })?;
+    let mut lines = stream.lines();
+    while let Some(line) = lines.try_next().await.map_err(|e| e.to_string())? {
+        if !send(line) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod() -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-1", "namespace": "default", "uid": "u1",
+                "labels": {"app": "web"},
+                "creationTimestamp": "2026-12-07T10:00:00Z",
+                "managedFields": [{"manager": "kubectl"}, {"manager": "kubelet"}]},
+            "spec": {"nodeName": "kwb-control-plane",
+                "containers": [{"name": "nginx", "image": "nginx",
+                    "ports": [{"containerPort": 80}]}]},
+            "status": {"phase": "Running", "podIP": "127.244.0.2"}})
+    }
+
+    #[test]
+    fn yaml_folds_managed_fields() {
+        let text = yaml(&pod());
+        assert!(text.contains("name: web-1"), "{text}");
+        assert!(!text.contains("manager:"), "{text}");
+        assert!(
+            text.ends_with("# metadata.managedFields: 2 entries folded\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn describe_reads_like_kubectl_s_generic_describer() {
+        let events = vec![json!({"type": "Normal", "reason": "Started", "count": 2,
+            "lastTimestamp": "2026-12-07T10:00:01Z", "source": {"component": "kubelet"},
+            "message": "Started container nginx"})];
+        let text = describe(&pod(), &events);
+        assert!(
+            text.starts_with("Name:         web-1\nNamespace:    default\n"),
+            "{text}"
+        );
+        assert!(text.contains("Labels:       app=web\n"), "{text}");
+        let two = json!({"metadata": {"name": "x", "labels": {"a": "1", "b": "2"}}});
+        assert!(describe(&two, &[]).contains("Labels:       a=1\n              b=2\n"));
+        assert!(text.contains("Annotations:  <none>\n"), "{text}");
+        assert!(
+            text.contains("Spec:\n  Containers:\n    nginx:\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      Ports:\n        [0]:\n          Container Port:  80\n"),
+            "{text}"
+        );
+        assert!(text.contains("  Pod IP:  127.244.0.2\n"), "{text}");
+        assert!(
+            text.contains(
+                "  Normal  Started  2026-12-07T10:00:01Z (x2)  kubelet  Started container nginx\n"
+            ),
+            "{text}"
+        );
+        assert!(describe(&pod(), &[]).ends_with("Events:       <none>\n"));
+        assert_eq!(title("containerPort"), "Container Port");
+        assert_eq!(title("hostIPs"), "Host IPs");
+    }
+}
