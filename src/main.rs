@@ -29,6 +29,16 @@ struct Cli {
     /// Open the TUI with every component stopped, to start them one by one.
     #[arg(long)]
     no_start: bool,
+    /// Open the TUI on an existing cluster instead: the kubeconfig given, else KUBECONFIG's
+    /// files, else ~/.kube/config.
+    #[arg(long, value_name = "KUBECONFIG")]
+    attach: Option<Option<PathBuf>>,
+    /// With --attach: the kubeconfig context (default: its current context).
+    #[arg(long, requires = "attach")]
+    context: Option<String>,
+    /// With --attach: the namespace to start in (default: the context's, else default).
+    #[arg(short = 'n', long, requires = "attach")]
+    namespace: Option<String>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -185,6 +195,15 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
+        None if cli.attach.is_some() => {
+            let kubeconfig = cli.attach.flatten();
+            let _log = log_to_dir(&attach_log_dir())?;
+            let target = kwb::cluster::connect::Target {
+                kubeconfig,
+                context: cli.context,
+            };
+            runtime.block_on(tui::run_attached(target, cli.namespace))?;
+        }
         None => {
             let (cluster, lock) = prepare(&cli.cluster)?;
             let _log = log_to_file(&cluster.data)?;
@@ -372,7 +391,24 @@ fn log_to_stderr() {
 
 /// kwb's own log goes to `<data>/kwb.log`, never to the terminal the TUI draws on.
 fn log_to_file(data: &DataDir) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    let appender = tracing_appender::rolling::never(data.root(), "kwb.log");
+    log_to_dir(data.root())
+}
+
+/// Where `kwb --attach` logs: $XDG_STATE_HOME/kwb, else ~/.local/state/kwb.
+fn attach_log_dir() -> PathBuf {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("kwb")
+}
+
+fn log_to_dir(
+    dir: &std::path::Path,
+) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the log dir {}", dir.display()))?;
+    let appender = tracing_appender::rolling::never(dir, "kwb.log");
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("kwb=info"));
@@ -390,6 +426,7 @@ async fn run_tui(cluster: LocalCluster, lock: DataDirLock, start_all: bool) -> a
         data_dir: cluster.data.root().display().to_string(),
         kubeconfig: cluster.data.admin_kubeconfig().display().to_string(),
         apiserver_url: cluster.apiserver_url(),
+        attached: None,
     };
     let hosted = host::host(cluster, lock, supervisor::Options::default())?;
     tui::run(hosted, tui::Options { start_all, info }).await
@@ -410,6 +447,16 @@ mod tests {
             &["kwb", "up", "--detach", "--nodes", "2"],
             &["kwb", "--nodes", "2"],
             &["kwb", "start", "kubelet", "--node", "kwb-worker"],
+            &["kwb", "--attach"],
+            &[
+                "kwb",
+                "--attach",
+                "/tmp/k.yaml",
+                "--context",
+                "c",
+                "-n",
+                "demo",
+            ],
         ] {
             let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
             if let Some(Cmd::Bench { what }) = cli.command {
@@ -420,5 +467,11 @@ mod tests {
                 }
             }
         }
+        let bare = Cli::try_parse_from(["kwb", "--attach"]).unwrap();
+        assert_eq!(bare.attach, Some(None), "no file: KUBECONFIG's");
+        assert!(
+            Cli::try_parse_from(["kwb", "-n", "demo"]).is_err(),
+            "-n only with --attach"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! which resources it serves ([`resources`]) and their live lists as the server's Tables
 //! ([`table`]), the columns `kubectl get` prints.
 
+pub mod connect;
 pub mod object;
 pub mod resources;
 pub mod table;

@@ -22,6 +22,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::cluster::connect::{Target, connect};
 use crate::host::Hosted;
 use crate::supervisor::{Command, Event, Handle, Supervisor};
 use keymap::Keymap;
@@ -41,24 +42,72 @@ pub async fn run(hosted: Hosted, options: Options) -> anyhow::Result<()> {
         shutdown_requests,
         lock: _lock,
     } = hosted;
+    let handle = supervisor.handle();
+    let mut state = State::new(handle.statuses(), options.info);
+    let target = Target {
+        kubeconfig: Some(state.info.kubeconfig.clone().into()),
+        context: None,
+    };
+    let local = Local {
+        supervisor: Some(supervisor),
+        handle,
+        shutdown_requests,
+        start_all: options.start_all,
+    };
+    with_terminal(&mut state, target, Some(local), Vec::new()).await
+}
+
+/// `kwb --attach`: the same TUI on any cluster, the browser full width, no local components.
+/// Starts on the pods of `namespace` (else the context's, else default).
+pub async fn run_attached(target: Target, namespace: Option<String>) -> anyhow::Result<()> {
+    let connection = connect(&target).await.map_err(|e| anyhow::anyhow!(e))?;
+    let version = match connection.client.apiserver_version().await {
+        Ok(v) => v.git_version,
+        Err(e) => {
+            tracing::warn!("server version: {e}");
+            "unreachable".into()
+        }
+    };
+    let namespace = namespace
+        .or(connection.namespace.clone())
+        .unwrap_or_else(|| "default".into());
+    let info = ClusterInfo {
+        name: connection.cluster.clone(),
+        apiserver_url: connection.server.clone(),
+        attached: Some(state::Attached {
+            context: connection.context.clone(),
+            user: connection.user.clone(),
+            server_version: version,
+        }),
+        ..ClusterInfo::default()
+    };
+    let mut state = State::new(Vec::new(), info);
+    state.browser_focus = true;
+    let first = state.browser.command(&format!("po {namespace}"));
+    let effects = state::browser_effects(&mut state, first);
+    with_terminal(&mut state, target, None, effects).await
+}
+
+/// What the local mode has and attach mode has not: the supervisor of the components.
+struct Local {
+    supervisor: Option<Supervisor>,
+    handle: Handle,
+    shutdown_requests: mpsc::UnboundedReceiver<()>,
+    start_all: bool,
+}
+
+async fn with_terminal(
+    state: &mut State,
+    target: Target,
+    local: Option<Local>,
+    first: Vec<Effect>,
+) -> anyhow::Result<()> {
     let keymap = Keymap::default_keymap();
     let theme =
         Theme::dark().with_no_color(std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
-    let handle = supervisor.handle();
-    let mut state = State::new(handle.statuses(), options.info);
-
     let mut terminal = enter_terminal()?;
     let looks = Looks { theme, keymap };
-    let result = event_loop(
-        &mut terminal,
-        &mut state,
-        &looks,
-        supervisor,
-        handle,
-        shutdown_requests,
-        options.start_all,
-    )
-    .await;
+    let result = event_loop(&mut terminal, state, &looks, target, local, first).await;
     leave_terminal();
     result
 }
@@ -75,23 +124,35 @@ async fn event_loop(
     terminal: &mut Term,
     state: &mut State,
     looks: &Looks,
-    supervisor: Supervisor,
-    handle: Handle,
-    shutdown_requests: mpsc::UnboundedReceiver<()>,
-    start_all: bool,
+    target: Target,
+    local: Option<Local>,
+    first: Vec<Effect>,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     spawn_terminal_events(tx.clone());
-    spawn_quit_requests(shutdown_requests, tx.clone())?;
-    spawn_supervisor_events(handle.subscribe(), tx.clone());
-    let mut supervisor = Some(supervisor);
-    let mut cluster = ClusterLink::new(&state.info.kubeconfig, tx.clone());
+    let (mut supervisor, handle) = match local {
+        Some(local) => {
+            spawn_quit_requests(Some(local.shutdown_requests), tx.clone())?;
+            spawn_supervisor_events(local.handle.subscribe(), tx.clone());
+            if local.start_all {
+                local.handle.send(Command::StartAll);
+            }
+            (local.supervisor, Some(local.handle))
+        }
+        None => {
+            spawn_quit_requests(None, tx.clone())?;
+            (None, None)
+        }
+    };
+    let mut cluster = ClusterLink::new(target, tx.clone());
+    for effect in first {
+        if let Effect::Cluster(want) = effect {
+            cluster.want(*want);
+        }
+    }
 
     terminal.draw(|f| view::view(state, &looks.theme, &looks.keymap, f))?;
     tracing::info!("first frame drawn");
-    if start_all {
-        handle.send(Command::StartAll);
-    }
 
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -115,17 +176,22 @@ async fn event_loop(
         for action in actions {
             for effect in state::update(state, action, &looks.keymap) {
                 match effect {
-                    Effect::Supervisor(cmd) => handle.send(cmd),
+                    Effect::Supervisor(cmd) => {
+                        if let Some(h) = &handle {
+                            h.send(cmd);
+                        }
+                    }
                     Effect::Cluster(want) => cluster.want(*want),
                     Effect::CloseDetail => cluster.close_detail(),
                     Effect::Shutdown => {
-                        if let Some(s) = supervisor.take() {
-                            let tx = tx.clone();
-                            tokio::spawn(async move {
+                        let tx = tx.clone();
+                        let supervisor = supervisor.take();
+                        tokio::spawn(async move {
+                            if let Some(s) = supervisor {
                                 s.shutdown().await;
-                                let _ = tx.send(Action::ShutdownDone);
-                            });
-                        }
+                            }
+                            let _ = tx.send(Action::ShutdownDone);
+                        });
                     }
                 }
             }
@@ -141,7 +207,7 @@ async fn event_loop(
 /// The browser's line to the cluster, through the admin kubeconfig: discovery, and one watch at
 /// a time (a new one replaces the last). Answers come back as actions.
 struct ClusterLink {
-    kubeconfig: std::path::PathBuf,
+    target: Target,
     tx: mpsc::UnboundedSender<Action>,
     watch: Option<tokio::task::JoinHandle<()>>,
     /// The open detail's fetch or log follow.
@@ -149,9 +215,9 @@ struct ClusterLink {
 }
 
 impl ClusterLink {
-    fn new(kubeconfig: &str, tx: mpsc::UnboundedSender<Action>) -> ClusterLink {
+    fn new(target: Target, tx: mpsc::UnboundedSender<Action>) -> ClusterLink {
         ClusterLink {
-            kubeconfig: kubeconfig.into(),
+            target,
             tx,
             watch: None,
             detail: None,
@@ -165,15 +231,15 @@ impl ClusterLink {
     }
 
     fn want(&mut self, want: browser::Want) {
-        let (kubeconfig, tx) = (self.kubeconfig.clone(), self.tx.clone());
+        let (target, tx) = (self.target.clone(), self.tx.clone());
         match want {
             browser::Want::Catalog => {
                 tokio::spawn(async move {
-                    let catalog = match crate::agent::client(&kubeconfig).await {
-                        Ok(client) => crate::cluster::resources::Catalog::discover(&client)
+                    let catalog = match connect(&target).await {
+                        Ok(c) => crate::cluster::resources::Catalog::discover(&c.client)
                             .await
                             .map_err(|e| format!("{e} (is the apiserver running?)")),
-                        Err(e) => Err(format!("{e:#}")),
+                        Err(e) => Err(e),
                     };
                     let _ = tx.send(Action::Catalog(catalog));
                 });
@@ -187,10 +253,10 @@ impl ClusterLink {
                     old.abort();
                 }
                 self.watch = Some(tokio::spawn(async move {
-                    let client = match crate::agent::client(&kubeconfig).await {
-                        Ok(c) => c,
+                    let client = match connect(&target).await {
+                        Ok(c) => c.client,
                         Err(e) => {
-                            let update = crate::cluster::table::Update::Error(format!("{e:#}"));
+                            let update = crate::cluster::table::Update::Error(e);
                             let _ = tx.send(Action::Table(generation, update));
                             return;
                         }
@@ -210,7 +276,7 @@ impl ClusterLink {
                     old.abort();
                 }
                 self.detail = Some(tokio::spawn(async move {
-                    let result = detail(&kubeconfig, kind, &object, generation, &tx).await;
+                    let result = detail(&target, kind, &object, generation, &tx).await;
                     if let Err(e) = result {
                         let _ = tx.send(Action::DetailText(generation, Err(e)));
                     }
@@ -222,16 +288,14 @@ impl ClusterLink {
 
 /// Fetches a detail view's text, or follows a pod's log line by line.
 async fn detail(
-    kubeconfig: &std::path::Path,
+    target: &Target,
     kind: browser::DetailKind,
     object: &crate::cluster::object::ObjectRef,
     generation: u64,
     tx: &mpsc::UnboundedSender<Action>,
 ) -> Result<(), String> {
     use crate::cluster::object;
-    let client = crate::agent::client(kubeconfig)
-        .await
-        .map_err(|e| format!("{e:#}"))?;
+    let client = connect(target).await?.client;
     let text = match kind {
         browser::DetailKind::Logs => {
             return object::follow_log(&client, &object.namespace, &object.name, None, |line| {
@@ -272,15 +336,23 @@ fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {
 
 /// `kwb down`, SIGTERM and SIGHUP (the terminal closed) quit as `q` does: everything stops.
 fn spawn_quit_requests(
-    mut shutdown_requests: mpsc::UnboundedReceiver<()>,
+    shutdown_requests: Option<mpsc::UnboundedReceiver<()>>,
     tx: mpsc::UnboundedSender<Action>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
+        let requested = async {
+            match shutdown_requests {
+                Some(mut r) => {
+                    r.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = shutdown_requests.recv() => {}
+            _ = requested => {}
             _ = term.recv() => {}
             _ = hup.recv() => {}
         }

@@ -51,13 +51,22 @@ pub enum Effect {
     CloseDetail,
 }
 
-/// What the header shows about the local cluster.
+/// What the header shows about the cluster.
 #[derive(Clone, Debug, Default)]
 pub struct ClusterInfo {
     pub name: String,
     pub data_dir: String,
     pub kubeconfig: String,
     pub apiserver_url: String,
+    /// `kwb --attach`: a cluster kwb does not run.
+    pub attached: Option<Attached>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Attached {
+    pub context: String,
+    pub user: String,
+    pub server_version: String,
 }
 
 #[derive(Debug)]
@@ -259,6 +268,13 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
 }
 
 /// The browser's wants become effects, and what it says goes to the bottom line.
+pub fn browser_effects(
+    state: &mut State,
+    done: (Vec<Want>, Option<super::browser::Said>),
+) -> Vec<Effect> {
+    browser_done(state, done)
+}
+
 fn browser_done(
     state: &mut State,
     (wants, said): (Vec<Want>, Option<super::browser::Said>),
@@ -336,7 +352,6 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         return vec![];
     }
     let n = state.panes.len();
-    let focused = state.panes[state.focus].status.component;
     if state.browser_focus && state.browser.detail.is_some() {
         let rows = usize::from(state.page_rows.max(1));
         let page = rows as i64;
@@ -381,7 +396,9 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                 state.browser.set_filter("");
                 return vec![];
             }
-            Cmd::FocusNext | Cmd::FocusPrev | Cmd::Focus(_) | Cmd::Back => {
+            Cmd::FocusNext | Cmd::FocusPrev | Cmd::Focus(_) | Cmd::Back
+                if !state.panes.is_empty() =>
+            {
                 state.browser_focus = false;
                 if cmd == Cmd::Back {
                     return vec![];
@@ -390,6 +407,19 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
             _ => {}
         }
     }
+    if state.panes.is_empty() {
+        // Attached: there are no local components to focus, start or stop.
+        match cmd {
+            Cmd::Command => state.browser.input = Some(String::new()),
+            Cmd::Search => state.search_input = Some(String::new()),
+            Cmd::Help => state.help = true,
+            Cmd::Quit => return quit(state),
+            Cmd::Back | Cmd::FocusBrowser => state.browser_focus = true,
+            _ => state.say("attached: kwb does not run this cluster's components", true),
+        }
+        return vec![];
+    }
+    let focused = state.panes[state.focus].status.component;
     match cmd {
         Cmd::Command => state.browser.input = Some(String::new()),
         // Only in the focused browser (above).
@@ -467,7 +497,9 @@ fn quit(state: &mut State) -> Vec<Effect> {
     }
     state.help = false;
     state.quitting = true;
-    state.say("stopping every component before quitting…", false);
+    if !state.panes.is_empty() {
+        state.say("stopping every component before quitting…", false);
+    }
     vec![Effect::Shutdown]
 }
 
@@ -561,6 +593,33 @@ mod tests {
 
     fn key(c: char) -> Action {
         Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn attached_every_key_is_safe_and_component_keys_are_refused() {
+        let km = Keymap::default_keymap();
+        let mut s = State::new(Vec::new(), ClusterInfo::default());
+        s.browser_focus = true;
+        for c in "123456zsxrSXkjgGnN0ydl".chars() {
+            update(&mut s, key(c), &km);
+        }
+        for c in [
+            KeyCode::Tab,
+            KeyCode::Esc,
+            KeyCode::Enter,
+            KeyCode::PageUp,
+            KeyCode::End,
+        ] {
+            update(&mut s, code(c), &km);
+        }
+        assert!(s.browser_focus, "the browser keeps the focus");
+        update(&mut s, key('s'), &km);
+        let (text, error, _) = s.message.clone().unwrap();
+        assert!(
+            error && text.contains("does not run this cluster's components"),
+            "{text}"
+        );
+        assert_eq!(update(&mut s, key('q'), &km), vec![Effect::Shutdown]);
     }
 
     fn code(c: KeyCode) -> Action {

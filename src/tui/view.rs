@@ -30,7 +30,11 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
     .areas(frame.area());
     draw_header(state, theme, frame, header);
     draw_footer(state, theme, keymap, frame, footer);
-    if state.zoomed {
+    if state.panes.is_empty() {
+        // Attached: the browser is the whole screen.
+        let rows = super::browser_view::draw(&state.browser, true, theme, frame, body);
+        state.page_rows = rows.max(1);
+    } else if state.zoomed {
         let rows = draw_pane(&state.panes[state.focus], true, theme, frame, body, true);
         state.page_rows = rows;
     } else if body.width >= BROWSER_MIN_WIDTH {
@@ -53,6 +57,25 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
 }
 
 fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if let Some(a) = &state.info.attached {
+        let line = Line::from(vec![
+            Span::styled(" kwb ", theme.get("header.title")),
+            Span::styled(
+                format!(
+                    " context {} · cluster {} · user {} · {} · server {} · kwb {}",
+                    a.context,
+                    state.info.name,
+                    a.user,
+                    state.browser.namespace_label(),
+                    a.server_version,
+                    env!("CARGO_PKG_VERSION")
+                ),
+                theme.get("header"),
+            ),
+        ]);
+        frame.render_widget(Paragraph::new(line).style(theme.get("header")), area);
+        return;
+    }
     let units = state.panes.iter().flat_map(|p| p.statuses());
     let (ready, total) = units.fold((0, 0), |(r, t), s| {
         (r + usize::from(s.phase == Phase::Ready), t + 1)
@@ -100,7 +123,7 @@ fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame,
         Line::from(Span::styled(format!(" {text}"), theme.get(role)))
     } else {
         let mut spans = vec![Span::raw(" ")];
-        for (cmd, label) in [
+        let local = [
             (Cmd::FocusNext, "focus"),
             (Cmd::Zoom, "zoom"),
             (Cmd::Start, "start"),
@@ -110,7 +133,22 @@ fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame,
             (Cmd::Search, "search"),
             (Cmd::Help, "help"),
             (Cmd::Quit, "quit"),
-        ] {
+        ];
+        let attached = [
+            (Cmd::Command, "browse"),
+            (Cmd::Search, "filter"),
+            (Cmd::Yaml, "yaml"),
+            (Cmd::Describe, "describe"),
+            (Cmd::Logs, "logs"),
+            (Cmd::Help, "help"),
+            (Cmd::Quit, "quit"),
+        ];
+        let keys: &[(Cmd, &str)] = if state.panes.is_empty() {
+            &attached
+        } else {
+            &local
+        };
+        for &(cmd, label) in keys {
             if let Some(k) = keymap.first_key(cmd) {
                 spans.push(Span::styled(k, theme.get("footer.key")));
                 spans.push(Span::styled(format!(" {label}  "), theme.get("footer")));
@@ -488,8 +526,32 @@ mod tests {
                 data_dir: "/tmp/d".into(),
                 kubeconfig: "/tmp/d/kubeconfig/admin.kubeconfig".into(),
                 apiserver_url: "https://127.0.0.1:6443".into(),
+                attached: None,
             },
         )
+    }
+
+    #[test]
+    fn attached_the_browser_fills_the_screen_and_the_header_names_the_context() {
+        let info = ClusterInfo {
+            name: "prod-eu".into(),
+            attached: Some(crate::tui::state::Attached {
+                context: "admin@prod-eu".into(),
+                user: "admin".into(),
+                server_version: "v1.33.1".into(),
+            }),
+            ..ClusterInfo::default()
+        };
+        let mut s = State::new(Vec::new(), info);
+        let screen = render(&mut s, 100, 20);
+        assert!(
+            screen.contains(
+                "context admin@prod-eu · cluster prod-eu · user admin · default · server v1.33.1"
+            ),
+            "{screen}"
+        );
+        assert!(screen.contains(": browse  / filter  y yaml"), "{screen}");
+        assert!(!screen.contains("etcd"), "no component panes: {screen}");
     }
 
     fn render(state: &mut State, w: u16, h: u16) -> String {

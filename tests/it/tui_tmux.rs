@@ -344,3 +344,71 @@ fn the_browser_lists_resources_live() {
         tmux.pane_dead().then_some(())
     });
 }
+
+/// `kwb --attach KUBECONFIG` on a cluster the test started with `kwb up --detach`: the
+/// browser fills the screen on the context's pods, the header names context, cluster and
+/// server version, resources switch with `:`, component keys are refused plainly.
+#[test]
+fn attach_mode_browses_a_running_cluster() {
+    let test = "attach_mode_browses_a_running_cluster";
+    if !util::require("tmux", test) || !util::require("kubectl", test) {
+        return;
+    }
+    let tc = TestCluster::new(false);
+    let up = tc.run(&["up", "--detach"]);
+    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
+    let created = Command::new("kubectl")
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["create", "deployment", "web", "--image=nginx"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", util::stderr(&created));
+
+    // A context that is not there: a clear error, before the screen is taken.
+    let wrong = Command::new(util::KWB)
+        .args(["--attach"])
+        .arg(&kubeconfig)
+        .args(["--context", "nope"])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert!(
+        util::stderr(&wrong).contains("no context \"nope\" in the kubeconfig (it has: test)"),
+        "{}",
+        util::stderr(&wrong)
+    );
+
+    let command = format!("{} --attach {}", util::KWB, kubeconfig.display());
+    let tmux = Tmux::start(&command, 120, 30);
+    let screen = tmux.wait_for("the pods of default", Duration::from_secs(30), |s| {
+        s.contains("pods (default)") && s.contains("● Running")
+    });
+    assert!(
+        screen.contains("context test · cluster test · user ") && screen.contains("server v1."),
+        "{screen}"
+    );
+    tmux.keys(&["s"]);
+    tmux.wait_for("the refusal", Duration::from_secs(5), |s| {
+        s.contains("attached: kwb does not run this cluster's components")
+    });
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "deploy"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (default)") && s.contains("web ")
+    });
+    tmux.keys(&["q"]);
+    wait_until("kwb to exit after q", Duration::from_secs(10), || {
+        tmux.pane_dead().then_some(())
+    });
+    // The cluster is not kwb --attach's to stop: it still answers.
+    let still = tc.run(&["status"]);
+    assert!(
+        util::stdout(&still).contains("ready"),
+        "{}",
+        util::stdout(&still)
+    );
+    let down = tc.run(&["down"]);
+    assert!(down.status.success(), "{}", util::stderr(&down));
+}
