@@ -24,6 +24,7 @@ pub mod layout;
 pub mod local;
 pub mod pki;
 pub mod ports;
+pub mod procstat;
 pub mod proxy;
 pub mod scheduler;
 pub mod serve;

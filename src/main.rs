@@ -141,6 +141,9 @@ enum BenchCmd {
     /// A fresh builtin cluster of its own: cold start to a Ready node and the default
     /// ServiceAccount, RSS of the six components idle, a deployment's pods until Running.
     Cluster(kwb::kubelet::bench::Args),
+    /// The resource browser on a namespace of 10k pods (etcd + apiserver of its own): time
+    /// to the full list, frame render time, a change reaching the table, RSS and idle CPU.
+    Tui(kwb::tui::bench::Args),
 }
 
 #[derive(Subcommand)]
@@ -261,6 +264,9 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Cmd::Bench {
             what: BenchCmd::Cluster(args),
         }) => runtime.block_on(kwb::kubelet::bench::run(args))?,
+        Some(Cmd::Bench {
+            what: BenchCmd::Tui(args),
+        }) => runtime.block_on(kwb::tui::bench::run(args))?,
         Some(Cmd::User {
             what: UserCmd::Create { name, groups },
         }) => {

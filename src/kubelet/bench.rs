@@ -19,6 +19,8 @@ use k8s_openapi::api::core::v1::{Node, Pod, ServiceAccount};
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 
+use crate::procstat::{cpu_seconds, memory_kb};
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Pods of the deployment run to Running (one node holds at most 110).
@@ -54,7 +56,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Runs `kwb --config CONFIG ARGS…` to completion.
-fn kwb(config: &Path, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn kwb(config: &Path, args: &[&str]) -> anyhow::Result<String> {
     let exe = std::env::current_exe()?;
     let out = Command::new(exe)
         .arg("--config")
@@ -214,34 +216,4 @@ async fn measure(args: &Args, config: &Path) -> anyhow::Result<()> {
         .collect();
     println!("CPU seconds meanwhile: {}", parts.join(", "));
     Ok(())
-}
-
-/// User and system CPU seconds a process has used (/proc/PID/stat utime + stime).
-fn cpu_seconds(pid: u64) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces) in parentheses.
-    let after = stat.rsplit_once(')').map_or("", |(_, a)| a);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // SAFETY: sysconf only reads a system constant.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (ticks(11) + ticks(12)) / hz.max(1.0)
-}
-
-/// A `key: N kB` line of /proc/PID/FILE, in KiB.
-fn memory_kb(pid: u64, file: &str, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }

@@ -332,19 +332,10 @@ impl Progress {
 /// core over `window` (from /proc: user + system ticks).
 async fn cpu_while_idle(needle: &str, window: Duration) -> Option<f64> {
     let pid = find_process(needle)?;
-    let ticks = |pid: u32| -> Option<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command (which may hold spaces) start after the last ')'.
-        let rest = stat.rsplit_once(')')?.1;
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-    };
-    let before = ticks(pid)?;
+    let before = crate::procstat::cpu_seconds(u64::from(pid));
     tokio::time::sleep(window).await;
-    let after = ticks(pid)?;
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Some((after.saturating_sub(before)) as f64 / hz / window.as_secs_f64() * 100.0)
+    let after = crate::procstat::cpu_seconds(u64::from(pid));
+    Some((after - before).max(0.0) / window.as_secs_f64() * 100.0)
 }
 
 fn find_process(needle: &str) -> Option<u32> {

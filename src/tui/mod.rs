@@ -3,6 +3,7 @@
 //! returns effects; [`view::view`] draws. A frame is drawn only when something changed, so an idle
 //! screen costs no CPU.
 
+pub mod bench;
 pub mod browser;
 pub mod browser_view;
 pub mod keymap;

@@ -1,0 +1,205 @@
+//! `kwb bench tui`: issue 8's figures for the browser on a large namespace, measured on a
+//! fresh etcd + apiserver of its own (a temporary data dir, free ports, loopback only):
+//! - the time from opening `:po` on a namespace of `--pods` pods to the full list on screen;
+//! - the frame render time of the whole screen with that list (mean, p99), moving the
+//!   selection between frames as a user scrolling does;
+//! - how long a change (a pod deleted) takes to leave the table;
+//! - this process's RSS with the list loaded (the TUI holds the same state) and its CPU
+//!   while idle with the watch open.
+//!
+//! The cluster is stopped and its data dir removed at the end, also when a step fails.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::api::{Api, DeleteParams, PostParams};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::keymap::Keymap;
+use super::state::{self, Action, Attached, ClusterInfo, State};
+use super::theme::Theme;
+use crate::cluster::resources::Catalog;
+use crate::kubelet::bench::kwb;
+use crate::procstat::{cpu_seconds, memory_kb};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Pods in the namespace the browser opens.
+    #[arg(long, default_value_t = 10_000)]
+    pub pods: usize,
+    /// Frames rendered for the render-time figure.
+    #[arg(long, default_value_t = 300)]
+    pub frames: usize,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("kwb-bench-tui-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot make {} for the bench cluster", dir.display()))?;
+    let config = dir.join("kwb.yaml");
+    std::fs::write(
+        &config,
+        format!("name: kwb-bench\ndataDir: {}\n", dir.join("data").display()),
+    )?;
+    let result = measure(&args, &config, &dir.join("data")).await;
+    if let Err(e) = kwb(&config, &["down"]) {
+        eprintln!("stopping the bench cluster: {e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+const NAMESPACE: &str = "bench";
+
+async fn measure(args: &Args, config: &Path, data: &Path) -> anyhow::Result<()> {
+    kwb(config, &["up", "--detach", "--no-start"])?;
+    kwb(config, &["start", "etcd"])?;
+    kwb(config, &["start", "apiserver"])?;
+    let client = crate::agent::client(&data.join("kubeconfig/admin.kubeconfig")).await?;
+    create_pods(&client, args.pods).await?;
+
+    // The browser as the TUI runs it: `:po bench`, the watch's updates as actions.
+    let keymap = Keymap::default_keymap();
+    let info = ClusterInfo {
+        name: "kwb-bench".into(),
+        attached: Some(Attached {
+            context: "kwb-bench".into(),
+            user: "admin".into(),
+            server_version: "builtin".into(),
+        }),
+        ..ClusterInfo::default()
+    };
+    let mut state = State::new(Vec::new(), info);
+    state.browser_focus = true;
+    state::update(
+        &mut state,
+        Action::Catalog(Ok(Catalog::discover(&client).await?)),
+        &keymap,
+    );
+    let started = Instant::now();
+    let (generation, resource, namespace) = {
+        let done = state.browser.command(&format!("po {NAMESPACE}"));
+        match done.0.into_iter().next() {
+            Some(super::browser::Want::Watch {
+                generation,
+                resource,
+                namespace,
+            }) => (generation, resource, namespace),
+            other => anyhow::bail!("`:po {NAMESPACE}` asked for {other:?}"),
+        }
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let watch = tokio::spawn(crate::cluster::table::watch(
+        client.clone(),
+        resource,
+        namespace,
+        move |u| tx.send(Action::Table(generation, u)).is_ok(),
+    ));
+    let theme = Theme::dark();
+    let mut terminal = Terminal::new(TestBackend::new(200, 60))?;
+    while !state.browser.table.loaded {
+        let action = rx.recv().await.context("the watch ended")?;
+        state::update(&mut state, action, &keymap);
+    }
+    terminal.draw(|f| super::view::view(&mut state, &theme, &keymap, f))?;
+    println!(
+        "first full list: {} pods on screen {:.3} s after :po",
+        state.browser.table.rows().len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut frames = Vec::with_capacity(args.frames);
+    for i in 0..args.frames {
+        state
+            .browser
+            .move_selection(if i % 100 < 50 { 37 } else { -37 });
+        let t = Instant::now();
+        terminal.draw(|f| super::view::view(&mut state, &theme, &keymap, f))?;
+        frames.push(t.elapsed());
+    }
+    frames.sort();
+    let mean = frames.iter().sum::<Duration>() / frames.len().max(1) as u32;
+    let p99 = frames[(frames.len() * 99 / 100).min(frames.len() - 1)];
+    println!(
+        "frame render (200x60, {} rows listed): mean {:.2} ms, p99 {:.2} ms over {} frames",
+        state.browser.table.rows().len(),
+        mean.as_secs_f64() * 1000.0,
+        p99.as_secs_f64() * 1000.0,
+        frames.len()
+    );
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let gone = "bench-00042";
+    let t = Instant::now();
+    pods.delete(gone, &DeleteParams::default().grace_period(0))
+        .await?;
+    while state.browser.table.rows().iter().any(|r| r.name == gone) {
+        let action = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .context("the deletion did not reach the table within 10 s")?
+            .context("the watch ended")?;
+        state::update(&mut state, action, &keymap);
+    }
+    println!(
+        "a deleted pod left the table {:.1} ms after the delete was sent",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+
+    let me = u64::from(std::process::id());
+    let rss = memory_kb(me, "status", "VmRSS:").unwrap_or(0);
+    let before = cpu_seconds(me);
+    let window = Duration::from_secs(5);
+    let idle = tokio::time::sleep(window);
+    tokio::pin!(idle);
+    loop {
+        tokio::select! {
+            _ = &mut idle => break,
+            Some(action) = rx.recv() => { state::update(&mut state, action, &keymap); }
+        }
+    }
+    let cpu = (cpu_seconds(me) - before).max(0.0) / window.as_secs_f64() * 100.0;
+    println!(
+        "this process with the list loaded: RSS {:.1} MB; CPU idle with the watch open {cpu:.2} % of a core",
+        rss as f64 / 1024.0
+    );
+    watch.abort();
+    Ok(())
+}
+
+/// `count` pods in the bench namespace, 32 requests in flight (Pending: nothing runs them).
+async fn create_pods(client: &kube::Client, count: usize) -> anyhow::Result<()> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NAMESPACE}}))?;
+    namespaces.create(&PostParams::default(), &ns).await?;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
+    let t = Instant::now();
+    let results: Vec<Result<Pod, kube::Error>> = futures::stream::iter(0..count)
+        .map(|i| {
+            let pods = pods.clone();
+            async move {
+                let pod: Pod = serde_json::from_value(json!({
+                    "metadata": {"name": format!("bench-{i:05}"), "labels": {"app": "bench"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx"}]}
+                }))
+                .map_err(kube::Error::SerdeError)?;
+                pods.create(&PostParams::default(), &pod).await
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+        anyhow::bail!("creating the bench pods: {e}");
+    }
+    println!(
+        "setup: {count} pods created in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
