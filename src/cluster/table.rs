@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use kube::core::WatchEvent;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::resources::Resource;
@@ -109,56 +110,113 @@ fn cell(v: &Value) -> String {
     }
 }
 
-/// Columns and rows of a Table (or, from a server without Tables, of a plain list: names).
-pub fn parse(value: &Value) -> (Vec<Column>, Vec<Row>) {
-    if value["kind"] != "Table" {
-        let rows = value["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|o| row_of(&o["metadata"], vec![cell(&o["metadata"]["name"])]))
-            .collect();
+/// A Table, a plain list, or one plain object, as the server sends them; serde skips every
+/// other field (labels, managedFields…) without keeping it, so a list of 10k rows costs what
+/// its cells do.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Wire {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    metadata: WireMeta,
+    #[serde(default)]
+    column_definitions: Vec<WireColumn>,
+    #[serde(default)]
+    rows: Vec<WireRow>,
+    #[serde(default)]
+    items: Vec<WireObject>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireMeta {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    resource_version: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct WireColumn {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    priority: i32,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct WireRow {
+    #[serde(default)]
+    cells: Vec<Value>,
+    #[serde(default)]
+    object: WireObject,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct WireObject {
+    #[serde(default)]
+    metadata: WireMeta,
+}
+
+impl Wire {
+    /// The resourceVersion it carries (a list's, or a watch event's newest row object's).
+    fn version(&self) -> Option<String> {
+        let from_rows = self
+            .rows
+            .last()
+            .map(|r| &r.object.metadata.resource_version);
+        from_rows
+            .filter(|v| !v.is_empty())
+            .or(Some(&self.metadata.resource_version))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    }
+}
+
+/// Columns and rows of a Table; from a server without Tables, of a plain list or object:
+/// names only.
+pub fn parse(wire: Wire) -> (Vec<Column>, Vec<Row>) {
+    let name_only = |m: WireMeta| Row {
+        cells: vec![m.name.clone()],
+        namespace: m.namespace,
+        name: m.name,
+    };
+    if wire.kind != "Table" {
         let columns = vec![Column {
             name: "Name".into(),
             priority: 0,
         }];
+        let rows = if wire.items.is_empty() && !wire.metadata.name.is_empty() {
+            vec![name_only(wire.metadata)]
+        } else {
+            wire.items
+                .into_iter()
+                .map(|o| name_only(o.metadata))
+                .collect()
+        };
         return (columns, rows);
     }
-    let columns = value["columnDefinitions"]
-        .as_array()
+    let columns = wire
+        .column_definitions
         .into_iter()
-        .flatten()
         .map(|c| Column {
-            name: c["name"].as_str().unwrap_or("").to_string(),
-            priority: c["priority"].as_i64().unwrap_or(0) as i32,
+            name: c.name,
+            priority: c.priority,
         })
         .collect();
-    (columns, rows(value))
-}
-
-fn rows(table: &Value) -> Vec<Row> {
-    table["rows"]
-        .as_array()
+    let rows = wire
+        .rows
         .into_iter()
-        .flatten()
-        .map(|r| {
-            let cells = r["cells"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(cell)
-                .collect();
-            row_of(&r["object"]["metadata"], cells)
+        .map(|r| Row {
+            namespace: r.object.metadata.namespace,
+            name: r.object.metadata.name,
+            cells: r.cells.iter().map(cell).collect(),
         })
-        .collect()
-}
-
-fn row_of(metadata: &Value, cells: Vec<String>) -> Row {
-    Row {
-        namespace: metadata["namespace"].as_str().unwrap_or("").to_string(),
-        name: metadata["name"].as_str().unwrap_or("").to_string(),
-        cells,
-    }
+        .collect();
+    (columns, rows)
 }
 
 fn request(uri: String) -> Result<http::Request<Vec<u8>>, String> {
@@ -181,23 +239,18 @@ pub async fn watch(
     let mut pause = Duration::from_millis(500);
     loop {
         let listed = match request(path.clone()) {
-            Ok(req) => client
-                .request::<Value>(req)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(req) => client.request::<Wire>(req).await.map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         let version = match listed {
             Ok(list) => {
-                let (columns, rows) = parse(&list);
+                let version = list.metadata.resource_version.clone();
+                let (columns, rows) = parse(list);
                 if !send(Update::Reset { columns, rows }) {
                     return;
                 }
                 pause = Duration::from_millis(500);
-                list["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string()
+                version
             }
             Err(e) => {
                 if !send(Update::Error(format!(
@@ -246,7 +299,7 @@ async fn follow(
     loop {
         let uri = format!("{path}?watch=1&resourceVersion={version}");
         let events = client
-            .request_events::<Value>(request(uri)?)
+            .request_events::<Wire>(request(uri)?)
             .await
             .map_err(|e| e.to_string())?;
         futures::pin_mut!(events);
@@ -261,12 +314,10 @@ async fn follow(
                 WatchEvent::Error(status) if status.code == 410 => return Ok(Followed::Gone),
                 WatchEvent::Error(status) => return Err(status.message.clone()),
             };
-            let (_, rows) = if object["kind"] == "Table" {
-                parse(&object)
-            } else {
-                let wrapped = serde_json::json!({"items": [object]});
-                parse(&wrapped)
-            };
+            if let Some(v) = object.version() {
+                version = v;
+            }
+            let (_, rows) = parse(object);
             for row in rows {
                 let update = if deleted {
                     Update::Delete {
@@ -280,29 +331,18 @@ async fn follow(
                     return Ok(Followed::Closed);
                 }
             }
-            if let Some(v) = newest_version(&object) {
-                version = v;
-            }
         }
     }
-}
-
-/// The resourceVersion of a watch event's object (a Table's row objects carry it).
-fn newest_version(object: &Value) -> Option<String> {
-    let from_rows = object["rows"]
-        .as_array()
-        .and_then(|r| r.last())
-        .and_then(|r| r["object"]["metadata"]["resourceVersion"].as_str());
-    from_rows
-        .or_else(|| object["metadata"]["resourceVersion"].as_str())
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn wire(v: Value) -> Wire {
+        serde_json::from_value(v).unwrap()
+    }
 
     fn table(rows: Value) -> Value {
         json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
@@ -323,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_table_parses_into_columns_and_cells_as_kubectl_prints_them() {
-        let (columns, rows) = parse(&table(json!([row("default", "web-1", 2)])));
+        let (columns, rows) = parse(wire(table(json!([row("default", "web-1", 2)]))));
         assert_eq!(columns.len(), 4);
         assert_eq!((columns[3].name.as_str(), columns[3].priority), ("IP", 1));
         assert_eq!(rows[0].cells, ["web-1", "1/1", "2", "<none>"]);
@@ -332,26 +372,33 @@ mod tests {
             ("default", "web-1")
         );
         let plain = json!({"kind": "PodList", "items": [{"metadata": {"name": "a"}}]});
-        let (columns, rows) = parse(&plain);
+        let (columns, rows) = parse(wire(plain));
         assert_eq!(columns[0].name, "Name");
         assert_eq!(rows[0].cells, ["a"]);
         assert_eq!(
-            newest_version(&table(json!([row("d", "x", 0)]))).as_deref(),
+            wire(table(json!([row("d", "x", 0)]))).version().as_deref(),
             Some("9")
+        );
+        assert_eq!(wire(table(json!([]))).version().as_deref(), Some("7"));
+        let one = json!({"kind": "Pod", "metadata": {"name": "p", "namespace": "n"}});
+        let (_, rows) = parse(wire(one));
+        assert_eq!(
+            (rows[0].namespace.as_str(), rows[0].cells[0].as_str()),
+            ("n", "p")
         );
     }
 
     #[test]
     fn updates_keep_rows_sorted_and_current() {
         let mut t = Table::default();
-        let (columns, rows) = parse(&table(json!([row("b", "z", 0), row("a", "y", 0)])));
+        let (columns, rows) = parse(wire(table(json!([row("b", "z", 0), row("a", "y", 0)]))));
         t.apply(Update::Reset { columns, rows });
         let names = |t: &Table| t.rows().iter().map(|r| r.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&t), ["y", "z"]);
-        let (_, new) = parse(&table(json!([row("a", "x", 0)])));
+        let (_, new) = parse(wire(table(json!([row("a", "x", 0)]))));
         t.apply(Update::Upsert(new[0].clone()));
         assert_eq!(names(&t), ["x", "y", "z"]);
-        let (_, changed) = parse(&table(json!([row("a", "y", 5)])));
+        let (_, changed) = parse(wire(table(json!([row("a", "y", 5)]))));
         t.apply(Update::Upsert(changed[0].clone()));
         assert_eq!(t.rows()[1].cells[2], "5");
         t.apply(Update::Delete {

@@ -64,6 +64,9 @@ async fn measure(args: &Args, config: &Path, data: &Path) -> anyhow::Result<()> 
     let client = crate::agent::client(&data.join("kubeconfig/admin.kubeconfig")).await?;
     create_pods(&client, args.pods).await?;
 
+    let me = u64::from(std::process::id());
+    let rss_before = memory_kb(me, "status", "VmRSS:").unwrap_or(0);
+
     // The browser as the TUI runs it: `:po bench`, the watch's updates as actions.
     let keymap = Keymap::default_keymap();
     let info = ClusterInfo {
@@ -151,7 +154,6 @@ async fn measure(args: &Args, config: &Path, data: &Path) -> anyhow::Result<()> 
         t.elapsed().as_secs_f64() * 1000.0
     );
 
-    let me = u64::from(std::process::id());
     let rss = memory_kb(me, "status", "VmRSS:").unwrap_or(0);
     let before = cpu_seconds(me);
     let window = Duration::from_secs(5);
@@ -165,8 +167,9 @@ async fn measure(args: &Args, config: &Path, data: &Path) -> anyhow::Result<()> 
     }
     let cpu = (cpu_seconds(me) - before).max(0.0) / window.as_secs_f64() * 100.0;
     println!(
-        "this process with the list loaded: RSS {:.1} MB; CPU idle with the watch open {cpu:.2} % of a core",
-        rss as f64 / 1024.0
+        "this process: RSS {:.1} MB with the list loaded ({:.1} MB before :po, after creating the pods); CPU idle with the watch open {cpu:.2} % of a core",
+        rss as f64 / 1024.0,
+        rss_before as f64 / 1024.0
     );
     watch.abort();
     Ok(())

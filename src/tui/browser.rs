@@ -85,6 +85,57 @@ pub struct Browser {
     detail_generation: u64,
     /// `/`: only rows matching it are shown.
     pub filter: Option<Filter>,
+    /// `o`/`O`: the rows in a column's order.
+    pub sort: Option<Sort>,
+    /// The table's row indices in `sort`'s order, made again when `sorted` is false.
+    order: Vec<usize>,
+    sorted: bool,
+    /// `:` commands run, oldest first; up/down in the prompt walk them.
+    history: Vec<String>,
+    history_at: Option<usize>,
+    /// Tab pressed on this prefix, showing its n-th completion.
+    completing: Option<(String, usize)>,
+}
+
+/// Rows ordered by a column of the table (numbers and ages by value, the rest as text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    /// An index into the table's columns.
+    pub column: usize,
+    pub descending: bool,
+}
+
+/// A cell's value for ordering: a number, or an age as kubectl prints it (`3d4h`, `45s`).
+fn magnitude(cell: &str) -> Option<f64> {
+    if let Ok(n) = cell.parse::<f64>() {
+        return Some(n);
+    }
+    let mut total = 0.0;
+    let mut digits = String::new();
+    for c in cell.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1.0,
+            'm' => 60.0,
+            'h' => 3600.0,
+            'd' => 86_400.0,
+            'y' => 31_536_000.0,
+            _ => return None,
+        };
+        total += digits.parse::<f64>().ok()? * unit;
+        digits.clear();
+    }
+    digits.is_empty().then_some(total)
+}
+
+fn compare_cells(a: &str, b: &str) -> std::cmp::Ordering {
+    match (magnitude(a), magnitude(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        _ => a.cmp(b),
+    }
 }
 
 /// A row filter: a case-insensitive regex over the row's namespace and cells, or the plain
@@ -134,6 +185,12 @@ impl Default for Browser {
             detail: None,
             detail_generation: 0,
             filter: None,
+            sort: None,
+            order: Vec::new(),
+            sorted: false,
+            history: Vec::new(),
+            history_at: None,
+            completing: None,
         }
     }
 }
@@ -179,6 +236,8 @@ impl Browser {
 
     fn watch(&mut self, resource: Resource) -> Vec<Want> {
         self.detail = None;
+        // Another resource has other columns.
+        self.sort = None;
         self.generation += 1;
         self.table = Table::default();
         self.selected = 0;
@@ -205,15 +264,62 @@ impl Browser {
             return;
         }
         self.table.apply(update);
+        self.sorted = false;
         self.selected = self.selected.min(self.row_count().saturating_sub(1));
     }
 
-    /// The rows shown: the table's, through the filter.
+    /// Orders the rows by the sort column if they changed since; called before they are
+    /// shown or picked, so a burst of updates costs one sort.
+    pub fn prepare(&mut self) {
+        let Some(sort) = self.sort.filter(|_| !self.sorted) else {
+            return;
+        };
+        let rows = self.table.rows();
+        let cell = |i: usize| rows[i].cells.get(sort.column).map_or("", String::as_str);
+        self.order = (0..rows.len()).collect();
+        self.order.sort_by(|&a, &b| {
+            let o = compare_cells(cell(a), cell(b));
+            if sort.descending { o.reverse() } else { o }
+        });
+        self.sorted = true;
+    }
+
+    /// `o`: sort by the next column kubectl shows (after the last: back to name order).
+    pub fn sort_next(&mut self) {
+        let shown: Vec<usize> = (0..self.table.columns.len())
+            .filter(|&i| self.table.columns[i].priority == 0)
+            .collect();
+        let next = match self.sort {
+            None => shown.first().copied(),
+            Some(s) => shown.iter().copied().find(|&i| i > s.column),
+        };
+        self.sort = next.map(|column| Sort {
+            column,
+            descending: false,
+        });
+        self.sorted = false;
+        self.prepare();
+    }
+
+    /// `O`: the other way round.
+    pub fn sort_reverse(&mut self) {
+        if let Some(s) = self.sort.as_mut() {
+            s.descending = !s.descending;
+            self.sorted = false;
+            self.prepare();
+        }
+    }
+
+    /// The rows shown: the table's, in the sort order, through the filter.
     pub fn rows(&self) -> impl Iterator<Item = &Row> {
-        self.table
-            .rows()
-            .iter()
-            .filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r)))
+        let rows = self.table.rows();
+        let ordered: Box<dyn Iterator<Item = &Row>> =
+            if self.sort.is_some() && self.sorted && self.order.len() == rows.len() {
+                Box::new(self.order.iter().filter_map(|&i| rows.get(i)))
+            } else {
+                Box::new(rows.iter())
+            };
+        ordered.filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(r)))
     }
 
     pub fn row_count(&self) -> usize {
@@ -229,20 +335,80 @@ impl Browser {
         self.selected = 0;
     }
 
-    /// Tab: the first completion of the word being typed.
-    pub fn complete(&mut self) {
-        let (Some(input), Some(catalog)) = (self.input.as_mut(), &self.catalog) else {
+    /// Opens the `:` prompt.
+    pub fn prompt(&mut self) {
+        self.input = Some(String::new());
+        self.history_at = None;
+        self.completing = None;
+    }
+
+    /// Closes the prompt; returns the command typed, remembered in the history.
+    pub fn take_input(&mut self) -> String {
+        let text = self.input.take().unwrap_or_default();
+        if !text.trim().is_empty() && self.history.last() != Some(&text) {
+            self.history.push(text.clone());
+        }
+        text
+    }
+
+    /// Up (`back`) or down through the commands run before.
+    pub fn recall(&mut self, back: bool) {
+        let Some(input) = self.input.as_mut() else {
             return;
         };
-        if input.contains(' ') {
+        let at = match (self.history_at, back) {
+            (None, true) => self.history.len().checked_sub(1),
+            (None, false) => None,
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (Some(i), false) => Some(i + 1).filter(|&n| n < self.history.len()),
+        };
+        self.history_at = at;
+        *input = at.map(|i| self.history[i].clone()).unwrap_or_default();
+    }
+
+    /// The resource names the word being typed may complete to (for the bottom line).
+    pub fn completions(&self) -> Vec<String> {
+        let (Some(input), Some(catalog)) = (&self.input, &self.catalog) else {
+            return Vec::new();
+        };
+        let prefix = match &self.completing {
+            Some((p, _)) => p.as_str(),
+            None => input.as_str(),
+        };
+        if prefix.is_empty() || prefix.contains(' ') {
+            return Vec::new();
+        }
+        catalog.complete(prefix)
+    }
+
+    /// Tab: the next completion of the word being typed (again: the one after).
+    pub fn complete(&mut self) {
+        let Some(input) = self.input.clone() else {
+            return;
+        };
+        let (prefix, n) = match self.completing.take() {
+            Some((p, i)) => (p, i + 1),
+            None => (input, 0),
+        };
+        let all = match &self.catalog {
+            Some(c) if !prefix.is_empty() && !prefix.contains(' ') => c.complete(&prefix),
+            _ => Vec::new(),
+        };
+        if all.is_empty() {
             return;
         }
-        if let Some(first) = catalog.complete(input).into_iter().next() {
-            *input = first;
-        }
+        let n = n % all.len();
+        self.input = Some(all[n].clone());
+        self.completing = Some((prefix, n));
+    }
+
+    /// A key typed in the prompt other than tab: the completion starts over.
+    pub fn edited(&mut self) {
+        self.completing = None;
     }
 
     pub fn move_selection(&mut self, delta: i64) {
+        self.prepare();
         let last = self.row_count().saturating_sub(1);
         self.selected = self
             .selected
@@ -252,6 +418,7 @@ impl Browser {
 
     /// Opens `kind` for the selected row (logs: pods only).
     pub fn open(&mut self, kind: DetailKind) -> (Vec<Want>, Option<Said>) {
+        self.prepare();
         let (Some(resource), Some(row)) = (&self.resource, self.rows().nth(self.selected)) else {
             return (vec![], Some(Err("no row selected".into())));
         };
@@ -426,9 +593,30 @@ mod tests {
         b.command("no");
         b.update(1, Update::Upsert(row("stale")));
         assert!(b.table.rows().is_empty(), "from the pods watch: dropped");
+        b.prompt();
         b.input = Some("p".into());
         b.complete();
         assert_eq!(b.input.as_deref(), Some("po"));
+        b.complete();
+        assert_eq!(b.input.as_deref(), Some("pods"), "tab again: the next one");
+        b.complete();
+        assert_eq!(b.input.as_deref(), Some("po"), "and round");
+        assert_eq!(b.completions(), ["po", "pods"]);
+        // The history: up recalls, down goes forward, past the newest is empty again.
+        b.input = Some("po".into());
+        b.take_input();
+        b.prompt();
+        b.input = Some("no".into());
+        b.take_input();
+        b.prompt();
+        b.recall(true);
+        assert_eq!(b.input.as_deref(), Some("no"));
+        b.recall(true);
+        assert_eq!(b.input.as_deref(), Some("po"));
+        b.recall(false);
+        assert_eq!(b.input.as_deref(), Some("no"));
+        b.recall(false);
+        assert_eq!(b.input.as_deref(), Some(""));
     }
 
     #[test]
@@ -454,6 +642,46 @@ mod tests {
         assert_eq!(b.row_count(), 0, "not a regex: matched as text");
         b.set_filter("");
         assert_eq!(b.row_count(), 3);
+    }
+
+    #[test]
+    fn sorting_orders_numbers_and_ages_by_value_and_follows_updates() {
+        assert_eq!(magnitude("3d4h"), Some(273_600.0));
+        assert_eq!(magnitude("45s"), Some(45.0));
+        assert_eq!(magnitude("12"), Some(12.0));
+        assert_eq!(magnitude("1/1"), None);
+        let mut b = Browser::default();
+        b.catalog(catalog());
+        b.command("po");
+        let aged = |name: &str, age: &str| Row {
+            namespace: "default".into(),
+            name: name.into(),
+            cells: vec![name.into(), age.into()],
+        };
+        let column = |name: &str| Column {
+            name: name.into(),
+            priority: 0,
+        };
+        b.update(
+            1,
+            Update::Reset {
+                columns: vec![column("Name"), column("Age")],
+                rows: vec![aged("a", "2d"), aged("b", "90s"), aged("c", "5m")],
+            },
+        );
+        let names = |b: &Browser| b.rows().map(|r| r.name.clone()).collect::<Vec<_>>();
+        b.sort_next();
+        assert_eq!(b.sort.unwrap().column, 0);
+        b.sort_next();
+        assert_eq!(names(&b), ["b", "c", "a"], "by age: 90s, 5m, 2d");
+        b.sort_reverse();
+        assert_eq!(names(&b), ["a", "c", "b"]);
+        b.update(1, Update::Upsert(aged("d", "1y")));
+        b.prepare();
+        assert_eq!(names(&b)[0], "d");
+        b.sort_next();
+        assert_eq!(b.sort, None, "past the last column: name order");
+        assert_eq!(names(&b), ["a", "b", "c", "d"]);
     }
 
     #[test]

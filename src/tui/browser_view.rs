@@ -110,10 +110,18 @@ pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, 
     if all_namespaces {
         headers.push("NAMESPACE".into());
     }
-    headers.extend(shown.iter().map(|&i| table.columns[i].name.to_uppercase()));
+    headers.extend(shown.iter().map(|&i| {
+        let name = table.columns[i].name.to_uppercase();
+        match browser.sort {
+            Some(s) if s.column == i => format!("{name}{}", if s.descending { "↓" } else { "↑" }),
+            _ => name,
+        }
+    }));
     let visible = usize::from(area.height.saturating_sub(2));
     let offset = (browser.selected + 1).saturating_sub(visible);
-    let status_column = headers.iter().position(|h| h == "STATUS");
+    let status_column = headers
+        .iter()
+        .position(|h| h.trim_end_matches(['↑', '↓']) == "STATUS");
     // Each visible row's cells, a status with its symbol, and the status's theme role.
     let rows: Vec<(Vec<String>, Option<&str>)> = browser
         .rows()

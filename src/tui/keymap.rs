@@ -36,6 +36,8 @@ pub enum Cmd {
     Yaml,
     Describe,
     Logs,
+    SortNext,
+    SortReverse,
 }
 
 /// Every command: its name in keymap files, and what it does (shown in help).
@@ -142,6 +144,12 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         "browser: describe it, with its events",
     ),
     (Cmd::Logs, "logs", "browser: follow the selected pod's log"),
+    (Cmd::SortNext, "sort", "browser: sort by the next column"),
+    (
+        Cmd::SortReverse,
+        "sort-reverse",
+        "browser: reverse the sort order",
+    ),
     (Cmd::Quit, "quit", "stop every component and quit"),
 ];
 

@@ -301,16 +301,21 @@ fn on_command_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Esc => state.browser.input = None,
         KeyCode::Enter => {
-            let text = std::mem::take(input);
-            state.browser.input = None;
+            let text = state.browser.take_input();
             let done = state.browser.command(&text);
             return browser_done(state, done);
         }
         KeyCode::Tab => state.browser.complete(),
+        KeyCode::Up => state.browser.recall(true),
+        KeyCode::Down => state.browser.recall(false),
         KeyCode::Backspace => {
             input.pop();
+            state.browser.edited();
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            input.push(c);
+            state.browser.edited();
+        }
         _ => {}
     }
     vec![]
@@ -383,6 +388,14 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
             Cmd::PageDown => return move_in_browser(state, page),
             Cmd::ScrollTop => return move_in_browser(state, -rows),
             Cmd::Follow => return move_in_browser(state, rows),
+            Cmd::SortNext => {
+                state.browser.sort_next();
+                return vec![];
+            }
+            Cmd::SortReverse => {
+                state.browser.sort_reverse();
+                return vec![];
+            }
             Cmd::Yaml | Cmd::Describe | Cmd::Logs => {
                 let kind = match cmd {
                     Cmd::Yaml => DetailKind::Yaml,
@@ -410,7 +423,7 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     if state.panes.is_empty() {
         // Attached: there are no local components to focus, start or stop.
         match cmd {
-            Cmd::Command => state.browser.input = Some(String::new()),
+            Cmd::Command => state.browser.prompt(),
             Cmd::Search => state.search_input = Some(String::new()),
             Cmd::Help => state.help = true,
             Cmd::Quit => return quit(state),
@@ -421,9 +434,9 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     }
     let focused = state.panes[state.focus].status.component;
     match cmd {
-        Cmd::Command => state.browser.input = Some(String::new()),
+        Cmd::Command => state.browser.prompt(),
         // Only in the focused browser (above).
-        Cmd::Yaml | Cmd::Describe | Cmd::Logs => {}
+        Cmd::Yaml | Cmd::Describe | Cmd::Logs | Cmd::SortNext | Cmd::SortReverse => {}
         Cmd::FocusBrowser => state.browser_focus = state.browser.resource.is_some(),
         Cmd::FocusNext => state.focus = (state.focus + 1) % n,
         Cmd::FocusPrev => state.focus = (state.focus + n - 1) % n,

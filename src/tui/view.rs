@@ -28,6 +28,7 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
         Constraint::Length(1),
     ])
     .areas(frame.area());
+    state.browser.prepare();
     draw_header(state, theme, frame, header);
     draw_footer(state, theme, keymap, frame, footer);
     if state.panes.is_empty() {
@@ -99,7 +100,15 @@ fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame,
             Span::styled(" :", theme.get("footer.key")),
             Span::styled(format!("{input}▏"), theme.get("footer.message")),
             Span::styled(
-                "  tab complete · enter browse · esc cancel",
+                match state.browser.completions() {
+                    c if c.is_empty() => {
+                        "  tab complete · ↑ history · enter browse · esc cancel".to_string()
+                    }
+                    c => format!(
+                        "  tab: {}",
+                        c.iter().take(8).cloned().collect::<Vec<_>>().join(" ")
+                    ),
+                },
                 theme.get("footer"),
             ),
         ])

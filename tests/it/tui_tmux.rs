@@ -312,6 +312,10 @@ fn the_browser_lists_resources_live() {
         s.contains("following") && s.contains("kwb sim: started nginx")
     });
     tmux.keys(&["Escape"]);
+    // Wait for Esc to land: ESC and the next key at once read as alt-key.
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("READY")
+    });
     // `/` filters the rows; Esc clears the filter.
     tmux.keys(&["/"]);
     tmux.keys(&["-l", "nomatch"]);
@@ -323,7 +327,14 @@ fn the_browser_lists_resources_live() {
     tmux.wait_for("the filter cleared", Duration::from_secs(5), |s| {
         s.contains("2 rows")
     });
-    // Every namespace: kube-system's pods too? The builtin runs no pods there; the scope says so.
+    // `o` sorts by the first column, `O` reverses it.
+    tmux.keys(&["o"]);
+    tmux.wait_for("sorted by name", Duration::from_secs(5), |s| {
+        s.contains("NAME↑")
+    });
+    tmux.keys(&["O"]);
+    tmux.wait_for("reversed", Duration::from_secs(5), |s| s.contains("NAME↓"));
+    // Every namespace: the title says so and NAMESPACE leads the columns.
     tmux.keys(&[":"]);
     tmux.keys(&["-l", "ns all"]);
     tmux.keys(&["Enter"]);
