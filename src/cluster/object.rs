@@ -64,6 +64,44 @@ pub fn yaml(object: &Value) -> String {
     text
 }
 
+/// The label selector of the pods a workload or Service selects, as kubectl writes it
+/// (`app=web,tier in (a,b),!canary`); None when it selects none.
+pub fn pod_selector(object: &Value) -> Option<String> {
+    let selector = &object["spec"]["selector"];
+    let pairs = |map: &Value| -> Vec<String> {
+        map.as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+            .collect()
+    };
+    let mut parts = if object["kind"] == "Service" {
+        pairs(selector)
+    } else {
+        pairs(&selector["matchLabels"])
+    };
+    for e in selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let key = e["key"].as_str().unwrap_or("");
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        parts.push(match e["operator"].as_str().unwrap_or("") {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "DoesNotExist" => format!("!{key}"),
+            _ => key.to_string(),
+        });
+    }
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
 /// The events about the object (core events whose involvedObject is it), oldest first.
 pub async fn events(client: &kube::Client, object: &Value) -> Vec<Value> {
     let Some(uid) = object["metadata"]["uid"].as_str() else {
@@ -264,6 +302,23 @@ mod tests {
                 "containers": [{"name": "nginx", "image": "nginx",
                     "ports": [{"containerPort": 80}]}]},
             "status": {"phase": "Running", "podIP": "127.244.0.2"}})
+    }
+
+    #[test]
+    fn selectors_of_workloads_and_services() {
+        let deploy = json!({"kind": "Deployment", "spec": {"selector": {
+            "matchLabels": {"app": "web"},
+            "matchExpressions": [
+                {"key": "tier", "operator": "In", "values": ["a", "b"]},
+                {"key": "canary", "operator": "DoesNotExist"}]}}});
+        assert_eq!(
+            pod_selector(&deploy).as_deref(),
+            Some("app=web,tier in (a,b),!canary")
+        );
+        let svc = json!({"kind": "Service", "spec": {"selector": {"app": "web"}}});
+        assert_eq!(pod_selector(&svc).as_deref(), Some("app=web"));
+        let headless = json!({"kind": "Service", "spec": {}});
+        assert_eq!(pod_selector(&headless), None);
     }
 
     #[test]

@@ -14,6 +14,61 @@ use serde_json::Value;
 
 use super::resources::Resource;
 
+/// Which objects of the resource: `-l` and `--field-selector` as kubectl passes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    pub labels: Option<String>,
+    pub fields: Option<String>,
+}
+
+impl Query {
+    /// The query parameters, `extra` after the selectors.
+    fn params(&self, extra: &[String]) -> String {
+        let mut params = Vec::new();
+        if let Some(l) = &self.labels {
+            params.push(format!("labelSelector={}", encode(l)));
+        }
+        if let Some(f) = &self.fields {
+            params.push(format!("fieldSelector={}", encode(f)));
+        }
+        params.extend_from_slice(extra);
+        params.join("&")
+    }
+
+    /// `path` with these selectors and `extra` parameters.
+    fn uri(&self, path: &str, extra: &[String]) -> String {
+        match self.params(extra) {
+            p if p.is_empty() => path.to_string(),
+            p => format!("{path}?{p}"),
+        }
+    }
+
+    /// ` -l app=web`, as the browser's title shows it.
+    pub fn label(&self) -> String {
+        let mut out = String::new();
+        if let Some(l) = &self.labels {
+            out.push_str(&format!(" -l {l}"));
+        }
+        if let Some(f) = &self.fields {
+            out.push_str(&format!(" --field-selector {f}"));
+        }
+        out
+    }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// What kubectl asks for: a Table, or the plain list from a server that cannot make one.
 const ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
 
@@ -233,12 +288,13 @@ pub async fn watch(
     client: kube::Client,
     resource: Resource,
     namespace: Option<String>,
+    query: Query,
     send: impl Fn(Update) -> bool,
 ) {
     let path = resource.path(namespace.as_deref());
     let mut pause = Duration::from_millis(500);
     loop {
-        let listed = match request(path.clone()) {
+        let listed = match request(query.uri(&path, &[])) {
             Ok(req) => client.request::<Wire>(req).await.map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
@@ -264,7 +320,7 @@ pub async fn watch(
                 continue;
             }
         };
-        match follow(&client, &path, version, &send).await {
+        match follow(&client, &path, &query, version, &send).await {
             Ok(Followed::Gone) => {}
             Ok(Followed::Closed) => return,
             Err(e) => {
@@ -293,11 +349,13 @@ enum Followed {
 async fn follow(
     client: &kube::Client,
     path: &str,
+    query: &Query,
     mut version: String,
     send: &impl Fn(Update) -> bool,
 ) -> Result<Followed, String> {
     loop {
-        let uri = format!("{path}?watch=1&resourceVersion={version}");
+        let extra = ["watch=1".to_string(), format!("resourceVersion={version}")];
+        let uri = query.uri(path, &extra);
         let events = client
             .request_events::<Wire>(request(uri)?)
             .await
@@ -386,6 +444,23 @@ mod tests {
             (rows[0].namespace.as_str(), rows[0].cells[0].as_str()),
             ("n", "p")
         );
+    }
+
+    #[test]
+    fn selectors_become_encoded_query_parameters() {
+        let q = Query {
+            labels: Some("app=web,tier in (a,b)".into()),
+            fields: Some("spec.nodeName=kwb-worker".into()),
+        };
+        assert_eq!(
+            q.uri("/api/v1/pods", &["watch=1".into()]),
+            "/api/v1/pods?labelSelector=app%3Dweb%2Ctier%20in%20%28a%2Cb%29&fieldSelector=spec.nodeName%3Dkwb-worker&watch=1"
+        );
+        assert_eq!(
+            q.label(),
+            " -l app=web,tier in (a,b) --field-selector spec.nodeName=kwb-worker"
+        );
+        assert_eq!(Query::default().uri("/api/v1/pods", &[]), "/api/v1/pods");
     }
 
     #[test]

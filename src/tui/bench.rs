@@ -86,14 +86,15 @@ async fn measure(args: &Args, config: &Path, data: &Path) -> anyhow::Result<()> 
         &keymap,
     );
     let started = Instant::now();
-    let (generation, resource, namespace) = {
+    let (generation, resource, namespace, query) = {
         let done = state.browser.command(&format!("po {NAMESPACE}"));
         match done.0.into_iter().next() {
             Some(super::browser::Want::Watch {
                 generation,
                 resource,
                 namespace,
-            }) => (generation, resource, namespace),
+                query,
+            }) => (generation, resource, namespace, query),
             other => anyhow::bail!("`:po {NAMESPACE}` asked for {other:?}"),
         }
     };
@@ -102,6 +103,7 @@ async fn measure(args: &Args, config: &Path, data: &Path) -> anyhow::Result<()> 
         client.clone(),
         resource,
         namespace,
+        query,
         move |u| tx.send(Action::Table(generation, u)).is_ok(),
     ));
     let theme = Theme::dark();

@@ -4,7 +4,7 @@
 
 use crate::cluster::object::ObjectRef;
 use crate::cluster::resources::{Catalog, Resource};
-use crate::cluster::table::{Row, Table, Update};
+use crate::cluster::table::{Query, Row, Table, Update};
 
 /// What the browser needs from the cluster.
 #[derive(Debug, PartialEq, Eq)]
@@ -17,7 +17,11 @@ pub enum Want {
         generation: u64,
         resource: Resource,
         namespace: Option<String>,
+        query: Query,
     },
+    /// The label selector of `object`'s pods, for the list of that generation (Enter on a
+    /// workload or Service).
+    PodSelector { generation: u64, object: ObjectRef },
     /// One object's YAML, describe or log (followed), for the detail of that generation.
     Detail {
         generation: u64,
@@ -77,6 +81,8 @@ pub struct Browser {
     pub resource: Option<Resource>,
     /// None: all namespaces.
     pub namespace: Option<String>,
+    /// `-l`, and the field selector of a node's pods.
+    pub query: Query,
     pub table: Table,
     pub selected: usize,
     pub generation: u64,
@@ -179,6 +185,7 @@ impl Default for Browser {
             pending: None,
             resource: None,
             namespace: Some("default".into()),
+            query: Query::default(),
             table: Table::default(),
             selected: 0,
             generation: 0,
@@ -199,7 +206,8 @@ impl Default for Browser {
 pub type Said = Result<String, String>;
 
 impl Browser {
-    /// Runs a `:` command: `RESOURCE [NAMESPACE|all]`, or `ns NAME|all` to switch namespace.
+    /// Runs a `:` command: `RESOURCE [NAMESPACE|all] [-l SELECTOR]`, or `ns NAME|all` to
+    /// switch namespace.
     pub fn command(&mut self, text: &str) -> (Vec<Want>, Option<Said>) {
         let words: Vec<&str> = text.split_whitespace().collect();
         let Some(first) = words.first() else {
@@ -228,10 +236,69 @@ impl Browser {
                 ))),
             );
         };
-        if let Some(ns) = words.get(1) {
-            self.namespace = (*ns != "all").then(|| ns.to_string());
+        let mut query = Query::default();
+        let mut rest = words[1..].iter();
+        while let Some(word) = rest.next() {
+            match *word {
+                "-l" | "--selector" => query.labels = rest.next().map(|s| s.to_string()),
+                "--field-selector" => query.fields = rest.next().map(|s| s.to_string()),
+                "-A" | "all" => self.namespace = None,
+                ns => self.namespace = Some(ns.to_string()),
+            }
         }
+        self.query = query;
         (self.watch(resource), None)
+    }
+
+    /// Enter on a row: a node's pods, or the pods a workload or Service selects (its
+    /// selector fetched first); anything else is described.
+    pub fn related(&mut self) -> (Vec<Want>, Option<Said>) {
+        self.prepare();
+        let (Some(resource), Some(row)) = (&self.resource, self.rows().nth(self.selected)) else {
+            return (vec![], Some(Err("no row selected".into())));
+        };
+        let selects = matches!(
+            (resource.group.as_str(), resource.plural.as_str()),
+            (
+                "apps",
+                "deployments" | "replicasets" | "statefulsets" | "daemonsets"
+            ) | ("batch", "jobs")
+                | ("", "services" | "replicationcontrollers")
+        );
+        if resource.group.is_empty() && resource.plural == "nodes" {
+            let text = format!("pods all --field-selector spec.nodeName={}", row.name);
+            return self.command(&text);
+        }
+        if !selects {
+            return self.open(DetailKind::Describe);
+        }
+        let object = ObjectRef {
+            resource: resource.clone(),
+            namespace: row.namespace.clone(),
+            name: row.name.clone(),
+        };
+        let want = Want::PodSelector {
+            generation: self.generation,
+            object,
+        };
+        (vec![want], None)
+    }
+
+    /// The selector of the object Enter was pressed on: its pods, in its namespace.
+    pub fn selected_pods(
+        &mut self,
+        generation: u64,
+        namespace: &str,
+        selector: Result<Option<String>, String>,
+    ) -> (Vec<Want>, Option<Said>) {
+        if generation != self.generation {
+            return (vec![], None);
+        }
+        match selector {
+            Ok(Some(selector)) => self.command(&format!("pods {namespace} -l {selector}")),
+            Ok(None) => (vec![], Some(Err("it selects no pods".into()))),
+            Err(e) => (vec![], Some(Err(e))),
+        }
     }
 
     fn watch(&mut self, resource: Resource) -> Vec<Want> {
@@ -246,6 +313,7 @@ impl Browser {
             generation: self.generation,
             resource,
             namespace: self.namespace.clone(),
+            query: self.query.clone(),
         }]
     }
 
@@ -329,10 +397,44 @@ impl Browser {
         }
     }
 
-    /// `/` then Enter: show only matching rows (empty text: all again).
-    pub fn set_filter(&mut self, text: &str) {
+    /// `/` then Enter: show only matching rows (empty text: all again); `-l SELECTOR` asks
+    /// the server for the objects with those labels instead.
+    pub fn set_filter(&mut self, text: &str) -> Vec<Want> {
+        if let Some(selector) = text.trim().strip_prefix("-l ") {
+            self.filter = None;
+            self.query.labels = Some(selector.trim().to_string());
+            return self.rewatch();
+        }
         self.filter = (!text.is_empty()).then(|| Filter::new(text));
         self.selected = 0;
+        Vec::new()
+    }
+
+    /// Esc in the list: the filter goes, else the selectors; whether there was one.
+    pub fn clear_filter(&mut self) -> Option<Vec<Want>> {
+        if self.filter.is_some() {
+            self.filter = None;
+            self.selected = 0;
+            return Some(Vec::new());
+        }
+        if self.query != Query::default() {
+            self.query = Query::default();
+            return Some(self.rewatch());
+        }
+        None
+    }
+
+    /// The same resource again, with the current namespace and selectors.
+    fn rewatch(&mut self) -> Vec<Want> {
+        match self.resource.clone() {
+            Some(r) => {
+                let sort = self.sort;
+                let wants = self.watch(r);
+                self.sort = sort;
+                wants
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Opens the `:` prompt.
@@ -535,6 +637,7 @@ mod tests {
                 generation,
                 resource,
                 namespace,
+                ..
             },
         ] = &wants[..]
         else {
@@ -632,7 +735,10 @@ mod tests {
             },
         );
         b.move_selection(2);
-        b.set_filter("WEB");
+        assert!(
+            b.set_filter("WEB").is_empty(),
+            "a row filter asks the server nothing"
+        );
         assert_eq!(b.selected, 0);
         assert_eq!(b.row_count(), 2);
         b.set_filter("^db|-2$");
@@ -682,6 +788,89 @@ mod tests {
         b.sort_next();
         assert_eq!(b.sort, None, "past the last column: name order");
         assert_eq!(names(&b), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn enter_goes_to_related_pods_and_label_selectors_ask_the_server() {
+        let lists: Vec<APIResourceList> = serde_json::from_value(json!([
+            {"groupVersion": "v1", "resources": [
+                {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
+                 "shortNames": ["po"], "verbs": ["list", "watch"]},
+                {"name": "nodes", "singularName": "node", "namespaced": false, "kind": "Node",
+                 "verbs": ["list", "watch"]}]},
+            {"groupVersion": "apps/v1", "resources": [
+                {"name": "deployments", "singularName": "deployment", "namespaced": true,
+                 "kind": "Deployment", "shortNames": ["deploy"], "verbs": ["list", "watch"]}]}
+        ]))
+        .unwrap();
+        let mut b = Browser::default();
+        b.catalog(Catalog::new(&lists));
+        let one = |b: &mut Browser, namespace: &str, name: &str| {
+            let generation = b.generation;
+            b.update(
+                generation,
+                Update::Reset {
+                    columns: vec![],
+                    rows: vec![Row {
+                        namespace: namespace.into(),
+                        name: name.into(),
+                        cells: vec![],
+                    }],
+                },
+            );
+        };
+        b.command("nodes");
+        one(&mut b, "", "kwb-worker");
+        let (wants, _) = b.related();
+        let [
+            Want::Watch {
+                resource,
+                namespace: None,
+                query,
+                ..
+            },
+        ] = &wants[..]
+        else {
+            panic!("{wants:?}");
+        };
+        assert_eq!(resource.plural, "pods");
+        assert_eq!(query.fields.as_deref(), Some("spec.nodeName=kwb-worker"));
+
+        b.command("deploy default");
+        one(&mut b, "default", "web");
+        let (wants, _) = b.related();
+        let [Want::PodSelector { generation, object }] = &wants[..] else {
+            panic!("{wants:?}");
+        };
+        assert_eq!(object.label(), "deployments.apps default/web");
+        let generation = *generation;
+        let stale = b.selected_pods(generation - 1, "default", Ok(Some("app=web".into())));
+        assert!(stale.0.is_empty());
+        let (wants, _) = b.selected_pods(generation, "default", Ok(Some("app=web".into())));
+        let [
+            Want::Watch {
+                query,
+                namespace: Some(ns),
+                ..
+            },
+        ] = &wants[..]
+        else {
+            panic!("{wants:?}");
+        };
+        assert_eq!(
+            (ns.as_str(), query.labels.as_deref()),
+            ("default", Some("app=web"))
+        );
+
+        // `/-l` re-watches with a label selector; Esc drops it.
+        b.command("po");
+        let wants = b.set_filter("-l tier=db");
+        assert!(
+            matches!(&wants[..], [Want::Watch { query, .. }] if query.labels.as_deref() == Some("tier=db"))
+        );
+        let wants = b.clear_filter().unwrap();
+        assert!(matches!(&wants[..], [Want::Watch { query, .. }] if *query == Query::default()));
+        assert!(b.clear_filter().is_none(), "nothing left to clear");
     }
 
     #[test]

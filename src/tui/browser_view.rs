@@ -83,8 +83,9 @@ pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, 
     };
     let mut lines = vec![Line::from(Span::styled(
         format!(
-            " {} ({scope}) · {}{state} ",
+            " {} ({scope}){} · {}{state} ",
             resource.qualified(),
+            browser.query.label(),
             match &browser.filter {
                 Some(f) => format!(
                     "{} of {} rows match /{}",

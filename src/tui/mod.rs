@@ -249,6 +249,7 @@ impl ClusterLink {
                 generation,
                 resource,
                 namespace,
+                query,
             } => {
                 if let Some(old) = self.watch.take() {
                     old.abort();
@@ -262,11 +263,22 @@ impl ClusterLink {
                             return;
                         }
                     };
-                    crate::cluster::table::watch(client, resource, namespace, |u| {
+                    crate::cluster::table::watch(client, resource, namespace, query, |u| {
                         tx.send(Action::Table(generation, u)).is_ok()
                     })
                     .await;
                 }));
+            }
+            browser::Want::PodSelector { generation, object } => {
+                tokio::spawn(async move {
+                    let selector = match connect(&target).await {
+                        Ok(c) => crate::cluster::object::get(&c.client, &object)
+                            .await
+                            .map(|o| crate::cluster::object::pod_selector(&o)),
+                        Err(e) => Err(e),
+                    };
+                    let _ = tx.send(Action::PodSelector(generation, object.namespace, selector));
+                });
             }
             browser::Want::Detail {
                 generation,

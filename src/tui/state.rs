@@ -34,6 +34,8 @@ pub enum Action {
     Catalog(Result<Catalog, String>),
     /// An update of the browser's watch of that generation.
     Table(u64, Update),
+    /// The pod selector of an object Enter was pressed on (list generation, namespace).
+    PodSelector(u64, String, Result<Option<String>, String>),
     /// The text of the browser's detail view of that generation, or why there is none.
     DetailText(u64, Result<String, String>),
     /// A line of a followed log in the detail view of that generation.
@@ -256,6 +258,12 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             state.browser.update(generation, update);
             vec![]
         }
+        Action::PodSelector(generation, namespace, selector) => {
+            let done = state
+                .browser
+                .selected_pods(generation, &namespace, selector);
+            browser_done(state, done)
+        }
         Action::DetailText(generation, text) => {
             state.browser.detail_text(generation, text);
             vec![]
@@ -335,10 +343,10 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                 let needle = std::mem::take(input);
                 state.search_input = None;
                 if state.filtering() {
-                    state.browser.set_filter(&needle);
-                } else {
-                    search(state, needle);
+                    let wants = state.browser.set_filter(&needle);
+                    return browser_done(state, (wants, None));
                 }
+                search(state, needle);
             }
             KeyCode::Backspace => {
                 input.pop();
@@ -405,9 +413,19 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                 let done = state.browser.open(kind);
                 return browser_done(state, done);
             }
-            Cmd::Back if state.browser.filter.is_some() => {
-                state.browser.set_filter("");
+            Cmd::Back if state.browser.detail.is_none() => {
+                if let Some(wants) = state.browser.clear_filter() {
+                    return browser_done(state, (wants, None));
+                }
+                if state.panes.is_empty() {
+                    return vec![];
+                }
+                state.browser_focus = false;
                 return vec![];
+            }
+            Cmd::Zoom if state.browser.detail.is_none() && state.browser.resource.is_some() => {
+                let done = state.browser.related();
+                return browser_done(state, done);
             }
             Cmd::FocusNext | Cmd::FocusPrev | Cmd::Focus(_) | Cmd::Back
                 if !state.panes.is_empty() =>

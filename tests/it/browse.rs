@@ -47,6 +47,7 @@ fn discovery_resolves_words_and_a_table_list_follows_changes_live() {
         client.clone(),
         configmaps,
         Some("default".into()),
+        table::Query::default(),
         move |u| tx.send(u).is_ok(),
     ));
     let mut t = Table::default();

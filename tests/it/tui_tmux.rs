@@ -260,6 +260,11 @@ fn the_browser_lists_resources_live() {
         s.lines().any(|l| l.contains("web ") && l.contains("1/1"))
     });
     assert!(screen.contains("deployments.apps (default)"), "{screen}");
+    // Enter on the deployment: the pods it selects.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the deployment's pods", Duration::from_secs(15), |s| {
+        s.contains("pods (default) -l app=web · 1 rows") && s.contains("● Running")
+    });
     assert!(
         screen.contains("NAME   READY   UP-TO-DATE   AVAILABLE"),
         "{screen}"
