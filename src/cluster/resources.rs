@@ -153,45 +153,47 @@ impl Catalog {
     }
 }
 
+/// A catalog for tests: core pods (with pods/log), events, nodes and bindings, apps
+/// deployments, events.k8s.io events and a CRD's widgets.
+#[cfg(test)]
+pub fn test_catalog() -> Catalog {
+    let lists: Vec<APIResourceList> = serde_json::from_value(serde_json::json!([
+        {"groupVersion": "v1", "resources": [
+            {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
+             "shortNames": ["po"], "verbs": ["get", "list", "watch", "create"]},
+            {"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod",
+             "verbs": ["get"]},
+            {"name": "events", "singularName": "event", "namespaced": true, "kind": "Event",
+             "shortNames": ["ev"], "verbs": ["list", "watch"]},
+            {"name": "nodes", "singularName": "node", "namespaced": false, "kind": "Node",
+             "shortNames": ["no"], "verbs": ["list", "watch"]},
+            {"name": "bindings", "singularName": "binding", "namespaced": true,
+             "kind": "Binding", "verbs": ["create"]}
+        ]},
+        {"groupVersion": "apps/v1", "resources": [
+            {"name": "deployments", "singularName": "deployment", "namespaced": true,
+             "kind": "Deployment", "shortNames": ["deploy"], "verbs": ["list", "watch"]}
+        ]},
+        {"groupVersion": "events.k8s.io/v1", "resources": [
+            {"name": "events", "singularName": "event", "namespaced": true, "kind": "Event",
+             "shortNames": ["ev"], "verbs": ["list", "watch"]}
+        ]},
+        {"groupVersion": "example.com/v1", "resources": [
+            {"name": "widgets", "singularName": "widget", "namespaced": true,
+             "kind": "Widget", "verbs": ["list", "watch"]}
+        ]}
+    ]))
+    .unwrap();
+    Catalog::new(&lists)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn catalog() -> Catalog {
-        let lists: Vec<APIResourceList> = serde_json::from_value(json!([
-            {"groupVersion": "v1", "resources": [
-                {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
-                 "shortNames": ["po"], "verbs": ["get", "list", "watch", "create"]},
-                {"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod",
-                 "verbs": ["get"]},
-                {"name": "events", "singularName": "event", "namespaced": true, "kind": "Event",
-                 "shortNames": ["ev"], "verbs": ["list", "watch"]},
-                {"name": "nodes", "singularName": "node", "namespaced": false, "kind": "Node",
-                 "shortNames": ["no"], "verbs": ["list", "watch"]},
-                {"name": "bindings", "singularName": "binding", "namespaced": true,
-                 "kind": "Binding", "verbs": ["create"]}
-            ]},
-            {"groupVersion": "apps/v1", "resources": [
-                {"name": "deployments", "singularName": "deployment", "namespaced": true,
-                 "kind": "Deployment", "shortNames": ["deploy"], "verbs": ["list", "watch"]}
-            ]},
-            {"groupVersion": "events.k8s.io/v1", "resources": [
-                {"name": "events", "singularName": "event", "namespaced": true, "kind": "Event",
-                 "shortNames": ["ev"], "verbs": ["list", "watch"]}
-            ]},
-            {"groupVersion": "example.com/v1", "resources": [
-                {"name": "widgets", "singularName": "widget", "namespaced": true,
-                 "kind": "Widget", "verbs": ["list", "watch"]}
-            ]}
-        ]))
-        .unwrap();
-        Catalog::new(&lists)
-    }
 
     #[test]
     fn words_resolve_as_kubectl_resolves_them() {
-        let c = catalog();
+        let c = test_catalog();
         let plural = |w: &str| c.resolve(w).map(|r| r.qualified());
         assert_eq!(plural("po").as_deref(), Some("pods"));
         assert_eq!(plural("Pod").as_deref(), Some("pods"));
@@ -217,7 +219,7 @@ mod tests {
 
     #[test]
     fn paths_and_completions() {
-        let c = catalog();
+        let c = test_catalog();
         let deploy = c.resolve("deploy").unwrap();
         assert_eq!(
             deploy.path(Some("default")),

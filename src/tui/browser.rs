@@ -602,19 +602,21 @@ impl Browser {
 mod tests {
     use super::*;
     use crate::cluster::table::{Column, Row};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
-    use serde_json::json;
 
     fn catalog() -> Catalog {
-        let lists: Vec<APIResourceList> = serde_json::from_value(json!([
-            {"groupVersion": "v1", "resources": [
-                {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
-                 "shortNames": ["po"], "verbs": ["list", "watch"]},
-                {"name": "nodes", "singularName": "node", "namespaced": false, "kind": "Node",
-                 "shortNames": ["no"], "verbs": ["list", "watch"]}]}
-        ]))
-        .unwrap();
-        Catalog::new(&lists)
+        crate::cluster::resources::test_catalog()
+    }
+
+    /// The current watch's list is `rows` (columns: none).
+    fn load(b: &mut Browser, rows: Vec<Row>) {
+        let generation = b.generation;
+        b.update(
+            generation,
+            Update::Reset {
+                columns: vec![],
+                rows,
+            },
+        );
     }
 
     fn row(name: &str) -> Row {
@@ -660,12 +662,12 @@ mod tests {
             }]
         ));
         assert_eq!(said, Some(Ok("namespace all namespaces".into())));
-        let (wants, said) = b.command("widgets");
+        let (wants, said) = b.command("gadgets");
         assert!(wants.is_empty());
         assert_eq!(
             said,
             Some(Err(
-                "the server doesn't have a resource type \"widgets\"".into()
+                "the server doesn't have a resource type \"gadgets\"".into()
             ))
         );
     }
@@ -727,13 +729,7 @@ mod tests {
         let mut b = Browser::default();
         b.catalog(catalog());
         b.command("po");
-        b.update(
-            1,
-            Update::Reset {
-                columns: vec![],
-                rows: vec![row("web-1"), row("web-2"), row("db-1")],
-            },
-        );
+        load(&mut b, vec![row("web-1"), row("web-2"), row("db-1")]);
         b.move_selection(2);
         assert!(
             b.set_filter("WEB").is_empty(),
@@ -792,32 +788,15 @@ mod tests {
 
     #[test]
     fn enter_goes_to_related_pods_and_label_selectors_ask_the_server() {
-        let lists: Vec<APIResourceList> = serde_json::from_value(json!([
-            {"groupVersion": "v1", "resources": [
-                {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
-                 "shortNames": ["po"], "verbs": ["list", "watch"]},
-                {"name": "nodes", "singularName": "node", "namespaced": false, "kind": "Node",
-                 "verbs": ["list", "watch"]}]},
-            {"groupVersion": "apps/v1", "resources": [
-                {"name": "deployments", "singularName": "deployment", "namespaced": true,
-                 "kind": "Deployment", "shortNames": ["deploy"], "verbs": ["list", "watch"]}]}
-        ]))
-        .unwrap();
         let mut b = Browser::default();
-        b.catalog(Catalog::new(&lists));
+        b.catalog(catalog());
         let one = |b: &mut Browser, namespace: &str, name: &str| {
-            let generation = b.generation;
-            b.update(
-                generation,
-                Update::Reset {
-                    columns: vec![],
-                    rows: vec![Row {
-                        namespace: namespace.into(),
-                        name: name.into(),
-                        cells: vec![],
-                    }],
-                },
-            );
+            let row = Row {
+                namespace: namespace.into(),
+                name: name.into(),
+                cells: vec![],
+            };
+            load(b, vec![row]);
         };
         b.command("nodes");
         one(&mut b, "", "kwb-worker");
@@ -882,16 +861,13 @@ mod tests {
             "nothing listed yet"
         );
         b.command("no");
-        b.update(
-            1,
-            Update::Reset {
-                columns: vec![],
-                rows: vec![Row {
-                    namespace: String::new(),
-                    name: "kwb-control-plane".into(),
-                    cells: vec![],
-                }],
-            },
+        load(
+            &mut b,
+            vec![Row {
+                namespace: String::new(),
+                name: "kwb-control-plane".into(),
+                cells: vec![],
+            }],
         );
         let (_, said) = b.open(DetailKind::Logs);
         assert_eq!(said, Some(Err("logs: select a pod (:po)".into())));
@@ -920,13 +896,7 @@ mod tests {
         let mut b = Browser::default();
         b.catalog(catalog());
         b.command("po");
-        b.update(
-            1,
-            Update::Reset {
-                columns: vec![],
-                rows: vec![row("web-1")],
-            },
-        );
+        load(&mut b, vec![row("web-1")]);
         let (wants, _) = b.open(DetailKind::Logs);
         let [Want::Detail { generation, .. }] = &wants[..] else {
             panic!("{wants:?}");

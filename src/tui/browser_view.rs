@@ -254,22 +254,13 @@ fn yaml_line<'a>(text: &'a str, theme: &Theme) -> Line<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::resources::Catalog;
     use crate::cluster::table::{Column, Row, Update};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    use serde_json::json;
 
     fn browser(namespace: Option<&str>, rows: usize) -> Browser {
-        let lists: Vec<APIResourceList> = serde_json::from_value(json!([
-            {"groupVersion": "v1", "resources": [
-                {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
-                 "shortNames": ["po"], "verbs": ["list", "watch"]}]}
-        ]))
-        .unwrap();
         let mut b = Browser::default();
-        b.catalog(Catalog::new(&lists));
+        b.catalog(crate::cluster::resources::test_catalog());
         b.command(&format!("po {}", namespace.unwrap_or("all")));
         let column = |name: &str, priority| Column {
             name: name.into(),

@@ -69,6 +69,14 @@ impl Tmux {
         found.unwrap_or_else(|_| panic!("timed out waiting for {what}; screen:\n{last}"))
     }
 
+    /// `q`, then waits until kwb has exited.
+    fn quit(&self, timeout: Duration) {
+        self.keys(&["q"]);
+        wait_until("kwb to exit after q", timeout, || {
+            self.pane_dead().then_some(())
+        });
+    }
+
     fn pane_dead(&self) -> bool {
         util::stdout(
             &self
@@ -85,6 +93,19 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.cmd(&["kill-server"]).output();
     }
+}
+
+/// No process of the test's cluster is left (every one has the data dir in its command line).
+fn nothing_left_of(tc: &TestCluster) {
+    wait_until(
+        "no process of this cluster left",
+        Duration::from_secs(5),
+        || {
+            util::pids_mentioning(&tc.data_str())
+                .is_empty()
+                .then_some(())
+        },
+    );
 }
 
 /// The title line of a component's pane.
@@ -162,19 +183,8 @@ fn six_panes_start_etcd_from_the_keyboard_and_quit_cleanly() {
         title_line(s, "scheduler").is_some()
     });
 
-    tmux.keys(&["q"]);
-    wait_until("kwb to exit after q", Duration::from_secs(20), || {
-        tmux.pane_dead().then_some(())
-    });
-    wait_until(
-        "no process of this cluster left",
-        Duration::from_secs(5),
-        || {
-            util::pids_mentioning(&tc.data_str())
-                .is_empty()
-                .then_some(())
-        },
-    );
+    tmux.quit(Duration::from_secs(20));
+    nothing_left_of(&tc);
 }
 
 /// Two nodes: the kubelet pane's detail line shows each node's kubelet, and its log lines
@@ -209,19 +219,8 @@ fn the_kubelet_pane_shows_every_node() {
         "{worker_line}"
     );
 
-    tmux.keys(&["q"]);
-    wait_until("kwb to exit after q", Duration::from_secs(30), || {
-        tmux.pane_dead().then_some(())
-    });
-    wait_until(
-        "no process of this cluster left",
-        Duration::from_secs(5),
-        || {
-            util::pids_mentioning(&tc.data_str())
-                .is_empty()
-                .then_some(())
-        },
-    );
+    tmux.quit(Duration::from_secs(30));
+    nothing_left_of(&tc);
 }
 
 /// The resource browser on the local cluster: `:deploy` and `:po` list what kubectl created,
@@ -355,10 +354,7 @@ fn the_browser_lists_resources_live() {
         s.contains("the server doesn't have a resource type \"widgets\"")
     });
 
-    tmux.keys(&["q"]);
-    wait_until("kwb to exit after q", Duration::from_secs(30), || {
-        tmux.pane_dead().then_some(())
-    });
+    tmux.quit(Duration::from_secs(30));
 }
 
 /// `kwb --attach KUBECONFIG` on a cluster the test started with `kwb up --detach`: the
@@ -414,10 +410,7 @@ fn attach_mode_browses_a_running_cluster() {
     tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
         s.contains("deployments.apps (default)") && s.contains("web ")
     });
-    tmux.keys(&["q"]);
-    wait_until("kwb to exit after q", Duration::from_secs(10), || {
-        tmux.pane_dead().then_some(())
-    });
+    tmux.quit(Duration::from_secs(10));
     // The cluster is not kwb --attach's to stop: it still answers.
     let still = tc.run(&["status"]);
     assert!(
