@@ -3,6 +3,7 @@
 //! ([`table`]), the columns `kubectl get` prints.
 
 pub mod connect;
+pub mod health;
 pub mod object;
 pub mod resources;
 pub mod table;

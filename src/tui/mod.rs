@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod browser;
 pub mod browser_view;
+pub mod health_view;
 pub mod keymap;
 pub mod logfmt;
 pub mod state;
@@ -142,6 +143,7 @@ async fn event_loop(
         }
         None => {
             spawn_quit_requests(None, tx.clone())?;
+            spawn_health_looks(target.clone(), tx.clone());
             (None, None)
         }
     };
@@ -297,6 +299,26 @@ impl ClusterLink {
             }
         }
     }
+}
+
+/// Attach mode: looks at the control plane every few seconds for the panel in the panes'
+/// place; a lost connection shows there as errors and is retried with the next look.
+fn spawn_health_looks(target: Target, tx: mpsc::UnboundedSender<Action>) {
+    tokio::spawn(async move {
+        let mut client = None;
+        loop {
+            if client.is_none() {
+                client = connect(&target).await.ok().map(|c| c.client);
+            }
+            if let Some(c) = &client {
+                let health = crate::cluster::health::probe(c).await;
+                if tx.send(Action::Health(Box::new(health))).is_err() {
+                    return;
+                }
+            }
+            tokio::time::sleep(crate::cluster::health::EVERY).await;
+        }
+    });
 }
 
 /// Fetches a detail view's text, or follows a pod's log line by line.

@@ -34,6 +34,8 @@ pub enum Action {
     Catalog(Result<Catalog, String>),
     /// An update of the browser's watch of that generation.
     Table(u64, Update),
+    /// Attach mode's look at the control plane.
+    Health(Box<crate::cluster::health::Health>),
     /// The pod selector of an object Enter was pressed on (list generation, namespace).
     PodSelector(u64, String, Result<Option<String>, String>),
     /// The text of the browser's detail view of that generation, or why there is none.
@@ -102,6 +104,8 @@ pub struct State {
     pub browser: Browser,
     /// The keys move in the browser rather than in the focused pane.
     pub browser_focus: bool,
+    /// Attach mode: what the cluster reveals about its control plane, newest look.
+    pub health: Option<crate::cluster::health::Health>,
 }
 
 impl State {
@@ -135,6 +139,7 @@ impl State {
             page_rows: 10,
             browser: Browser::default(),
             browser_focus: false,
+            health: None,
         }
     }
 
@@ -256,6 +261,10 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
         }
         Action::Table(generation, update) => {
             state.browser.update(generation, update);
+            vec![]
+        }
+        Action::Health(health) => {
+            state.health = Some(*health);
             vec![]
         }
         Action::PodSelector(generation, namespace, selector) => {

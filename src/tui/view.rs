@@ -32,8 +32,22 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
     draw_header(state, theme, frame, header);
     draw_footer(state, theme, keymap, frame, footer);
     if state.panes.is_empty() {
-        // Attached: the browser is the whole screen.
-        let rows = super::browser_view::draw(&state.browser, true, theme, frame, body);
+        // Attached: the browser, and beside it what the cluster reveals of its components.
+        let browser = if body.width >= BROWSER_MIN_WIDTH {
+            let [left, right] =
+                Layout::horizontal([Constraint::Percentage(65), Constraint::Percentage(35)])
+                    .areas(body);
+            let block = Block::default()
+                .borders(Borders::LEFT)
+                .border_style(theme.get("pane.border"));
+            let inner = block.inner(right);
+            frame.render_widget(block, right);
+            super::health_view::draw(state.health.as_ref(), theme, frame, inner);
+            left
+        } else {
+            body
+        };
+        let rows = super::browser_view::draw(&state.browser, true, theme, frame, browser);
         state.page_rows = rows.max(1);
     } else if state.zoomed {
         let rows = draw_pane(&state.panes[state.focus], true, theme, frame, body, true);

@@ -400,6 +400,12 @@ fn attach_mode_browses_a_running_cluster() {
         screen.contains("context test · cluster test · user ") && screen.contains("server v1."),
         "{screen}"
     );
+    // Beside the browser, what the cluster reveals of its components.
+    let screen = tmux.wait_for("the control plane panel", Duration::from_secs(20), |s| {
+        s.contains("apiserver's etcd check ok") && s.contains("lease renewed")
+    });
+    assert!(screen.contains("test-control-plane Ready"), "{screen}");
+    assert!(screen.contains("readyz 3/3 checks ok"), "{screen}");
     tmux.keys(&["s"]);
     tmux.wait_for("the refusal", Duration::from_secs(5), |s| {
         s.contains("attached: kwb does not run this cluster's components")

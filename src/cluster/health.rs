@@ -1,0 +1,214 @@
+//! What an attached cluster reveals about its control plane, for the six panes' places in
+//! attach mode: the apiserver's version and `/readyz?verbose` and `/livez` checks (etcd's
+//! among them), the leader Leases of controller-manager and scheduler, each node's Ready
+//! condition, kubelet version and Lease, and kube-proxy's pods. What a cluster does not show
+//! (managed control planes hide most) is said as such, never guessed.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::jiff::Timestamp;
+use kube::Api;
+use kube::api::ListParams;
+
+/// One readiness check, as `/readyz?verbose` lists it (`[+]etcd ok`, `[-]etcd failed: …`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+}
+
+/// A leader Lease: who holds it and how long ago it was renewed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leader {
+    pub holder: String,
+    pub renewed_secs_ago: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeHealth {
+    pub name: String,
+    pub ready: bool,
+    pub kubelet: String,
+    pub lease_secs_ago: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyPod {
+    pub name: String,
+    pub node: String,
+    pub phase: String,
+}
+
+/// One look at the control plane; each part is Err with what the cluster answered instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    pub version: Result<String, String>,
+    pub readyz: Result<Vec<Check>, String>,
+    pub livez: Result<bool, String>,
+    pub controller_manager: Result<Option<Leader>, String>,
+    pub scheduler: Result<Option<Leader>, String>,
+    pub nodes: Result<Vec<NodeHealth>, String>,
+    pub proxies: Result<Vec<ProxyPod>, String>,
+}
+
+/// How often attach mode looks again (these are single small requests, not lists to watch).
+pub const EVERY: Duration = Duration::from_secs(5);
+
+fn message(e: kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} ({})", s.message, s.code),
+        e => e.to_string(),
+    }
+}
+
+/// The checks of a `/readyz?verbose` or `/livez?verbose` answer.
+pub fn parse_checks(text: &str) -> Vec<Check> {
+    text.lines()
+        .filter_map(|l| {
+            let (ok, rest) = if let Some(r) = l.strip_prefix("[+]") {
+                (true, r)
+            } else {
+                (false, l.strip_prefix("[-]")?)
+            };
+            let name = rest.split_whitespace().next()?.to_string();
+            Some(Check { name, ok })
+        })
+        .collect()
+}
+
+async fn text(client: &kube::Client, path: &str) -> Result<String, String> {
+    let request = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    client.request_text(request).await.map_err(message)
+}
+
+fn age(t: Option<Timestamp>, now: Timestamp) -> Option<i64> {
+    t.map(|t| now.duration_since(t).as_secs())
+}
+
+async fn leader(
+    client: &kube::Client,
+    name: &str,
+    now: Timestamp,
+) -> Result<Option<Leader>, String> {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
+    let lease = leases.get_opt(name).await.map_err(message)?;
+    Ok(lease.and_then(|l| l.spec).map(|s| Leader {
+        holder: s.holder_identity.unwrap_or_default(),
+        renewed_secs_ago: age(s.renew_time.map(|t| t.0), now),
+    }))
+}
+
+async fn nodes(client: &kube::Client, now: Timestamp) -> Result<Vec<NodeHealth>, String> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
+    let leases = leases
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let list = nodes.list(&ListParams::default()).await.map_err(message)?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|n| {
+            let name = n.metadata.name.clone().unwrap_or_default();
+            let status = n.status.unwrap_or_default();
+            let ready = status
+                .conditions
+                .iter()
+                .flatten()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            let lease = leases
+                .iter()
+                .find(|l| l.metadata.name.as_deref() == Some(&name));
+            NodeHealth {
+                kubelet: status
+                    .node_info
+                    .map(|i| i.kubelet_version)
+                    .unwrap_or_default(),
+                lease_secs_ago: age(
+                    lease
+                        .and_then(|l| l.spec.as_ref()?.renew_time.as_ref())
+                        .map(|t| t.0),
+                    now,
+                ),
+                name,
+                ready,
+            }
+        })
+        .collect())
+}
+
+async fn proxies(client: &kube::Client) -> Result<Vec<ProxyPod>, String> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
+    let list = pods
+        .list(&ListParams::default().labels("k8s-app=kube-proxy"))
+        .await
+        .map_err(message)?;
+    Ok(list
+        .items
+        .into_iter()
+        .map(|p| ProxyPod {
+            name: p.metadata.name.unwrap_or_default(),
+            node: p.spec.and_then(|s| s.node_name).unwrap_or_default(),
+            phase: p.status.and_then(|s| s.phase).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Looks at the control plane once.
+pub async fn probe(client: &kube::Client) -> Health {
+    let now = Timestamp::now();
+    let (version, readyz, livez, controller_manager, scheduler, nodes, proxies) = tokio::join!(
+        async {
+            client
+                .apiserver_version()
+                .await
+                .map(|v| v.git_version)
+                .map_err(message)
+        },
+        async {
+            text(client, "/readyz?verbose")
+                .await
+                .map(|t| parse_checks(&t))
+        },
+        async { text(client, "/livez").await.map(|t| t.trim() == "ok") },
+        leader(client, "kube-controller-manager", now),
+        leader(client, "kube-scheduler", now),
+        nodes(client, now),
+        proxies(client),
+    );
+    Health {
+        version,
+        readyz,
+        livez,
+        controller_manager,
+        scheduler,
+        nodes,
+        proxies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readyz_verbose_lists_its_checks() {
+        let text = "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n[+]poststarthook/start-informers ok\nreadyz check failed\n";
+        let checks = parse_checks(text);
+        assert_eq!(checks.len(), 4);
+        assert_eq!(
+            checks[2],
+            Check {
+                name: "etcd".into(),
+                ok: false
+            }
+        );
+        assert_eq!(checks[3].name, "poststarthook/start-informers");
+    }
+}
