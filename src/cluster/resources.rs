@@ -120,10 +120,6 @@ impl Catalog {
         Ok(Catalog::new(&lists))
     }
 
-    pub fn resources(&self) -> &[Resource] {
-        &self.resources
-    }
-
     /// The resource `word` names (`po`, `Deployment`, `deploy.apps`, `widgets`); the first in
     /// discovery order wins, so `events` is the core one.
     pub fn resolve(&self, word: &str) -> Option<&Resource> {

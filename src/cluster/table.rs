@@ -309,14 +309,10 @@ pub async fn watch(
                 version
             }
             Err(e) => {
-                if !send(Update::Error(format!(
-                    "listing {}: {e}",
-                    resource.qualified()
-                ))) {
+                let what = format!("listing {}: {e}", resource.qualified());
+                if !failed(&send, what, &mut pause).await {
                     return;
                 }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(30));
                 continue;
             }
         };
@@ -324,17 +320,24 @@ pub async fn watch(
             Ok(Followed::Gone) => {}
             Ok(Followed::Closed) => return,
             Err(e) => {
-                if !send(Update::Error(format!(
-                    "watching {}: {e}",
-                    resource.qualified()
-                ))) {
+                let what = format!("watching {}: {e}", resource.qualified());
+                if !failed(&send, what, &mut pause).await {
                     return;
                 }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(30));
             }
         }
     }
+}
+
+/// Reports a failure and waits before the next try, pausing twice as long each time up to
+/// 30 s; false when nobody looks any more.
+async fn failed(send: &impl Fn(Update) -> bool, what: String, pause: &mut Duration) -> bool {
+    if !send(Update::Error(what)) {
+        return false;
+    }
+    tokio::time::sleep(*pause).await;
+    *pause = (*pause * 2).min(Duration::from_secs(30));
+    true
 }
 
 enum Followed {

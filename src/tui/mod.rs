@@ -86,7 +86,7 @@ pub async fn run_attached(target: Target, namespace: Option<String>) -> anyhow::
     let mut state = State::new(Vec::new(), info);
     state.browser_focus = true;
     let first = state.browser.command(&format!("po {namespace}"));
-    let effects = state::browser_effects(&mut state, first);
+    let effects = state::browser_done(&mut state, first);
     with_terminal(&mut state, target, None, effects).await
 }
 

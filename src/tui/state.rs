@@ -285,14 +285,7 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
 }
 
 /// The browser's wants become effects, and what it says goes to the bottom line.
-pub fn browser_effects(
-    state: &mut State,
-    done: (Vec<Want>, Option<super::browser::Said>),
-) -> Vec<Effect> {
-    browser_done(state, done)
-}
-
-fn browser_done(
+pub fn browser_done(
     state: &mut State,
     (wants, said): (Vec<Want>, Option<super::browser::Said>),
 ) -> Vec<Effect> {
