@@ -362,7 +362,16 @@ struct Worker {
     /// Its IP went back to the pool when it finished.
     released: bool,
     /// Deleted: the preStop hooks running, bounded by the grace period.
-    stopping: Option<JoinHandle<()>>,
+    stopping: Option<Stopping>,
+}
+
+/// A pod's graceful stop under way.
+struct Stopping {
+    task: JoinHandle<()>,
+    /// Set by the task before it wakes the pod loop. Not `task.is_finished()`: the loop can
+    /// wake and look before the runtime marks the task finished, and would then sleep until
+    /// the next pod change (up to 30 s) with the pod left Terminating.
+    done: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Worker {
@@ -383,8 +392,8 @@ impl Drop for Worker {
         for t in self.tasks.drain().flat_map(|(_, t)| t) {
             t.abort();
         }
-        if let Some(t) = self.stopping.take() {
-            t.abort();
+        if let Some(s) = self.stopping.take() {
+            s.task.abort();
         }
     }
 }
@@ -507,7 +516,7 @@ async fn sync_pods(
                         w.stopping = Some(spawn_graceful_stop(rt, &pod, w));
                         false
                     }
-                    Some(task) => task.is_finished(),
+                    Some(s) => s.done.load(std::sync::atomic::Ordering::Acquire),
                 };
                 if !hooks_done {
                     // The hooks' task wakes the loop when it ends.
@@ -521,7 +530,11 @@ async fn sync_pods(
                     }
                 }
             }
-            confirm_deletion(rt, &api, &pod, &k, &uid).await;
+            if !confirm_deletion(rt, &api, &pod, &k, &uid).await {
+                // Tried again in a second, not at the next pod change (maybe 30 s away).
+                let retry = Timestamp::now() + k8s_openapi::jiff::SignedDuration::from_secs(1);
+                next = Some(next.map_or(retry, |n| n.min(retry)));
+            }
             continue;
         }
         let now = Timestamp::now();
@@ -610,7 +623,7 @@ async fn sync_pods(
 /// period (a failed hook is a FailedPreStopHook event, and the stop goes on either way), then
 /// stops their host processes with SIGTERM and what is left of the grace period (at least
 /// 2 s, as upstream gives) before SIGKILL.
-fn spawn_graceful_stop(rt: &Runtime<'_>, pod: &Pod, w: &Worker) -> JoinHandle<()> {
+fn spawn_graceful_stop(rt: &Runtime<'_>, pod: &Pod, w: &Worker) -> Stopping {
     let run = &w.run;
     let grace = hooks::grace_period(pod);
     let reference = object_reference(pod);
@@ -631,7 +644,9 @@ fn spawn_graceful_stop(rt: &Runtime<'_>, pod: &Pod, w: &Worker) -> JoinHandle<()
     let processes: Vec<process::Running> = w.processes.values().map(|p| p.watch()).collect();
     let ip = run.ip.clone();
     let wake = rt.wake.clone();
-    tokio::spawn(async move {
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done_flag = done.clone();
+    let task = tokio::spawn(async move {
         let started = tokio::time::Instant::now();
         let all = hooked.iter().map(|(spec, log, exec)| async {
             let hook = hooks::pre_stop(spec, &ip, &name, log, exec.as_ref());
@@ -653,8 +668,10 @@ fn spawn_graceful_stop(rt: &Runtime<'_>, pod: &Pod, w: &Worker) -> JoinHandle<()
             .saturating_sub(started.elapsed())
             .max(Duration::from_secs(2));
         futures::future::join_all(processes.into_iter().map(|p| p.stop(left))).await;
+        done_flag.store(true, std::sync::atomic::Ordering::Release);
         wake.notify_one();
-    })
+    });
+    Stopping { task, done }
 }
 
 fn ips<'a>(rt: &'a Runtime<'_>, run: &'a pod::PodRun) -> process::Ips<'a> {
@@ -681,7 +698,9 @@ fn current_log(rt: &Runtime<'_>, run: &pod::PodRun, pod: &Pod, container: &str) 
     sim::Log::open(&sim::log_path(rt.root, pod, container, restart))
 }
 
-async fn confirm_deletion(rt: &Runtime<'_>, api: &Api<Pod>, pod: &Pod, k: &str, uid: &str) {
+/// Deletes the stopped pod for good; whether that is done (or moot: gone, or a new pod of
+/// the same name).
+async fn confirm_deletion(rt: &Runtime<'_>, api: &Api<Pod>, pod: &Pod, k: &str, uid: &str) -> bool {
     let dp = DeleteParams {
         preconditions: Some(Preconditions {
             uid: Some(uid.to_string()),
@@ -694,9 +713,13 @@ async fn confirm_deletion(rt: &Runtime<'_>, api: &Api<Pod>, pod: &Pod, k: &str, 
             tracing::info!("pod {k} stopped; deletion confirmed");
             // Its logs and work dir go with it (a following `kubectl logs -f` ends).
             let _ = std::fs::remove_dir_all(sim::pod_dir(rt.root, pod));
+            true
         }
-        Err(e) if matches!(agent_code(&e), Some(404 | 409)) => {}
-        Err(e) => tracing::warn!("confirming the deletion of pod {k} failed: {e}"),
+        Err(e) if matches!(agent_code(&e), Some(404)) => true,
+        Err(e) => {
+            tracing::warn!("confirming the deletion of pod {k} failed: {e}; retrying");
+            false
+        }
     }
 }
 

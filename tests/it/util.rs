@@ -86,6 +86,25 @@ pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Optio
     }
 }
 
+/// [`wait_until`], and on timeout the panic also shows what `show` says (e.g. the objects
+/// a wait was about), so a failure in CI explains itself.
+pub fn wait_until_showing<T>(
+    what: &str,
+    timeout: Duration,
+    f: impl FnMut() -> Option<T>,
+    show: impl FnOnce() -> String,
+) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until(what, timeout, f)
+    })) {
+        Ok(v) => v,
+        Err(_) => panic!(
+            "timed out after {timeout:?} waiting for {what}; state:\n{}",
+            show()
+        ),
+    }
+}
+
 pub fn pid_alive(pid: u32) -> bool {
     // A zombie still answers kill(0); read its state so a reaped-soon child counts as gone.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

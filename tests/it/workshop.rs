@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::apiserver::Api;
-use crate::util::{self, ok, stdout, wait_until};
+use crate::util::{self, ok, stdout, wait_until, wait_until_showing};
 
 pub fn json(api: &Api, what: &[&str]) -> Value {
     let mut args = vec!["get"];
@@ -301,11 +301,33 @@ fn each_component_adds_its_part_of_the_workshop() {
         api.kubectl(&["delete", "deployment", "httpenv"]),
         "delete httpenv",
     );
-    wait_until("httpenv's pods gone", Duration::from_secs(30), || {
-        items(&api, &["pods", "-l", "app=httpenv"])
-            .is_empty()
-            .then_some(())
-    });
+    wait_until_showing(
+        "httpenv's pods gone",
+        Duration::from_secs(30),
+        || {
+            items(&api, &["pods", "-l", "app=httpenv"])
+                .is_empty()
+                .then_some(())
+        },
+        || {
+            let pods = api.kubectl(&["get", "rs,pods", "-o", "wide"]);
+            let mut state = String::from_utf8_lossy(&pods.stdout).into_owned();
+            for args in [
+                &["logs", "controller-manager"][..],
+                &["logs", "kubelet", "--node", "test-control-plane"],
+                &["logs", "kubelet", "--node", "test-worker"],
+            ] {
+                let log = api.tc.run(args);
+                let log = String::from_utf8_lossy(&log.stdout);
+                state += &format!("\n--- kwb {}, its httpenv lines:\n", args.join(" "));
+                for line in log.lines().filter(|l| l.contains("httpenv")) {
+                    state += line;
+                    state.push('\n');
+                }
+            }
+            state
+        },
+    );
     assert!(
         curl(&format!("{ip}:8888")).is_none(),
         "stopped pods no longer answer"

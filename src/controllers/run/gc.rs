@@ -80,16 +80,20 @@ impl Controller {
         };
         let actions = logic::plan(&items, watched);
         self.recent.retain(|_, at| at.elapsed() < SETTLE);
+        let mut failed = false;
         for action in actions {
-            self.write(action).await;
+            failed |= !self.write(action).await;
         }
-        None
+        // A failed write (a timeout, an apiserver restarting) is tried again soon, not at the
+        // next resync: a deleted Deployment's pods must not linger for half a minute.
+        failed.then_some(1)
     }
 
-    async fn write(&mut self, action: Action) {
+    /// Whether the write is done (or moot: the object is gone or another one now).
+    async fn write(&mut self, action: Action) -> bool {
         let key = format!("{action:?}");
         if self.recent.contains_key(&key) {
-            return;
+            return true;
         }
         let api = |kind: usize, ns: &Option<String>| -> Api<DynamicObject> {
             let ar = &self.kinds[kind].resource;
@@ -169,9 +173,13 @@ impl Controller {
         match result {
             Ok(()) => {
                 self.recent.insert(key, Instant::now());
+                true
             }
-            Err(e) if matches!(super::code(&e), Some(404 | 409)) => {}
-            Err(e) => tracing::warn!(?action, "garbage collection write failed: {e}"),
+            Err(e) if matches!(super::code(&e), Some(404 | 409)) => true,
+            Err(e) => {
+                tracing::warn!(?action, "garbage collection write failed: {e}; retrying");
+                false
+            }
         }
     }
 }
