@@ -3,6 +3,7 @@
 //! one), and any auth kube-rs supports (client certificates, tokens, exec plugins).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -27,14 +28,69 @@ pub struct Connection {
     pub server: String,
 }
 
-pub async fn connect(target: &Target) -> Result<Connection, String> {
-    let kubeconfig = match &target.kubeconfig {
+fn read(target: &Target) -> Result<Kubeconfig, String> {
+    match &target.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
-            .map_err(|e| format!("reading kubeconfig {}: {e}", path.display()))?,
+            .map_err(|e| format!("reading kubeconfig {}: {e}", path.display())),
         None => Kubeconfig::read().map_err(|e| {
             format!("reading KUBECONFIG or ~/.kube/config: {e} (give one with --attach FILE)")
-        })?,
-    };
+        }),
+    }
+}
+
+/// The kubeconfig's context names, and its current context.
+pub fn contexts(target: &Target) -> Result<(Vec<String>, Option<String>), String> {
+    let kubeconfig = read(target)?;
+    let names = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
+    Ok((names, kubeconfig.current_context))
+}
+
+/// One client for the whole session — made on first use, made again when the context
+/// changes — so views do not each read the kubeconfig, run exec plugins and open new
+/// TLS connections. kube-rs refreshes expiring credentials inside it.
+#[derive(Clone)]
+pub struct Cached {
+    inner: Arc<tokio::sync::Mutex<(Target, Option<kube::Client>)>>,
+}
+
+impl Cached {
+    pub fn new(target: Target) -> Cached {
+        Cached {
+            inner: Arc::new(tokio::sync::Mutex::new((target, None))),
+        }
+    }
+
+    /// The client, connecting first if there is none yet (one connection at a time).
+    pub async fn client(&self) -> Result<kube::Client, String> {
+        let mut inner = self.inner.lock().await;
+        if let Some(c) = &inner.1 {
+            return Ok(c.clone());
+        }
+        let connection = connect(&inner.0).await?;
+        inner.1 = Some(connection.client.clone());
+        Ok(connection.client)
+    }
+
+    /// Another context of the same kubeconfig; the old client stays if it cannot be used.
+    pub async fn switch(&self, context: &str) -> Result<Connection, String> {
+        let mut inner = self.inner.lock().await;
+        let target = Target {
+            context: Some(context.to_string()),
+            ..inner.0.clone()
+        };
+        let connection = connect(&target).await?;
+        *inner = (target, Some(connection.client.clone()));
+        Ok(connection)
+    }
+
+    /// Which kubeconfig and context it uses now.
+    pub async fn target(&self) -> Target {
+        self.inner.lock().await.0.clone()
+    }
+}
+
+pub async fn connect(target: &Target) -> Result<Connection, String> {
+    let kubeconfig = read(target)?;
     let context = target
         .context
         .clone()

@@ -161,6 +161,28 @@ async fn proxies(client: &kube::Client) -> Result<Vec<ProxyPod>, String> {
 }
 
 /// Looks at the control plane once.
+/// A look that got no answer: every part says why.
+pub fn unreachable(why: &str) -> Health {
+    let why = why.to_string();
+    Health {
+        version: Err(why.clone()),
+        readyz: Err(why.clone()),
+        livez: Err(why.clone()),
+        controller_manager: Err(why.clone()),
+        scheduler: Err(why.clone()),
+        nodes: Err(why.clone()),
+        proxies: Err(why),
+    }
+}
+
+/// [`probe`], given at most `limit`: a cluster that does not answer (a dead link, a frozen
+/// server) is reported as unreachable instead of waiting for TCP to give up.
+pub async fn probe_within(client: &kube::Client, limit: Duration) -> Health {
+    tokio::time::timeout(limit, probe(client))
+        .await
+        .unwrap_or_else(|_| unreachable(&format!("no answer within {} s", limit.as_secs())))
+}
+
 pub async fn probe(client: &kube::Client) -> Health {
     let now = Timestamp::now();
     let (version, readyz, livez, controller_manager, scheduler, nodes, proxies) = tokio::join!(

@@ -4,6 +4,7 @@
 
 pub mod connect;
 pub mod health;
+pub mod logs;
 pub mod object;
 pub mod resources;
 pub mod table;

@@ -1,12 +1,9 @@
 //! One object of the cluster, for the browser's detail views: its YAML (managedFields folded
 //! away, as they are noise to a reader), a describe in kubectl's generic layout with the
-//! object's events, and a pod's log followed live.
+//! object's events, and those events as `kubectl events --for` lists them.
 
 use std::collections::BTreeMap;
 
-use futures::{AsyncBufReadExt, TryStreamExt};
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::LogParams;
 use serde_json::Value;
 
 use super::resources::Resource;
@@ -119,13 +116,7 @@ pub async fn events(client: &kube::Client, object: &Value) -> Vec<Value> {
     };
     let list = client.request::<Value>(request).await.unwrap_or_default();
     let mut items = list["items"].as_array().cloned().unwrap_or_default();
-    items.sort_by_key(|e| {
-        e["lastTimestamp"]
-            .as_str()
-            .or(e["eventTime"].as_str())
-            .unwrap_or("")
-            .to_string()
-    });
+    items.sort_by_key(|e| last_seen(e).unwrap_or("").to_string());
     items
 }
 
@@ -175,28 +166,62 @@ pub fn describe(object: &Value, events: &[Value]) -> String {
         out.push_str("       <none>\n");
         return out;
     }
-    out.push_str("\n  Type    Reason    Age    From    Message\n  ----    ------    ---    ----    -------\n");
+    out.push('\n');
+    for line in events_table(events, now()).lines() {
+        out.push_str("  ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// When an event last happened: lastTimestamp, else eventTime (events.k8s.io writers).
+fn last_seen(e: &Value) -> Option<&str> {
+    e["lastTimestamp"].as_str().or(e["eventTime"].as_str())
+}
+
+/// Events as `kubectl events` lists them: LAST SEEN (an age, with `(xN)` when repeated),
+/// TYPE, REASON, FROM, MESSAGE, in aligned columns; `now` in Unix seconds.
+pub fn events_table(events: &[Value], now: i64) -> String {
+    let mut rows = vec![[
+        "LAST SEEN".to_string(),
+        "TYPE".into(),
+        "REASON".into(),
+        "FROM".into(),
+        "MESSAGE".into(),
+    ]];
     for e in events {
         let count = e["count"].as_i64().unwrap_or(1);
-        let when = e["lastTimestamp"]
-            .as_str()
-            .or(e["eventTime"].as_str())
-            .unwrap_or("");
+        let mut seen = crate::kinds::table::age(last_seen(e), now);
+        if count > 1 {
+            seen.push_str(&format!(" (x{count})"));
+        }
         let from = e["source"]["component"]
             .as_str()
             .or(e["reportingComponent"].as_str())
             .unwrap_or("");
-        let times = if count > 1 {
-            format!(" (x{count})")
-        } else {
-            String::new()
-        };
-        out.push_str(&format!(
-            "  {}  {}  {when}{times}  {from}  {}\n",
-            e["type"].as_str().unwrap_or(""),
-            e["reason"].as_str().unwrap_or(""),
-            e["message"].as_str().unwrap_or("").trim_end()
-        ));
+        rows.push([
+            seen,
+            e["type"].as_str().unwrap_or("").into(),
+            e["reason"].as_str().unwrap_or("").into(),
+            from.into(),
+            e["message"].as_str().unwrap_or("").trim_end().into(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        for (cell, w) in r.iter().zip(&widths) {
+            out.push_str(&format!("{cell:w$}   "));
+        }
+        out.push_str(&r[4]);
+        out.push('\n');
     }
     out
 }
@@ -256,35 +281,6 @@ fn scalar(v: &Value) -> String {
         Value::Null => "<none>".into(),
         other => other.to_string(),
     }
-}
-
-/// Follows the log of a pod's container (the first when None), from its last 500 lines,
-/// sending each line until `send` returns false or the log ends.
-pub async fn follow_log(
-    client: &kube::Client,
-    namespace: &str,
-    pod: &str,
-    container: Option<String>,
-    send: impl Fn(String) -> bool,
-) -> Result<(), String> {
-    let api: kube::Api<Pod> = kube::Api::namespaced(client.clone(), namespace);
-    let params = LogParams {
-        follow: true,
-        tail_lines: Some(500),
-        container,
-        ..LogParams::default()
-    };
-    let stream = api.log_stream(pod, &params).await.map_err(|e| match e {
-        kube::Error::Api(s) => s.message.clone(),
-        e => e.to_string(),
-    })?;
-    let mut lines = stream.lines();
-    while let Some(line) = lines.try_next().await.map_err(|e| e.to_string())? {
-        if !send(line) {
-            break;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -355,11 +351,18 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  Pod IP:  127.244.0.2\n"), "{text}");
-        assert!(
-            text.contains(
-                "  Normal  Started  2026-12-07T10:00:01Z (x2)  kubelet  Started container nginx\n"
-            ),
-            "{text}"
+        assert!(text.contains("Events:\n  LAST SEEN"), "{text}");
+        assert!(text.contains("Started container nginx\n"), "{text}");
+        let at = time::OffsetDateTime::parse(
+            "2026-12-07T10:00:31Z",
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+        .unix_timestamp();
+        assert_eq!(
+            events_table(&events, at),
+            "LAST SEEN   TYPE     REASON    FROM      MESSAGE\n\
+             30s (x2)    Normal   Started   kubelet   Started container nginx\n"
         );
         assert!(describe(&pod(), &[]).ends_with("Events:       <none>\n"));
         assert_eq!(title("containerPort"), "Container Port");

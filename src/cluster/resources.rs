@@ -168,7 +168,9 @@ pub fn test_catalog() -> Catalog {
         ]},
         {"groupVersion": "apps/v1", "resources": [
             {"name": "deployments", "singularName": "deployment", "namespaced": true,
-             "kind": "Deployment", "shortNames": ["deploy"], "verbs": ["list", "watch"]}
+             "kind": "Deployment", "shortNames": ["deploy"], "verbs": ["list", "watch"]},
+            {"name": "replicasets", "singularName": "replicaset", "namespaced": true,
+             "kind": "ReplicaSet", "shortNames": ["rs"], "verbs": ["list", "watch"]}
         ]},
         {"groupVersion": "events.k8s.io/v1", "resources": [
             {"name": "events", "singularName": "event", "namespaced": true, "kind": "Event",

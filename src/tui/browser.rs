@@ -2,6 +2,8 @@
 //! `:nodes`), the resource and namespace shown, its live Table and the selected row. Pure:
 //! what needs the cluster comes out as [`Want`]s for the event loop.
 
+pub use super::detail::{Detail, DetailKind};
+use crate::cluster::logs::LogOptions;
 use crate::cluster::object::ObjectRef;
 use crate::cluster::resources::{Catalog, Resource};
 use crate::cluster::table::{Query, Row, Table, Update};
@@ -22,54 +24,45 @@ pub enum Want {
     /// The label selector of `object`'s pods, for the list of that generation (Enter on a
     /// workload or Service).
     PodSelector { generation: u64, object: ObjectRef },
-    /// One object's YAML, describe or log (followed), for the detail of that generation.
+    /// The kubeconfig's contexts, to list them.
+    Contexts,
+    /// Another context of the kubeconfig: the browser starts over on its cluster.
+    Context(String),
+    /// One object's YAML, describe, events or logs, for the detail of that generation.
     Detail {
         generation: u64,
         kind: DetailKind,
         object: ObjectRef,
+        log: LogOptions,
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DetailKind {
-    Yaml,
-    Describe,
-    Logs,
+/// Whether the resource selects pods: Enter lists them, and its logs are theirs.
+fn selects_pods(resource: &Resource) -> bool {
+    matches!(
+        (resource.group.as_str(), resource.plural.as_str()),
+        (
+            "apps",
+            "deployments" | "replicasets" | "statefulsets" | "daemonsets"
+        ) | ("batch", "jobs")
+            | ("", "services" | "replicationcontrollers")
+    )
 }
 
-impl DetailKind {
-    fn label(self) -> &'static str {
-        match self {
-            DetailKind::Yaml => "yaml",
-            DetailKind::Describe => "describe",
-            DetailKind::Logs => "logs",
-        }
-    }
+fn is_pods(resource: &Resource) -> bool {
+    resource.group.is_empty() && resource.plural == "pods"
 }
 
-/// A detail view over the list: what it shows and where it is scrolled.
+/// A list shown before Enter went to a related one; Esc comes back to it.
 #[derive(Debug)]
-pub struct Detail {
-    pub kind: DetailKind,
-    pub object: ObjectRef,
-    pub lines: Vec<String>,
-    pub error: Option<String>,
-    pub loaded: bool,
-    /// The first line shown.
-    pub scroll: usize,
-    /// Logs: keep the newest line in view (until scrolled up).
-    pub follow: bool,
-    generation: u64,
+struct Visited {
+    resource: Resource,
+    namespace: Option<String>,
+    query: Query,
+    filter: Option<String>,
+    /// The row that was selected, found again by name when the list is back.
+    selected: Option<(String, String)>,
 }
-
-impl Detail {
-    pub fn title(&self) -> String {
-        format!("{} {}", self.kind.label(), self.object.label())
-    }
-}
-
-/// Lines a followed log keeps; older ones are in the container's log on the node.
-const DETAIL_LOG_LINES: usize = 10_000;
 
 #[derive(Debug)]
 pub struct Browser {
@@ -101,6 +94,10 @@ pub struct Browser {
     history_at: Option<usize>,
     /// Tab pressed on this prefix, showing its n-th completion.
     completing: Option<(String, usize)>,
+    /// The lists Enter came from, the latest last.
+    visited: Vec<Visited>,
+    /// A row to select again once the list has loaded (back from a related list).
+    reselect: Option<(String, String)>,
 }
 
 /// Rows ordered by a column of the table (numbers and ages by value, the rest as text).
@@ -198,6 +195,8 @@ impl Default for Browser {
             history: Vec::new(),
             history_at: None,
             completing: None,
+            visited: Vec::new(),
+            reselect: None,
         }
     }
 }
@@ -205,14 +204,31 @@ impl Default for Browser {
 /// What a command did, for the bottom line.
 pub type Said = Result<String, String>;
 
+/// What c, p and t change in a log view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogChange {
+    NextContainer,
+    Previous,
+    Timestamps,
+}
+
 impl Browser {
-    /// Runs a `:` command: `RESOURCE [NAMESPACE|all] [-l SELECTOR]`, or `ns NAME|all` to
-    /// switch namespace.
+    /// Runs a `:` command: `RESOURCE [NAMESPACE|all] [-l SELECTOR]`, `ns NAME|all` to
+    /// switch namespace, `ctx [NAME]` to list contexts or switch to one.
     pub fn command(&mut self, text: &str) -> (Vec<Want>, Option<Said>) {
         let words: Vec<&str> = text.split_whitespace().collect();
         let Some(first) = words.first() else {
             return (vec![], None);
         };
+        if matches!(*first, "ctx" | "context" | "contexts") {
+            return match words.get(1) {
+                None => (vec![Want::Contexts], None),
+                Some(name) => (
+                    vec![Want::Context(name.to_string())],
+                    Some(Ok(format!("switching to context {name}…"))),
+                ),
+            };
+        }
         if matches!(*first, "ns" | "namespace") && words.len() == 2 {
             self.namespace = (words[1] != "all").then(|| words[1].to_string());
             let said = format!("namespace {}", self.namespace_label());
@@ -250,30 +266,25 @@ impl Browser {
         (self.watch(resource), None)
     }
 
-    /// Enter on a row: a node's pods, or the pods a workload or Service selects (its
-    /// selector fetched first); anything else is described.
+    /// Enter on a row: a node's pods, a Deployment's ReplicaSets, the pods a workload or
+    /// Service selects (its selector fetched first); anything else is described. Esc comes
+    /// back to this list.
     pub fn related(&mut self) -> (Vec<Want>, Option<Said>) {
         self.prepare();
         let (Some(resource), Some(row)) = (&self.resource, self.rows().nth(self.selected)) else {
             return (vec![], Some(Err("no row selected".into())));
         };
-        let selects = matches!(
-            (resource.group.as_str(), resource.plural.as_str()),
-            (
-                "apps",
-                "deployments" | "replicasets" | "statefulsets" | "daemonsets"
-            ) | ("batch", "jobs")
-                | ("", "services" | "replicationcontrollers")
-        );
+        let (resource, row) = (resource.clone(), row.clone());
         if resource.group.is_empty() && resource.plural == "nodes" {
+            self.remember();
             let text = format!("pods all --field-selector spec.nodeName={}", row.name);
             return self.command(&text);
         }
-        if !selects {
+        if !selects_pods(&resource) {
             return self.open(DetailKind::Describe);
         }
         let object = ObjectRef {
-            resource: resource.clone(),
+            resource,
             namespace: row.namespace.clone(),
             name: row.name.clone(),
         };
@@ -282,6 +293,35 @@ impl Browser {
             object,
         };
         (vec![want], None)
+    }
+
+    /// Keeps the list shown, for Esc to come back to.
+    fn remember(&mut self) {
+        let Some(resource) = self.resource.clone() else {
+            return;
+        };
+        let selected = self
+            .rows()
+            .nth(self.selected)
+            .map(|r| (r.namespace.clone(), r.name.clone()));
+        self.visited.push(Visited {
+            resource,
+            namespace: self.namespace.clone(),
+            query: self.query.clone(),
+            filter: self.filter.as_ref().map(|f| f.text.clone()),
+            selected,
+        });
+    }
+
+    /// The list before the one Enter led to, its row selected again.
+    fn go_back(&mut self) -> Option<Vec<Want>> {
+        let v = self.visited.pop()?;
+        self.namespace = v.namespace;
+        self.query = v.query;
+        let wants = self.watch(v.resource);
+        self.filter = v.filter.map(|f| Filter::new(&f));
+        self.reselect = v.selected;
+        Some(wants)
     }
 
     /// The selector of the object Enter was pressed on: its pods, in its namespace.
@@ -294,8 +334,17 @@ impl Browser {
         if generation != self.generation {
             return (vec![], None);
         }
+        // A Deployment's ReplicaSets carry its selector's labels (and their pod-template-hash).
+        let deployment = self
+            .resource
+            .as_ref()
+            .is_some_and(|r| r.group == "apps" && r.plural == "deployments");
+        let target = if deployment { "replicasets" } else { "pods" };
         match selector {
-            Ok(Some(selector)) => self.command(&format!("pods {namespace} -l {selector}")),
+            Ok(Some(selector)) => {
+                self.remember();
+                self.command(&format!("{target} {namespace} -l {selector}"))
+            }
             Ok(None) => (vec![], Some(Err("it selects no pods".into()))),
             Err(e) => (vec![], Some(Err(e))),
         }
@@ -303,6 +352,8 @@ impl Browser {
 
     fn watch(&mut self, resource: Resource) -> Vec<Want> {
         self.detail = None;
+        self.filter = None;
+        self.reselect = None;
         // Another resource has other columns.
         self.sort = None;
         self.generation += 1;
@@ -315,6 +366,20 @@ impl Browser {
             namespace: self.namespace.clone(),
             query: self.query.clone(),
         }]
+    }
+
+    /// Another context is in use: what the old cluster served is forgotten, and the same
+    /// resource is shown in the new context's namespace (else default).
+    pub fn switched(&mut self, namespace: Option<String>) -> (Vec<Want>, Option<Said>) {
+        let resource = self
+            .resource
+            .as_ref()
+            .map_or("pods".to_string(), |r| r.qualified());
+        self.catalog = None;
+        self.visited.clear();
+        self.query = Query::default();
+        self.namespace = Some(namespace.unwrap_or_else(|| "default".into()));
+        self.command(&resource)
     }
 
     /// Discovery answered: a command waiting for it runs now.
@@ -333,6 +398,15 @@ impl Browser {
         }
         self.table.apply(update);
         self.sorted = false;
+        if self.table.loaded
+            && let Some((namespace, name)) = self.reselect.take()
+        {
+            self.prepare();
+            let at = self
+                .rows()
+                .position(|r| r.namespace == namespace && r.name == name);
+            self.selected = at.unwrap_or(0);
+        }
         self.selected = self.selected.min(self.row_count().saturating_sub(1));
     }
 
@@ -410,12 +484,16 @@ impl Browser {
         Vec::new()
     }
 
-    /// Esc in the list: the filter goes, else the selectors; whether there was one.
-    pub fn clear_filter(&mut self) -> Option<Vec<Want>> {
+    /// Esc in the list: the filter goes, else back to the list Enter came from, else the
+    /// selectors go; None when there was nothing to undo.
+    pub fn back(&mut self) -> Option<Vec<Want>> {
         if self.filter.is_some() {
             self.filter = None;
             self.selected = 0;
             return Some(Vec::new());
+        }
+        if let Some(wants) = self.go_back() {
+            return Some(wants);
         }
         if self.query != Query::default() {
             self.query = Query::default();
@@ -444,9 +522,11 @@ impl Browser {
         self.completing = None;
     }
 
-    /// Closes the prompt; returns the command typed, remembered in the history.
+    /// Closes the prompt; returns the command typed, remembered in the history. A list
+    /// chosen with `:` starts a new trail: Esc no longer goes back past it.
     pub fn take_input(&mut self) -> String {
         let text = self.input.take().unwrap_or_default();
+        self.visited.clear();
         if !text.trim().is_empty() && self.history.last() != Some(&text) {
             self.history.push(text.clone());
         }
@@ -518,77 +598,110 @@ impl Browser {
             .min(last);
     }
 
-    /// Opens `kind` for the selected row (logs: pods only).
+    /// Opens `kind` for the selected row (logs: pods, and the workloads and Services that
+    /// select pods).
     pub fn open(&mut self, kind: DetailKind) -> (Vec<Want>, Option<Said>) {
         self.prepare();
         let (Some(resource), Some(row)) = (&self.resource, self.rows().nth(self.selected)) else {
             return (vec![], Some(Err("no row selected".into())));
         };
-        if kind == DetailKind::Logs && !(resource.group.is_empty() && resource.plural == "pods") {
-            return (vec![], Some(Err("logs: select a pod (:po)".into())));
+        if kind == DetailKind::Logs && !is_pods(resource) && !selects_pods(resource) {
+            return (
+                vec![],
+                Some(Err(format!(
+                    "logs: {} have none; select a pod, a workload or a Service",
+                    resource.plural
+                ))),
+            );
         }
         let object = ObjectRef {
             resource: resource.clone(),
             namespace: row.namespace.clone(),
             name: row.name.clone(),
         };
-        self.detail_generation += 1;
-        self.detail = Some(Detail {
-            kind,
-            object: object.clone(),
-            lines: Vec::new(),
-            error: None,
-            loaded: false,
-            scroll: 0,
-            follow: kind == DetailKind::Logs,
-            generation: self.detail_generation,
-        });
-        let want = Want::Detail {
-            generation: self.detail_generation,
-            kind,
-            object,
-        };
-        (vec![want], None)
+        (self.show_detail(kind, object, LogOptions::default()), None)
     }
 
-    /// The whole text of the detail of `generation` (YAML, describe), or why there is none.
-    pub fn detail_text(&mut self, generation: u64, text: Result<String, String>) {
-        let Some(d) = self.detail.as_mut().filter(|d| d.generation == generation) else {
-            return;
+    /// Opens (or opens again) a detail view, with a generation of its own.
+    fn show_detail(&mut self, kind: DetailKind, object: ObjectRef, log: LogOptions) -> Vec<Want> {
+        self.detail_generation += 1;
+        let generation = self.detail_generation;
+        let mut detail = Detail::new(kind, object.clone(), log.clone(), generation);
+        if let Some(old) = self.detail.take().filter(|d| d.kind == kind) {
+            // The same view asked again (other log options): it keeps how it is looked at.
+            detail.containers = old.containers;
+            detail.wrap = old.wrap;
+            detail.search = old.search;
+        }
+        self.detail = Some(detail);
+        vec![Want::Detail {
+            generation,
+            kind,
+            object,
+            log,
+        }]
+    }
+
+    /// c, p, t in a log: another container (all, then each in turn), the previous instance
+    /// or not, timestamps or not; the log is read again with them.
+    pub fn change_log(&mut self, change: LogChange) -> (Vec<Want>, Option<Said>) {
+        let Some(d) = self.detail.as_ref().filter(|d| d.kind == DetailKind::Logs) else {
+            return (vec![], None);
         };
-        match text {
-            Ok(text) => {
-                d.lines = text.lines().map(str::to_string).collect();
-                d.loaded = true;
+        let mut log = d.log.clone();
+        match change {
+            LogChange::NextContainer => {
+                if d.containers.len() < 2 && log.container.is_none() {
+                    return (vec![], Some(Err("there is only one container".into())));
+                }
+                let at = log
+                    .container
+                    .as_ref()
+                    .and_then(|c| d.containers.iter().position(|x| x == c));
+                log.container = match at {
+                    None => d.containers.first().cloned(),
+                    Some(i) => d.containers.get(i + 1).cloned(),
+                };
             }
-            Err(e) => d.error = Some(e),
+            LogChange::Previous => log.previous = !log.previous,
+            LogChange::Timestamps => log.timestamps = !log.timestamps,
+        }
+        let said = log.label();
+        let object = d.object.clone();
+        (
+            self.show_detail(DetailKind::Logs, object, log),
+            Some(Ok(said)),
+        )
+    }
+
+    /// The log view's streams opened: the containers to choose from, and a note.
+    pub fn log_plan(&mut self, generation: u64, containers: Vec<String>, note: Option<String>) {
+        if let Some(d) = self.detail.as_mut().filter(|d| d.generation == generation) {
+            d.containers = containers;
+            d.note = note;
+        }
+    }
+
+    /// The whole text of the detail of `generation` (YAML, describe, events), or why there is
+    /// none.
+    pub fn detail_text(&mut self, generation: u64, text: Result<String, String>) {
+        if let Some(d) = self.detail.as_mut().filter(|d| d.generation == generation) {
+            d.set_text(text);
         }
     }
 
     /// A new line of a followed log.
     pub fn detail_line(&mut self, generation: u64, line: String) {
-        let Some(d) = self.detail.as_mut().filter(|d| d.generation == generation) else {
-            return;
-        };
-        d.loaded = true;
-        d.lines.push(line);
-        if d.lines.len() > DETAIL_LOG_LINES {
-            let extra = d.lines.len() - DETAIL_LOG_LINES;
-            d.lines.drain(..extra);
-            d.scroll = d.scroll.saturating_sub(extra);
+        if let Some(d) = self.detail.as_mut().filter(|d| d.generation == generation) {
+            d.push_line(line);
         }
     }
 
-    /// Scrolls the detail by `delta` lines (`rows` on screen); scrolling to the end of a log
-    /// follows it again.
+    /// Scrolls the detail by `delta` lines (`rows` on screen).
     pub fn scroll_detail(&mut self, delta: i64, rows: usize) {
-        let Some(d) = self.detail.as_mut() else {
-            return;
-        };
-        let last_top = d.lines.len().saturating_sub(rows.max(1));
-        let from = if d.follow { last_top } else { d.scroll };
-        d.scroll = from.saturating_add_signed(delta as isize).min(last_top);
-        d.follow = d.kind == DetailKind::Logs && d.scroll == last_top;
+        if let Some(d) = self.detail.as_mut() {
+            d.scroll_by(delta, rows);
+        }
     }
 
     pub fn namespace_label(&self) -> String {
@@ -830,6 +943,7 @@ mod tests {
             Want::Watch {
                 query,
                 namespace: Some(ns),
+                resource,
                 ..
             },
         ] = &wants[..]
@@ -837,9 +951,26 @@ mod tests {
             panic!("{wants:?}");
         };
         assert_eq!(
-            (ns.as_str(), query.labels.as_deref()),
-            ("default", Some("app=web"))
+            (
+                resource.plural.as_str(),
+                ns.as_str(),
+                query.labels.as_deref()
+            ),
+            ("replicasets", "default", Some("app=web"))
         );
+
+        // Esc goes back through the lists Enter went to, the row selected there again.
+        let wants = b.back().unwrap();
+        assert!(
+            matches!(&wants[..], [Want::Watch { resource, .. }] if resource.plural == "deployments")
+        );
+        load(&mut b, vec![row("api"), row("web")]);
+        assert_eq!(b.selected, 1, "web again");
+        let wants = b.back().unwrap();
+        assert!(
+            matches!(&wants[..], [Want::Watch { resource, query, .. }] if resource.plural == "nodes" && *query == Query::default())
+        );
+        assert!(b.back().is_none(), "the first list: nothing to go back to");
 
         // `/-l` re-watches with a label selector; Esc drops it.
         b.command("po");
@@ -847,9 +978,9 @@ mod tests {
         assert!(
             matches!(&wants[..], [Want::Watch { query, .. }] if query.labels.as_deref() == Some("tier=db"))
         );
-        let wants = b.clear_filter().unwrap();
+        let wants = b.back().unwrap();
         assert!(matches!(&wants[..], [Want::Watch { query, .. }] if *query == Query::default()));
-        assert!(b.clear_filter().is_none(), "nothing left to clear");
+        assert!(b.back().is_none(), "nothing left to clear");
     }
 
     #[test]
@@ -870,7 +1001,12 @@ mod tests {
             }],
         );
         let (_, said) = b.open(DetailKind::Logs);
-        assert_eq!(said, Some(Err("logs: select a pod (:po)".into())));
+        assert_eq!(
+            said,
+            Some(Err(
+                "logs: nodes have none; select a pod, a workload or a Service".into()
+            ))
+        );
         let (wants, _) = b.open(DetailKind::Yaml);
         let [
             Want::Detail {
@@ -910,5 +1046,73 @@ mod tests {
         assert_eq!((d.scroll, d.follow), (15, false));
         b.scroll_detail(100, 10);
         assert!(b.detail.as_ref().unwrap().follow, "the end follows again");
+    }
+
+    #[test]
+    fn c_p_and_t_read_the_log_again_with_other_options() {
+        let mut b = Browser::default();
+        b.catalog(catalog());
+        b.command("po");
+        load(&mut b, vec![row("web-1")]);
+        let (wants, _) = b.open(DetailKind::Logs);
+        let [
+            Want::Detail {
+                generation, log, ..
+            },
+        ] = &wants[..]
+        else {
+            panic!("{wants:?}");
+        };
+        assert_eq!(*log, LogOptions::default());
+        b.log_plan(*generation, vec!["nginx".into(), "proxy".into()], None);
+        b.detail.as_mut().unwrap().wrap = true;
+        let next = |b: &mut Browser, change| {
+            let (wants, _) = b.change_log(change);
+            match &wants[..] {
+                [Want::Detail { log, .. }] => log.clone(),
+                _ => panic!("{wants:?}"),
+            }
+        };
+        let log = next(&mut b, LogChange::NextContainer);
+        assert_eq!(log.container.as_deref(), Some("nginx"));
+        let d = b.detail.as_ref().unwrap();
+        assert!(
+            d.wrap && d.containers.len() == 2,
+            "the view keeps its looks"
+        );
+        assert_eq!(
+            next(&mut b, LogChange::NextContainer).container.as_deref(),
+            Some("proxy")
+        );
+        assert_eq!(next(&mut b, LogChange::NextContainer).container, None);
+        assert!(next(&mut b, LogChange::Previous).previous);
+        let log = next(&mut b, LogChange::Timestamps);
+        assert!(log.previous && log.timestamps);
+        assert!(
+            b.detail
+                .as_ref()
+                .unwrap()
+                .looks()
+                .contains("all containers · previous · timestamps")
+        );
+    }
+
+    #[test]
+    fn ctx_lists_or_switches_and_a_switch_starts_over_on_the_new_cluster() {
+        let mut b = Browser::default();
+        b.catalog(catalog());
+        b.command("deploy kube-system");
+        assert_eq!(b.command("ctx").0, [Want::Contexts]);
+        assert_eq!(b.command("ctx prod").0, [Want::Context("prod".into())]);
+        let (wants, _) = b.switched(Some("team-a".into()));
+        assert_eq!(wants, [Want::Catalog], "the new cluster's resources first");
+        let (wants, _) = b.catalog(catalog());
+        assert!(
+            matches!(&wants[..], [Want::Watch { resource, namespace: Some(ns), .. }]
+                if resource.plural == "deployments" && ns == "team-a"),
+            "{wants:?}"
+        );
+        b.switched(None);
+        assert_eq!(b.namespace.as_deref(), Some("default"));
     }
 }

@@ -193,8 +193,9 @@ pub fn draw(browser: &Browser, focused: bool, theme: &Theme, frame: &mut Frame, 
     u16::try_from(visible).unwrap_or(u16::MAX)
 }
 
-/// A detail view: its title, then the lines from its scroll position (a followed log: the
-/// newest); YAML keys stand out.
+/// A detail view: its title (and state: following, paused, the line, the search), a note
+/// if there is one, then the lines from its scroll position (a followed log: the newest),
+/// cut at the edge or wrapped onto the next rows; YAML keys stand out, searched lines too.
 fn draw_detail(
     detail: &Detail,
     focused: bool,
@@ -202,13 +203,24 @@ fn draw_detail(
     frame: &mut Frame,
     area: Rect,
 ) -> u16 {
-    let rows = usize::from(area.height.saturating_sub(1));
-    let state = match (&detail.error, detail.loaded) {
+    let width = usize::from(area.width.max(1));
+    let note_rows = usize::from(detail.note.is_some());
+    let rows = usize::from(area.height.saturating_sub(1)).saturating_sub(note_rows);
+    let top = if detail.wrap && detail.follow {
+        wrapped_tail_top(&detail.lines, width, rows)
+    } else {
+        detail.top(rows)
+    };
+    let mut state = match (&detail.error, detail.loaded) {
         (Some(e), _) => format!(" · ✖ {e}"),
         (None, false) => " · loading…".into(),
+        (None, true) if detail.paused.is_some() => {
+            format!(" · paused, {} new lines below", detail.unseen())
+        }
         (None, true) if detail.follow => " · following".into(),
-        (None, true) => format!(" · line {}/{}", detail.scroll + 1, detail.lines.len()),
+        (None, true) => format!(" · line {}/{}", top + 1, detail.lines.len()),
     };
+    state.push_str(&detail.looks());
     let role = match (&detail.error, focused) {
         (Some(_), _) => "footer.error",
         (None, true) => "pane.title.focused",
@@ -218,19 +230,70 @@ fn draw_detail(
         format!(" {}{state} · esc back ", detail.title()),
         theme.get(role),
     ))];
-    let top = if detail.follow {
-        detail.lines.len().saturating_sub(rows)
-    } else {
-        detail.scroll
-    };
-    for text in detail.lines.iter().skip(top).take(rows) {
-        lines.push(match detail.kind {
-            DetailKind::Yaml => yaml_line(text, theme),
-            _ => Line::from(Span::styled(text.clone(), theme.get("text"))),
+    if let Some(note) = &detail.note {
+        lines.push(Line::from(Span::styled(
+            note.clone(),
+            theme.get("text.dim"),
+        )));
+    }
+    let mut body: Vec<Line> = Vec::new();
+    for (i, text) in detail.lines.iter().enumerate().skip(top) {
+        if body.len() >= rows {
+            break;
+        }
+        let look = if detail.found == Some(i) {
+            Some(theme.get("search"))
+        } else if detail.marked(text) {
+            Some(theme.get("log.match"))
+        } else {
+            None
+        };
+        if detail.wrap {
+            for chunk in chunks(text, width) {
+                body.push(Line::from(Span::styled(
+                    chunk,
+                    look.unwrap_or(theme.get("text")),
+                )));
+            }
+            continue;
+        }
+        body.push(match (look, detail.kind) {
+            (Some(style), _) => Line::from(Span::styled(text.as_str(), style)),
+            (None, DetailKind::Yaml) => yaml_line(text, theme),
+            (None, _) => Line::from(Span::styled(text.as_str(), theme.get("text"))),
         });
     }
+    body.truncate(rows);
+    lines.extend(body);
     frame.render_widget(Paragraph::new(lines), area);
     u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
+/// `text` in pieces of `width` characters (at least one piece, even when empty).
+fn chunks(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars
+        .chunks(width.max(1))
+        .map(|c| c.iter().collect())
+        .collect()
+}
+
+/// The first line to show so that the last lines, wrapped at `width`, fill `rows`.
+fn wrapped_tail_top(lines: &[String], width: usize, rows: usize) -> usize {
+    let mut used = 0;
+    let mut top = lines.len();
+    while top > 0 {
+        let height = lines[top - 1].chars().count().div_ceil(width.max(1)).max(1);
+        if used + height > rows && used > 0 {
+            break;
+        }
+        used += height;
+        top -= 1;
+    }
+    top
 }
 
 /// A YAML line with its key in the header role.
@@ -339,7 +402,8 @@ mod tests {
         }
         let screen = render(&b, true, 80, 10);
         assert!(
-            screen.contains(" logs pods default/web-00000 · following · esc back "),
+            screen
+                .contains(" logs pods default/web-00000 · following · all containers · esc back "),
             "{screen}"
         );
         assert!(
@@ -365,5 +429,60 @@ mod tests {
         assert!(screen.contains("web-05000"), "{screen}");
         assert!(!screen.contains("web-04000"), "{screen}");
         assert!(screen.contains("10000 rows"), "{screen}");
+    }
+
+    #[test]
+    fn a_wrapped_log_shows_its_end_and_searched_lines_are_marked() {
+        let mut b = browser(Some("default"), 1);
+        let (wants, _) = b.open(DetailKind::Logs);
+        let [crate::tui::browser::Want::Detail { generation, .. }] = &wants[..] else {
+            panic!("{wants:?}");
+        };
+        for i in 0..20 {
+            b.detail_line(*generation, format!("{i:02} {}", "x".repeat(70)));
+        }
+        b.detail_line(*generation, format!("last {}end", "y".repeat(100)));
+        let d = b.detail.as_mut().unwrap();
+        d.wrap = true;
+        let screen = render(&b, true, 60, 8);
+        assert!(
+            screen.contains("yyyend"),
+            "the end of the last line, wrapped: {screen}"
+        );
+        assert!(render(&b, true, 120, 8).contains(" · wrapped"), "{screen}");
+        let cut = {
+            b.detail.as_mut().unwrap().wrap = false;
+            render(&b, true, 60, 8)
+        };
+        assert!(!cut.contains("end"), "cut at the edge: {cut}");
+        let d = b.detail.as_mut().unwrap();
+        assert!(d.search_for("19 ", 7).is_ok());
+        let screen = render(&b, true, 80, 8);
+        assert!(screen.contains(" · /19 "), "{screen}");
+        assert!(screen.contains("19 xxxx"), "{screen}");
+        b.detail.as_mut().unwrap().toggle_pause(7);
+        let screen = render(&b, true, 100, 8);
+        assert!(screen.contains("paused, 0 new lines below"), "{screen}");
+    }
+
+    #[test]
+    fn wrapping_counts_rows_per_line() {
+        assert_eq!(chunks("abcdefg", 3), ["abc", "def", "g"]);
+        assert_eq!(chunks("", 3), [""]);
+        let lines: Vec<String> = ["a", "bbbbbbb", "c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            wrapped_tail_top(&lines, 3, 4),
+            1,
+            "c and three rows of b fit"
+        );
+        assert_eq!(
+            wrapped_tail_top(&lines, 3, 3),
+            2,
+            "only c: b does not fit whole"
+        );
+        assert_eq!(wrapped_tail_top(&lines, 3, 1), 2);
     }
 }

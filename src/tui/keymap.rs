@@ -36,6 +36,12 @@ pub enum Cmd {
     Yaml,
     Describe,
     Logs,
+    Events,
+    LogContainer,
+    LogPrevious,
+    LogTimestamps,
+    Wrap,
+    Pause,
     SortNext,
     SortReverse,
 }
@@ -123,8 +129,16 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         "search",
         "search the focused log (case-insensitive)",
     ),
-    (Cmd::SearchNext, "search-next", "next (older) match"),
-    (Cmd::SearchPrev, "search-prev", "previous (newer) match"),
+    (
+        Cmd::SearchNext,
+        "search-next",
+        "next match (in logs: older)",
+    ),
+    (
+        Cmd::SearchPrev,
+        "search-prev",
+        "previous match (in logs: newer)",
+    ),
     (Cmd::Back, "back", "close help, clear the search, unzoom"),
     (Cmd::Help, "help", "show every key binding"),
     (
@@ -143,7 +157,41 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         "describe",
         "browser: describe it, with its events",
     ),
-    (Cmd::Logs, "logs", "browser: follow the selected pod's log"),
+    (
+        Cmd::Logs,
+        "logs",
+        "browser: logs of the selected pod, workload or Service",
+    ),
+    (
+        Cmd::Events,
+        "events",
+        "browser: the selected object's events",
+    ),
+    (
+        Cmd::LogContainer,
+        "log-container",
+        "logs: all containers, then each in turn",
+    ),
+    (
+        Cmd::LogPrevious,
+        "log-previous",
+        "logs: the previous (crashed) instance's, or the current",
+    ),
+    (
+        Cmd::LogTimestamps,
+        "log-timestamps",
+        "logs: with the server's timestamps, or without",
+    ),
+    (
+        Cmd::Wrap,
+        "wrap",
+        "logs and details: wrap long lines, or cut them",
+    ),
+    (
+        Cmd::Pause,
+        "pause",
+        "logs: pause (lines keep arriving), or follow again",
+    ),
     (Cmd::SortNext, "sort", "browser: sort by the next column"),
     (
         Cmd::SortReverse,

@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod browser;
 pub mod browser_view;
+pub mod detail;
 pub mod health_view;
 pub mod keymap;
 pub mod logfmt;
@@ -24,7 +25,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::cluster::connect::{Target, connect};
+use crate::cluster::connect::{Cached, Target, connect};
 use crate::host::Hosted;
 use crate::supervisor::{Command, Event, Handle, Supervisor};
 use keymap::Keymap;
@@ -143,11 +144,14 @@ async fn event_loop(
         }
         None => {
             spawn_quit_requests(None, tx.clone())?;
-            spawn_health_looks(target.clone(), tx.clone());
             (None, None)
         }
     };
-    let mut cluster = ClusterLink::new(target, tx.clone());
+    let cached = Cached::new(target);
+    if supervisor.is_none() {
+        spawn_health_looks(cached.clone(), tx.clone());
+    }
+    let mut cluster = ClusterLink::new(cached, tx.clone());
     for effect in first {
         if let Effect::Cluster(want) = effect {
             cluster.want(*want);
@@ -210,7 +214,7 @@ async fn event_loop(
 /// The browser's line to the cluster, through the admin kubeconfig: discovery, and one watch at
 /// a time (a new one replaces the last). Answers come back as actions.
 struct ClusterLink {
-    target: Target,
+    cluster: Cached,
     tx: mpsc::UnboundedSender<Action>,
     watch: Option<tokio::task::JoinHandle<()>>,
     /// The open detail's fetch or log follow.
@@ -218,9 +222,9 @@ struct ClusterLink {
 }
 
 impl ClusterLink {
-    fn new(target: Target, tx: mpsc::UnboundedSender<Action>) -> ClusterLink {
+    fn new(cluster: Cached, tx: mpsc::UnboundedSender<Action>) -> ClusterLink {
         ClusterLink {
-            target,
+            cluster,
             tx,
             watch: None,
             detail: None,
@@ -234,12 +238,12 @@ impl ClusterLink {
     }
 
     fn want(&mut self, want: browser::Want) {
-        let (target, tx) = (self.target.clone(), self.tx.clone());
+        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
         match want {
             browser::Want::Catalog => {
                 tokio::spawn(async move {
-                    let catalog = match connect(&target).await {
-                        Ok(c) => crate::cluster::resources::Catalog::discover(&c.client)
+                    let catalog = match cluster.client().await {
+                        Ok(c) => crate::cluster::resources::Catalog::discover(&c)
                             .await
                             .map_err(|e| format!("{e} (is the apiserver running?)")),
                         Err(e) => Err(e),
@@ -257,8 +261,8 @@ impl ClusterLink {
                     old.abort();
                 }
                 self.watch = Some(tokio::spawn(async move {
-                    let client = match connect(&target).await {
-                        Ok(c) => c.client,
+                    let client = match cluster.client().await {
+                        Ok(c) => c,
                         Err(e) => {
                             let update = crate::cluster::table::Update::Error(e);
                             let _ = tx.send(Action::Table(generation, update));
@@ -271,10 +275,48 @@ impl ClusterLink {
                     .await;
                 }));
             }
+            browser::Want::Contexts => {
+                tokio::spawn(async move {
+                    let target = cluster.target().await;
+                    let names = crate::cluster::connect::contexts(&target).map(|(n, _)| n);
+                    let _ = tx.send(Action::Contexts(names));
+                });
+            }
+            browser::Want::Context(name) => {
+                // The list's watch and the detail belong to the old cluster.
+                for task in [self.watch.take(), self.detail.take()]
+                    .into_iter()
+                    .flatten()
+                {
+                    task.abort();
+                }
+                tokio::spawn(async move {
+                    let switched = match cluster.switch(&name).await {
+                        Ok(c) => {
+                            let server_version = match c.client.apiserver_version().await {
+                                Ok(v) => v.git_version,
+                                Err(e) => format!("unreachable ({e})"),
+                            };
+                            Ok(Box::new(state::Switched {
+                                cluster: c.cluster,
+                                server: c.server,
+                                namespace: c.namespace,
+                                attached: state::Attached {
+                                    context: c.context,
+                                    user: c.user,
+                                    server_version,
+                                },
+                            }))
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let _ = tx.send(Action::Switched(switched));
+                });
+            }
             browser::Want::PodSelector { generation, object } => {
                 tokio::spawn(async move {
-                    let selector = match connect(&target).await {
-                        Ok(c) => crate::cluster::object::get(&c.client, &object)
+                    let selector = match cluster.client().await {
+                        Ok(c) => crate::cluster::object::get(&c, &object)
                             .await
                             .map(|o| crate::cluster::object::pod_selector(&o)),
                         Err(e) => Err(e),
@@ -286,12 +328,13 @@ impl ClusterLink {
                 generation,
                 kind,
                 object,
+                log,
             } => {
                 if let Some(old) = self.detail.take() {
                     old.abort();
                 }
                 self.detail = Some(tokio::spawn(async move {
-                    let result = detail(&target, kind, &object, generation, &tx).await;
+                    let result = detail(&cluster, kind, &object, &log, generation, &tx).await;
                     if let Err(e) = result {
                         let _ = tx.send(Action::DetailText(generation, Err(e)));
                     }
@@ -303,41 +346,63 @@ impl ClusterLink {
 
 /// Attach mode: looks at the control plane every few seconds for the panel in the panes'
 /// place; a lost connection shows there as errors and is retried with the next look.
-fn spawn_health_looks(target: Target, tx: mpsc::UnboundedSender<Action>) {
+fn spawn_health_looks(cluster: Cached, tx: mpsc::UnboundedSender<Action>) {
+    use crate::cluster::health;
     tokio::spawn(async move {
-        let mut client = None;
         loop {
-            if client.is_none() {
-                client = connect(&target).await.ok().map(|c| c.client);
+            let looked = match cluster.client().await {
+                Ok(c) => health::probe_within(&c, health::EVERY * 2).await,
+                Err(e) => health::unreachable(&e),
+            };
+            if tx.send(Action::Health(Box::new(looked))).is_err() {
+                return;
             }
-            if let Some(c) = &client {
-                let health = crate::cluster::health::probe(c).await;
-                if tx.send(Action::Health(Box::new(health))).is_err() {
-                    return;
-                }
-            }
-            tokio::time::sleep(crate::cluster::health::EVERY).await;
+            tokio::time::sleep(health::EVERY).await;
         }
     });
 }
 
-/// Fetches a detail view's text, or follows a pod's log line by line.
+/// How often the events view asks again (events come and go while it is open).
+const EVENTS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Fetches a detail view's text (events: again every few seconds), or follows the logs of a
+/// pod or of a workload's pods line by line.
 async fn detail(
-    target: &Target,
+    cluster: &Cached,
     kind: browser::DetailKind,
     object: &crate::cluster::object::ObjectRef,
+    log: &crate::cluster::logs::LogOptions,
     generation: u64,
     tx: &mpsc::UnboundedSender<Action>,
 ) -> Result<(), String> {
-    use crate::cluster::object;
-    let client = connect(target).await?.client;
+    use crate::cluster::{logs, object};
+    let client = cluster.client().await?;
     let text = match kind {
         browser::DetailKind::Logs => {
-            return object::follow_log(&client, &object.namespace, &object.name, None, |line| {
+            let pods = logs::pods_of(&client, object).await?;
+            let per_pod = !(object.resource.group.is_empty() && object.resource.plural == "pods");
+            let plan = logs::plan(pods, log.container.as_deref(), per_pod);
+            let note = plan.note.clone();
+            let _ = tx.send(Action::LogPlan(generation, plan.containers.clone(), note));
+            logs::stream(&client, &object.namespace, &plan, log, |line| {
                 tx.send(Action::DetailLine(generation, line)).is_ok()
             })
             .await;
+            return Ok(());
         }
+        browser::DetailKind::Events => loop {
+            let value = object::get(&client, object).await?;
+            let events = object::events(&client, &value).await;
+            let text = if events.is_empty() {
+                "No events.".to_string()
+            } else {
+                object::events_table(&events, time::OffsetDateTime::now_utc().unix_timestamp())
+            };
+            if tx.send(Action::DetailText(generation, Ok(text))).is_err() {
+                return Ok(());
+            }
+            tokio::time::sleep(EVENTS_EVERY).await;
+        },
         browser::DetailKind::Yaml => object::yaml(&object::get(&client, object).await?),
         browser::DetailKind::Describe => {
             let value = object::get(&client, object).await?;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::browser::{Browser, DetailKind, Want};
+use super::browser::{Browser, DetailKind, LogChange, Want};
 use super::keymap::{Cmd, Keymap};
 use crate::cluster::resources::Catalog;
 use crate::cluster::table::Update;
@@ -42,6 +42,13 @@ pub enum Action {
     DetailText(u64, Result<String, String>),
     /// A line of a followed log in the detail view of that generation.
     DetailLine(u64, String),
+    /// The kubeconfig's contexts (`:ctx`).
+    Contexts(Result<Vec<String>, String>),
+    /// `:ctx NAME` connected to that context, or why it could not.
+    Switched(Result<Box<Switched>, String>),
+    /// The log view of that generation opened its streams: the containers to choose from,
+    /// and a note (e.g. only some of a workload's pods followed).
+    LogPlan(u64, Vec<String>, Option<String>),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -53,6 +60,16 @@ pub enum Effect {
     Cluster(Box<Want>),
     /// The detail view closed: its log follow can stop.
     CloseDetail,
+}
+
+/// Where `:ctx NAME` led.
+#[derive(Debug)]
+pub struct Switched {
+    pub cluster: String,
+    pub server: String,
+    /// The context's namespace, if it names one.
+    pub namespace: Option<String>,
+    pub attached: Attached,
 }
 
 /// What the header shows about the cluster.
@@ -281,6 +298,47 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             state.browser.detail_line(generation, line);
             vec![]
         }
+        Action::Contexts(Ok(names)) => {
+            let current = state.info.attached.as_ref().map(|a| a.context.as_str());
+            let listed: Vec<String> = names
+                .iter()
+                .map(|n| {
+                    if Some(n.as_str()) == current {
+                        format!("{n} (current)")
+                    } else {
+                        n.clone()
+                    }
+                })
+                .collect();
+            state.say(
+                format!("contexts: {} · :ctx NAME switches", listed.join(", ")),
+                false,
+            );
+            vec![]
+        }
+        Action::Contexts(Err(e)) => {
+            state.say(e, true);
+            vec![]
+        }
+        Action::Switched(Ok(to)) => {
+            let to = *to;
+            state.say(format!("context {}", to.attached.context), false);
+            state.info.name = to.cluster;
+            state.info.apiserver_url = to.server;
+            state.info.attached = Some(to.attached);
+            // The old cluster's look is not this one's.
+            state.health = None;
+            let done = state.browser.switched(to.namespace);
+            browser_done(state, done)
+        }
+        Action::Switched(Err(e)) => {
+            state.say(e, true);
+            vec![]
+        }
+        Action::LogPlan(generation, containers, note) => {
+            state.browser.log_plan(generation, containers, note);
+            vec![]
+        }
     }
 }
 
@@ -296,6 +354,15 @@ pub fn browser_done(
     }
     if wants.iter().any(|w| matches!(w, Want::Watch { .. })) {
         state.browser_focus = true;
+    }
+    let (wants, refused): (Vec<Want>, Vec<Want>) = wants
+        .into_iter()
+        .partition(|w| state.info.attached.is_some() || !matches!(w, Want::Context(_)));
+    if !refused.is_empty() {
+        state.say(
+            "local mode shows its own cluster: kwb --attach KUBECONFIG --context NAME for another",
+            true,
+        );
     }
     wants
         .into_iter()
@@ -348,6 +415,12 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                     let wants = state.browser.set_filter(&needle);
                     return browser_done(state, (wants, None));
                 }
+                if state.browser_focus
+                    && let Some(d) = state.browser.detail.as_mut()
+                {
+                    let said = d.search_for(&needle, usize::from(state.page_rows.max(1)));
+                    return browser_done(state, (vec![], Some(said)));
+                }
                 search(state, needle);
             }
             KeyCode::Backspace => {
@@ -382,8 +455,39 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
             Cmd::ScrollTop => return scroll(state, i64::MIN / 2),
             Cmd::Follow => return scroll(state, i64::MAX / 2),
             Cmd::Back => {
+                if let Some(d) = state.browser.detail.as_mut().filter(|d| d.search.is_some()) {
+                    d.search = None;
+                    d.found = None;
+                    return vec![];
+                }
                 state.browser.detail = None;
                 return vec![Effect::CloseDetail];
+            }
+            Cmd::SearchNext | Cmd::SearchPrev => {
+                let d = state.browser.detail.as_mut().expect("checked above");
+                let said = d.next_match(cmd == Cmd::SearchNext, rows);
+                return browser_done(state, (vec![], Some(said)));
+            }
+            Cmd::Wrap => {
+                let d = state.browser.detail.as_mut().expect("checked above");
+                d.wrap = !d.wrap;
+                return vec![];
+            }
+            Cmd::Pause => {
+                let d = state.browser.detail.as_mut().expect("checked above");
+                if d.kind == DetailKind::Logs {
+                    d.toggle_pause(rows);
+                }
+                return vec![];
+            }
+            Cmd::LogContainer | Cmd::LogPrevious | Cmd::LogTimestamps => {
+                let change = match cmd {
+                    Cmd::LogContainer => LogChange::NextContainer,
+                    Cmd::LogPrevious => LogChange::Previous,
+                    _ => LogChange::Timestamps,
+                };
+                let done = state.browser.change_log(change);
+                return browser_done(state, done);
             }
             _ => {}
         }
@@ -406,17 +510,18 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                 state.browser.sort_reverse();
                 return vec![];
             }
-            Cmd::Yaml | Cmd::Describe | Cmd::Logs => {
+            Cmd::Yaml | Cmd::Describe | Cmd::Logs | Cmd::Events => {
                 let kind = match cmd {
                     Cmd::Yaml => DetailKind::Yaml,
                     Cmd::Describe => DetailKind::Describe,
+                    Cmd::Events => DetailKind::Events,
                     _ => DetailKind::Logs,
                 };
                 let done = state.browser.open(kind);
                 return browser_done(state, done);
             }
             Cmd::Back if state.browser.detail.is_none() => {
-                if let Some(wants) = state.browser.clear_filter() {
+                if let Some(wants) = state.browser.back() {
                     return browser_done(state, (wants, None));
                 }
                 if state.panes.is_empty() {
@@ -456,7 +561,17 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     match cmd {
         Cmd::Command => state.browser.prompt(),
         // Only in the focused browser (above).
-        Cmd::Yaml | Cmd::Describe | Cmd::Logs | Cmd::SortNext | Cmd::SortReverse => {}
+        Cmd::Yaml
+        | Cmd::Describe
+        | Cmd::Logs
+        | Cmd::Events
+        | Cmd::SortNext
+        | Cmd::SortReverse
+        | Cmd::LogContainer
+        | Cmd::LogPrevious
+        | Cmd::LogTimestamps
+        | Cmd::Wrap
+        | Cmd::Pause => {}
         Cmd::FocusBrowser => state.browser_focus = state.browser.resource.is_some(),
         Cmd::FocusNext => state.focus = (state.focus + 1) % n,
         Cmd::FocusPrev => state.focus = (state.focus + n - 1) % n,
@@ -552,7 +667,9 @@ fn scroll_by(state: &mut State, delta: i64) {
 }
 
 fn search(state: &mut State, needle: String) {
-    let p = &mut state.panes[state.focus];
+    let Some(p) = state.panes.get_mut(state.focus) else {
+        return;
+    };
     if needle.is_empty() {
         p.search = None;
         return;

@@ -72,6 +72,20 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
 }
 
 fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    if let Some(why) = lost(state) {
+        // What is on screen is the last state seen; say so where everyone looks first.
+        let line = Line::from(vec![
+            Span::styled(" kwb ", theme.get("header.title")),
+            Span::styled(
+                format!(
+                    " ✖ the cluster does not answer: {why} · retrying; the screen shows what was last seen"
+                ),
+                theme.get("footer.error"),
+            ),
+        ]);
+        frame.render_widget(Paragraph::new(line).style(theme.get("footer.error")), area);
+        return;
+    }
     if let Some(a) = &state.info.attached {
         let line = Line::from(vec![
             Span::styled(" kwb ", theme.get("header.title")),
@@ -106,6 +120,19 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ),
     ]);
     frame.render_widget(Paragraph::new(line).style(theme.get("header")), area);
+}
+
+/// Attached: why the last look at the cluster got no answer (unreachable, credentials
+/// refused), if it did not.
+fn lost(state: &State) -> Option<&str> {
+    state.info.attached.as_ref()?;
+    state
+        .health
+        .as_ref()?
+        .version
+        .as_ref()
+        .err()
+        .map(String::as_str)
 }
 
 fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
@@ -476,19 +503,39 @@ fn draw_help(theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
         .map(|(k, _)| k.chars().count())
         .max()
         .unwrap_or(0);
-    let mut lines = vec![Line::from("")];
-    for (keys, what) in &rows {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {keys:>key_width$}  "), theme.get("help.key")),
-            Span::styled(*what, theme.get("help")),
-        ]));
-    }
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        "  any key closes this help",
-        theme.get("help"),
-    )));
-    let width = (key_width as u16 + 56).min(area.width);
+    let what_width = rows
+        .iter()
+        .map(|(_, w)| w.chars().count())
+        .max()
+        .unwrap_or(0);
+    let column = key_width + what_width + 5;
+    // Two columns side by side when one is too tall for the screen and two fit its width.
+    let inner_height = usize::from(area.height.saturating_sub(2)).max(1);
+    let columns = if rows.len() > inner_height && (column * 2 + 2) <= usize::from(area.width) {
+        2
+    } else {
+        1
+    };
+    let per_column = rows.len().div_ceil(columns);
+    let cell = |i: usize| -> Vec<Span> {
+        match rows.get(i) {
+            Some((keys, what)) => vec![
+                Span::styled(format!("  {keys:>key_width$}  "), theme.get("help.key")),
+                Span::styled(format!("{what:what_width$} "), theme.get("help")),
+            ],
+            None => vec![],
+        }
+    };
+    let lines: Vec<Line> = (0..per_column)
+        .map(|r| {
+            let mut spans = cell(r);
+            if columns == 2 {
+                spans.extend(cell(r + per_column));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    let width = ((column * columns) as u16 + 2).min(area.width);
     let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
@@ -502,7 +549,10 @@ fn draw_help(theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.get("help.title"))
-                .title(Span::styled(" keys ", theme.get("help.title"))),
+                .title(Span::styled(
+                    " keys · any key closes this help ",
+                    theme.get("help.title"),
+                )),
         ),
         popup,
     );
@@ -575,6 +625,14 @@ mod tests {
         );
         assert!(screen.contains(": browse  / filter  y yaml"), "{screen}");
         assert!(!screen.contains("etcd"), "no component panes: {screen}");
+        // A lost connection: a banner in the header, and the rest stays as it was.
+        s.health = Some(crate::cluster::health::unreachable("connection refused"));
+        let screen = render(&mut s, 140, 20);
+        assert!(
+            screen.contains(" ✖ the cluster does not answer: connection refused · retrying"),
+            "{screen}"
+        );
+        assert!(screen.contains(": browse  / filter  y yaml"), "{screen}");
     }
 
     fn render(state: &mut State, w: u16, h: u16) -> String {
@@ -649,7 +707,12 @@ mod tests {
         assert!(screen.contains("kubelet"));
         assert!(!screen.contains("scheduler"), "{screen}");
         s.help = true;
-        let screen = render(&mut s, 100, 40);
+        let screen = render(&mut s, 160, 40);
+        assert!(
+            screen.contains("YAML") && screen.contains("stop every component and quit"),
+            "two columns: {screen}"
+        );
+        let screen = render(&mut s, 100, 50);
         let km = Keymap::default_keymap();
         for (cmd, _, what) in COMMANDS {
             assert!(screen.contains(what), "help lacks {what:?}:\n{screen}");

@@ -259,10 +259,16 @@ fn the_browser_lists_resources_live() {
         s.lines().any(|l| l.contains("web ") && l.contains("1/1"))
     });
     assert!(screen.contains("deployments.apps (default)"), "{screen}");
-    // Enter on the deployment: the pods it selects.
+    // Enter on the deployment: its ReplicaSets; on one of them: its pods.
     tmux.keys(&["Enter"]);
-    tmux.wait_for("the deployment's pods", Duration::from_secs(15), |s| {
-        s.contains("pods (default) -l app=web · 1 rows") && s.contains("● Running")
+    tmux.wait_for(
+        "the deployment's replicasets",
+        Duration::from_secs(15),
+        |s| s.contains("replicasets.apps (default) -l app=web · 1 rows"),
+    );
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the replicaset's pods", Duration::from_secs(15), |s| {
+        s.contains("pods (default) -l app=web,pod-template-hash=") && s.contains("● Running")
     });
     assert!(
         screen.contains("NAME   READY   UP-TO-DATE   AVAILABLE"),
@@ -391,7 +397,24 @@ fn attach_mode_browses_a_running_cluster() {
         util::stderr(&wrong)
     );
 
-    let command = format!("{} --attach {}", util::KWB, kubeconfig.display());
+    // A copy of the kubeconfig with a second context on the same cluster, for `:ctx`.
+    let two_contexts = tc.data.join("two-contexts.kubeconfig");
+    std::fs::copy(&kubeconfig, &two_contexts).unwrap();
+    let added = Command::new("kubectl")
+        .args([
+            "config",
+            "set-context",
+            "other",
+            "--cluster=test",
+            "--user=admin",
+        ])
+        .args(["--namespace=kube-system", "--kubeconfig"])
+        .arg(&two_contexts)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", util::stderr(&added));
+
+    let command = format!("{} --attach {}", util::KWB, two_contexts.display());
     let tmux = Tmux::start(&command, 120, 30);
     let screen = tmux.wait_for("the pods of default", Duration::from_secs(30), |s| {
         s.contains("pods (default)") && s.contains("● Running")
@@ -415,6 +438,155 @@ fn attach_mode_browses_a_running_cluster() {
     tmux.keys(&["Enter"]);
     tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
         s.contains("deployments.apps (default)") && s.contains("web ")
+    });
+    // Enter: the Deployment's ReplicaSets, then that ReplicaSet's pods; Esc back up.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("its replicasets", Duration::from_secs(15), |s| {
+        s.contains("replicasets.apps (default) -l app=web") && s.contains("web-")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the replicaset's pods", Duration::from_secs(15), |s| {
+        s.contains("pods (default) -l app=web,pod-template-hash=") && s.contains("● Running")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("back to the replicasets", Duration::from_secs(15), |s| {
+        s.contains("replicasets.apps (default)")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("back to the deployments", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (default) · 1 rows")
+    });
+
+    // The pods, live: a scale shows a second pod without a key pressed.
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "po"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("one pod", Duration::from_secs(15), |s| {
+        s.contains("pods (default) · 1 rows")
+    });
+    let scaled = Command::new("kubectl")
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["scale", "deployment", "web", "--replicas=2"])
+        .output()
+        .unwrap();
+    assert!(scaled.status.success(), "{}", util::stderr(&scaled));
+    tmux.wait_for("the new pod, live", Duration::from_secs(30), |s| {
+        s.contains("pods (default) · 2 rows") && s.matches("● Running").count() >= 2
+    });
+    // A filter that matches nothing, then Esc shows all again.
+    tmux.keys(&["/"]);
+    tmux.keys(&["-l", "zzz"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the filter", Duration::from_secs(5), |s| {
+        s.contains("0 of 2 rows match /zzz")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the filter cleared", Duration::from_secs(5), |s| {
+        s.contains("pods (default) · 2 rows")
+    });
+    // describe, YAML, events and the log of the selected pod.
+    tmux.keys(&["d"]);
+    tmux.wait_for("describe", Duration::from_secs(15), |s| {
+        s.contains("describe pods default/web-") && s.contains("Name:         web-")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("pods (default) · 2 rows")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the YAML", Duration::from_secs(15), |s| {
+        s.contains("yaml pods default/web-") && s.contains("kind: Pod")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("pods (default) · 2 rows")
+    });
+    tmux.keys(&["e"]);
+    tmux.wait_for("the events", Duration::from_secs(15), |s| {
+        s.contains("events pods default/web-") && s.contains("Scheduled")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("pods (default) · 2 rows")
+    });
+    tmux.keys(&["l"]);
+    tmux.wait_for("the log followed", Duration::from_secs(15), |s| {
+        s.contains("logs pods default/web-") && s.contains("kwb sim: listening on")
+    });
+    // t: the server's timestamps in front of each line; space pauses.
+    tmux.keys(&["t"]);
+    tmux.wait_for("timestamps", Duration::from_secs(15), |s| {
+        s.contains("· timestamps") && s.contains("Z kwb sim: listening on")
+    });
+    tmux.keys(&["Space"]);
+    tmux.wait_for("paused", Duration::from_secs(5), |s| {
+        s.contains("· paused, ")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("pods (default) · 2 rows")
+    });
+    // The logs of the Deployment: each line names its pod.
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "deploy"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (default) · 1 rows")
+    });
+    tmux.keys(&["l"]);
+    tmux.wait_for("both pods' logs", Duration::from_secs(15), |s| {
+        s.contains("logs deployments.apps default/web")
+            && s.matches("/nginx] kwb sim: listening on").count() == 2
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("deployments.apps (default) · 1 rows")
+    });
+    // Another namespace.
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "ns kube-system"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("kube-system", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (kube-system)")
+    });
+    // Contexts: listed, then another one: the header says so, its namespace is shown.
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "ctx"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the contexts", Duration::from_secs(5), |s| {
+        s.contains("contexts: other, test (current)")
+    });
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "ctx other"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the other context", Duration::from_secs(15), |s| {
+        s.contains("context other · cluster test") && s.contains("deployments.apps (kube-system)")
+    });
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "ctx nope"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("an unknown context refused", Duration::from_secs(5), |s| {
+        s.contains("no context \"nope\" in the kubeconfig")
+    });
+    tmux.keys(&["?"]);
+    tmux.wait_for("help", Duration::from_secs(5), |s| {
+        s.contains("any key closes this help")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("help closed", Duration::from_secs(5), |s| {
+        !s.contains("any key closes this help")
+    });
+    // The apiserver goes away: a banner says so, the screen stays; it comes back: so does
+    // the list.
+    let stopped = tc.run(&["stop", "apiserver"]);
+    assert!(stopped.status.success(), "{}", util::stderr(&stopped));
+    tmux.wait_for("the lost-connection banner", Duration::from_secs(20), |s| {
+        s.contains("✖ the cluster does not answer") && s.contains("deployments.apps (kube-system)")
+    });
+    let started = tc.run(&["start", "apiserver"]);
+    assert!(started.status.success(), "{}", util::stderr(&started));
+    tmux.wait_for("the banner gone", Duration::from_secs(30), |s| {
+        s.contains("context other · cluster test") && !s.contains("✖")
     });
     tmux.quit(Duration::from_secs(10));
     // The cluster is not kwb --attach's to stop: it still answers.
