@@ -10,7 +10,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
-use kube::api::ListParams;
+use kube::api::{ListParams, LogParams};
 
 /// One readiness check, as `/readyz?verbose` lists it (`[+]etcd ok`, `[-]etcd failed: …`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,12 +34,22 @@ pub struct NodeHealth {
     pub lease_secs_ago: Option<i64>,
 }
 
+/// A component's pod in kube-system: kubeadm's static pods of the control plane (labelled
+/// `component=etcd|kube-apiserver|kube-controller-manager|kube-scheduler`) and kube-proxy's
+/// DaemonSet pods, with the last lines of their log.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProxyPod {
+pub struct SystemPod {
+    /// The `component` label (`kube-proxy` for kube-proxy's pods).
+    pub component: String,
     pub name: String,
     pub node: String,
     pub phase: String,
+    /// The newest lines of its log, or one line saying why there are none.
+    pub log: Vec<String>,
 }
+
+/// Lines of each component pod's log shown in its section.
+pub const LOG_TAIL: i64 = 3;
 
 /// One look at the control plane; each part is Err with what the cluster answered instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,7 +60,9 @@ pub struct Health {
     pub controller_manager: Result<Option<Leader>, String>,
     pub scheduler: Result<Option<Leader>, String>,
     pub nodes: Result<Vec<NodeHealth>, String>,
-    pub proxies: Result<Vec<ProxyPod>, String>,
+    pub proxies: Result<Vec<SystemPod>, String>,
+    /// The control plane's static pods, on clusters that have them (kubeadm, kind).
+    pub static_pods: Result<Vec<SystemPod>, String>,
 }
 
 /// How often attach mode looks again (these are single small requests, not lists to watch).
@@ -143,24 +155,56 @@ async fn nodes(client: &kube::Client, now: Timestamp) -> Result<Vec<NodeHealth>,
         .collect())
 }
 
-async fn proxies(client: &kube::Client) -> Result<Vec<ProxyPod>, String> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
-    let list = pods
-        .list(&ListParams::default().labels("k8s-app=kube-proxy"))
-        .await
-        .map_err(message)?;
-    Ok(list
-        .items
-        .into_iter()
-        .map(|p| ProxyPod {
-            name: p.metadata.name.unwrap_or_default(),
-            node: p.spec.and_then(|s| s.node_name).unwrap_or_default(),
-            phase: p.status.and_then(|s| s.phase).unwrap_or_default(),
-        })
-        .collect())
+async fn proxies(client: &kube::Client) -> Result<Vec<SystemPod>, String> {
+    system_pods(client, "k8s-app=kube-proxy").await
 }
 
-/// Looks at the control plane once.
+async fn static_pods(client: &kube::Client) -> Result<Vec<SystemPod>, String> {
+    system_pods(
+        client,
+        "component in (etcd,kube-apiserver,kube-controller-manager,kube-scheduler)",
+    )
+    .await
+}
+
+/// The kube-system pods `selector` picks, each with the tail of its log.
+async fn system_pods(client: &kube::Client, selector: &str) -> Result<Vec<SystemPod>, String> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
+    let list = pods
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(message)?;
+    let looks = list.items.into_iter().map(|p| {
+        let pods = pods.clone();
+        async move {
+            let name = p.metadata.name.clone().unwrap_or_default();
+            let params = LogParams {
+                tail_lines: Some(LOG_TAIL),
+                ..LogParams::default()
+            };
+            let log = match pods.logs(&name, &params).await {
+                Ok(text) => text.lines().map(str::to_string).collect(),
+                Err(e) => vec![format!("no log: {}", message(e))],
+            };
+            let labels = p.metadata.labels.unwrap_or_default();
+            SystemPod {
+                component: labels
+                    .get("component")
+                    .or(labels.get("k8s-app"))
+                    .cloned()
+                    .unwrap_or_default(),
+                name,
+                node: p.spec.and_then(|s| s.node_name).unwrap_or_default(),
+                phase: p.status.and_then(|s| s.phase).unwrap_or_default(),
+                log,
+            }
+        }
+    });
+    let mut found = futures::future::join_all(looks).await;
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
+}
+
 /// A look that got no answer: every part says why.
 pub fn unreachable(why: &str) -> Health {
     let why = why.to_string();
@@ -171,7 +215,8 @@ pub fn unreachable(why: &str) -> Health {
         controller_manager: Err(why.clone()),
         scheduler: Err(why.clone()),
         nodes: Err(why.clone()),
-        proxies: Err(why),
+        proxies: Err(why.clone()),
+        static_pods: Err(why),
     }
 }
 
@@ -183,9 +228,10 @@ pub async fn probe_within(client: &kube::Client, limit: Duration) -> Health {
         .unwrap_or_else(|_| unreachable(&format!("no answer within {} s", limit.as_secs())))
 }
 
+/// Looks at the control plane once.
 pub async fn probe(client: &kube::Client) -> Health {
     let now = Timestamp::now();
-    let (version, readyz, livez, controller_manager, scheduler, nodes, proxies) = tokio::join!(
+    let (version, readyz, livez, controller_manager, scheduler, nodes, proxies, static_pods) = tokio::join!(
         async {
             client
                 .apiserver_version()
@@ -203,6 +249,7 @@ pub async fn probe(client: &kube::Client) -> Health {
         leader(client, "kube-scheduler", now),
         nodes(client, now),
         proxies(client),
+        static_pods(client),
     );
     Health {
         version,
@@ -212,6 +259,7 @@ pub async fn probe(client: &kube::Client) -> Health {
         scheduler,
         nodes,
         proxies,
+        static_pods,
     }
 }
 

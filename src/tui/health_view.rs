@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::theme::Theme;
-use crate::cluster::health::{Health, Leader};
+use crate::cluster::health::{Health, Leader, SystemPod};
 
 /// A component's section: its state (symbol and theme role) and its lines.
 pub struct Section {
@@ -163,10 +163,7 @@ pub fn sections(health: &Health) -> Vec<Section> {
         Ok(pods) => Section {
             name: "proxy",
             look: if pods.iter().all(|p| p.phase == "Running") { OK } else { BAD },
-            lines: pods
-                .iter()
-                .map(|p| format!("{} on {} · {}", p.name, p.node, p.phase))
-                .collect(),
+            lines: pods.iter().flat_map(pod_lines).collect(),
         },
         Err(e) => Section {
             name: "proxy",
@@ -174,7 +171,7 @@ pub fn sections(health: &Health) -> Vec<Section> {
             lines: vec![format!("kube-proxy pods: {e}")],
         },
     };
-    vec![
+    let mut all = vec![
         etcd,
         apiserver,
         leader(
@@ -185,7 +182,27 @@ pub fn sections(health: &Health) -> Vec<Section> {
         leader("scheduler", "kube-scheduler", &health.scheduler),
         kubelet,
         proxy,
-    ]
+    ];
+    // kubeadm-style clusters run the control plane as static pods: their logs too.
+    let components = [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+    ];
+    for pod in health.static_pods.iter().flatten() {
+        if let Some(i) = components.iter().position(|c| *c == pod.component) {
+            all[i].lines.extend(pod_lines(pod));
+        }
+    }
+    all
+}
+
+/// A component pod: where it runs and its state, then the newest lines of its log.
+fn pod_lines(pod: &SystemPod) -> Vec<String> {
+    let mut lines = vec![format!("pod {} on {} · {}", pod.name, pod.node, pod.phase)];
+    lines.extend(pod.log.iter().map(|l| format!("  │ {l}")));
+    lines
 }
 
 /// Draws the sections in `area` (or says the first look is still under way).
@@ -243,6 +260,13 @@ mod tests {
                 lease_secs_ago: Some(4),
             }]),
             proxies: Ok(vec![]),
+            static_pods: Ok(vec![SystemPod {
+                component: "etcd".into(),
+                name: "etcd-kwb-control-plane".into(),
+                node: "kwb-control-plane".into(),
+                phase: "Running".into(),
+                log: vec!["ready to serve client requests".into()],
+            }]),
         }
     }
 
@@ -262,7 +286,14 @@ mod tests {
             ]
         );
         assert_eq!(s[0].look, BAD);
-        assert_eq!(s[0].lines, ["apiserver's etcd check failed"]);
+        assert_eq!(
+            s[0].lines,
+            [
+                "apiserver's etcd check failed",
+                "pod etcd-kwb-control-plane on kwb-control-plane · Running",
+                "  │ ready to serve client requests"
+            ]
+        );
         assert_eq!(
             s[1].lines,
             [

@@ -63,6 +63,11 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
         // Panes first: the browser's page size wins while it has the focus.
         draw_panes(state, theme, frame, right);
         draw_browser_area(state, theme, frame, left);
+    } else if state.browser_focus && state.browser.resource.is_some() {
+        // Too narrow for both: the focused browser takes the screen; tab or esc gives it
+        // back to the panes.
+        let rows = super::browser_view::draw(&state.browser, true, theme, frame, body);
+        state.page_rows = rows.max(1);
     } else {
         draw_panes(state, theme, frame, body);
     }
@@ -743,5 +748,19 @@ mod tests {
             s.help = !s.help;
             render(&mut s, w, h);
         }
+    }
+
+    #[test]
+    fn below_100_columns_the_focused_browser_takes_the_screen() {
+        let mut s = state();
+        s.browser.catalog(crate::cluster::resources::test_catalog());
+        s.browser.command("po");
+        s.browser_focus = true;
+        let screen = render(&mut s, 80, 24);
+        assert!(screen.contains(" pods (default)"), "{screen}");
+        assert!(!screen.contains("etcd"), "{screen}");
+        s.browser_focus = false;
+        let screen = render(&mut s, 80, 24);
+        assert!(screen.contains("etcd"), "the panes again: {screen}");
     }
 }

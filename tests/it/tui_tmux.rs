@@ -207,17 +207,13 @@ fn the_kubelet_pane_shows_every_node() {
     tmux.keys(&["5"]);
     let screen = tmux.wait_for("both nodes ready", Duration::from_secs(60), |s| {
         s.contains("nodes: test-control-plane ● ready, test-worker ● ready")
+            && s.lines().any(|l| l.contains("[test-worker]"))
     });
-    let worker_line = tmux.wait_for(
-        "a line of the worker's kubelet",
-        Duration::from_secs(30),
-        |s| s.lines().any(|l| l.contains("[test-worker]")),
-    );
+    assert!(screen.contains("[test-worker]"), "{screen}");
     // Seven processes: five components and two kubelets.
-    assert!(
-        screen.contains("7/7 ready") || worker_line.contains("7/7 ready"),
-        "{worker_line}"
-    );
+    tmux.wait_for("seven ready", Duration::from_secs(30), |s| {
+        s.contains("7/7 ready")
+    });
 
     tmux.quit(Duration::from_secs(30));
     nothing_left_of(&tc);
@@ -429,6 +425,24 @@ fn attach_mode_browses_a_running_cluster() {
     });
     assert!(screen.contains("test-control-plane Ready"), "{screen}");
     assert!(screen.contains("readyz 3/3 checks ok"), "{screen}");
+    // A kubeadm-style static pod of etcd (as its labels say): its state and log's tail show
+    // in the etcd section.
+    let static_pod = Command::new("kubectl")
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            "run",
+            "etcd-a",
+            "-n",
+            "kube-system",
+            "--image=registry.k8s.io/etcd:3.5",
+        ])
+        .args(["--labels=component=etcd,tier=control-plane"])
+        .output()
+        .unwrap();
+    assert!(static_pod.status.success(), "{}", util::stderr(&static_pod));
+    tmux.wait_for("the etcd pod and its log", Duration::from_secs(30), |s| {
+        s.contains("pod etcd-a on") && s.contains("│ kwb sim: started")
+    });
     tmux.keys(&["s"]);
     tmux.wait_for("the refusal", Duration::from_secs(5), |s| {
         s.contains("attached: kwb does not run this cluster's components")
