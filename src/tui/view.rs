@@ -118,8 +118,12 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Span::styled(" kwb ", theme.get("header.title")),
         Span::styled(
             format!(
-                " cluster {} · local · {ready}/{} ready · {}",
-                state.info.name, total, state.info.apiserver_url
+                " cluster {} · local · {ready}/{} ready · {} · {} · kwb {}",
+                state.info.name,
+                total,
+                state.info.apiserver_url,
+                state.browser.namespace_label(),
+                env!("CARGO_PKG_VERSION")
             ),
             theme.get("header"),
         ),
