@@ -39,6 +39,10 @@ struct Cli {
     /// With --attach: the namespace to start in (default: the context's, else default).
     #[arg(short = 'n', long, requires = "attach")]
     namespace: Option<String>,
+    /// The TUI changes nothing in the cluster: taint, cordon, scale, restart and delete keys
+    /// are refused (and say so).
+    #[arg(long)]
+    readonly: bool,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -205,12 +209,12 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 kubeconfig,
                 context: cli.context,
             };
-            runtime.block_on(tui::run_attached(target, cli.namespace))?;
+            runtime.block_on(tui::run_attached(target, cli.namespace, cli.readonly))?;
         }
         None => {
             let (cluster, lock) = prepare(&cli.cluster)?;
             let _log = log_to_file(&cluster.data)?;
-            runtime.block_on(run_tui(cluster, lock, !cli.no_start))?;
+            runtime.block_on(run_tui(cluster, lock, !cli.no_start, cli.readonly))?;
         }
         Some(Cmd::Up {
             detach, no_start, ..
@@ -426,13 +430,19 @@ fn log_to_dir(
     Ok(guard)
 }
 
-async fn run_tui(cluster: LocalCluster, lock: DataDirLock, start_all: bool) -> anyhow::Result<()> {
+async fn run_tui(
+    cluster: LocalCluster,
+    lock: DataDirLock,
+    start_all: bool,
+    readonly: bool,
+) -> anyhow::Result<()> {
     let info = tui::state::ClusterInfo {
         name: cluster.config.name.clone(),
         data_dir: cluster.data.root().display().to_string(),
         kubeconfig: cluster.data.admin_kubeconfig().display().to_string(),
         apiserver_url: cluster.apiserver_url(),
         attached: None,
+        readonly,
     };
     let hosted = host::host(cluster, lock, supervisor::Options::default())?;
     tui::run(hosted, tui::Options { start_all, info }).await

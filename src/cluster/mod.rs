@@ -2,6 +2,7 @@
 //! which resources it serves ([`resources`]) and their live lists as the server's Tables
 //! ([`table`]), the columns `kubectl get` prints.
 
+pub mod actions;
 pub mod connect;
 pub mod health;
 pub mod logs;

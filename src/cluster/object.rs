@@ -17,7 +17,8 @@ pub struct ObjectRef {
 }
 
 impl ObjectRef {
-    fn path(&self) -> String {
+    /// The object's URL path.
+    pub fn path(&self) -> String {
         let ns = (!self.namespace.is_empty()).then_some(self.namespace.as_str());
         format!("{}/{}", self.resource.path(ns), self.name)
     }

@@ -295,6 +295,21 @@ impl Browser {
         (vec![want], None)
     }
 
+    /// The selected row's object and cells.
+    pub fn selected_object(&mut self) -> Option<(ObjectRef, Vec<String>)> {
+        self.prepare();
+        let resource = self.resource.clone()?;
+        let row = self.rows().nth(self.selected)?;
+        Some((
+            ObjectRef {
+                resource,
+                namespace: row.namespace.clone(),
+                name: row.name.clone(),
+            },
+            row.cells.clone(),
+        ))
+    }
+
     /// Keeps the list shown, for Esc to come back to.
     fn remember(&mut self) {
         let Some(resource) = self.resource.clone() else {

@@ -44,6 +44,11 @@ pub enum Cmd {
     Pause,
     SortNext,
     SortReverse,
+    ToggleTaint,
+    Cordon,
+    Scale,
+    RestartWorkload,
+    Delete,
 }
 
 /// Every command: its name in keymap files, and what it does (shown in help).
@@ -197,6 +202,27 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         Cmd::SortReverse,
         "sort-reverse",
         "browser: reverse the sort order",
+    ),
+    (
+        Cmd::ToggleTaint,
+        "taint-toggle",
+        "node: toggle the control-plane NoSchedule taint",
+    ),
+    (Cmd::Cordon, "cordon", "node: cordon, or uncordon"),
+    (
+        Cmd::Scale,
+        "scale",
+        "workload: scale to a number of replicas",
+    ),
+    (
+        Cmd::RestartWorkload,
+        "rollout-restart",
+        "workload: restart (a new rollout), after a yes",
+    ),
+    (
+        Cmd::Delete,
+        "delete",
+        "delete the selected object, after a yes",
     ),
     (Cmd::Quit, "quit", "stop every component and quit"),
 ];

@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod browser;
 pub mod browser_view;
+pub mod changes;
 pub mod detail;
 pub mod health_view;
 pub mod keymap;
@@ -62,7 +63,11 @@ pub async fn run(hosted: Hosted, options: Options) -> anyhow::Result<()> {
 
 /// `kwb --attach`: the same TUI on any cluster, the browser full width, no local components.
 /// Starts on the pods of `namespace` (else the context's, else default).
-pub async fn run_attached(target: Target, namespace: Option<String>) -> anyhow::Result<()> {
+pub async fn run_attached(
+    target: Target,
+    namespace: Option<String>,
+    readonly: bool,
+) -> anyhow::Result<()> {
     let connection = connect(&target).await.map_err(|e| anyhow::anyhow!(e))?;
     let version = match connection.client.apiserver_version().await {
         Ok(v) => v.git_version,
@@ -82,6 +87,7 @@ pub async fn run_attached(target: Target, namespace: Option<String>) -> anyhow::
             user: connection.user.clone(),
             server_version: version,
         }),
+        readonly,
         ..ClusterInfo::default()
     };
     let mut state = State::new(Vec::new(), info);
@@ -190,6 +196,7 @@ async fn event_loop(
                     }
                     Effect::Cluster(want) => cluster.want(*want),
                     Effect::CloseDetail => cluster.close_detail(),
+                    Effect::Change(change) => cluster.change(*change),
                     Effect::Shutdown => {
                         let tx = tx.clone();
                         let supervisor = supervisor.take();
@@ -235,6 +242,19 @@ impl ClusterLink {
         if let Some(task) = self.detail.take() {
             task.abort();
         }
+    }
+
+    /// Sends a change; its answer comes back as an action.
+    fn change(&self, change: crate::cluster::actions::Change) {
+        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let result = match cluster.client().await {
+                Ok(client) => change.perform(&client).await,
+                Err(e) => Err(e),
+            };
+            tracing::info!(change = change.summary(), ?result, "change sent");
+            let _ = tx.send(Action::Changed(Box::new(change), result));
+        });
     }
 
     fn want(&mut self, want: browser::Want) {

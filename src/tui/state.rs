@@ -42,6 +42,11 @@ pub enum Action {
     DetailText(u64, Result<String, String>),
     /// A line of a followed log in the detail view of that generation.
     DetailLine(u64, String),
+    /// A change sent from the browser, and the server's answer.
+    Changed(
+        Box<crate::cluster::actions::Change>,
+        Result<crate::cluster::actions::Done, String>,
+    ),
     /// The kubeconfig's contexts (`:ctx`).
     Contexts(Result<Vec<String>, String>),
     /// `:ctx NAME` connected to that context, or why it could not.
@@ -60,6 +65,8 @@ pub enum Effect {
     Cluster(Box<Want>),
     /// The detail view closed: its log follow can stop.
     CloseDetail,
+    /// Send a change to the cluster; its answer comes back as [`Action::Changed`].
+    Change(Box<crate::cluster::actions::Change>),
 }
 
 /// Where `:ctx NAME` led.
@@ -81,6 +88,8 @@ pub struct ClusterInfo {
     pub apiserver_url: String,
     /// `kwb --attach`: a cluster kwb does not run.
     pub attached: Option<Attached>,
+    /// `--readonly`: every change to the cluster is refused.
+    pub readonly: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -123,6 +132,8 @@ pub struct State {
     pub browser_focus: bool,
     /// Attach mode: what the cluster reveals about its control plane, newest look.
     pub health: Option<crate::cluster::health::Health>,
+    /// Changes asked for and sent from the browser.
+    pub changes: super::changes::Changes,
 }
 
 impl State {
@@ -157,6 +168,7 @@ impl State {
             browser: Browser::default(),
             browser_focus: false,
             health: None,
+            changes: super::changes::Changes::default(),
         }
     }
 
@@ -298,6 +310,14 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             state.browser.detail_line(generation, line);
             vec![]
         }
+        Action::Changed(change, result) => {
+            match &result {
+                Ok(done) => state.say(done.answer.clone(), false),
+                Err(e) => state.say(format!("{}: {e}", change.summary()), true),
+            }
+            state.changes.record(&change, result);
+            vec![]
+        }
         Action::Contexts(Ok(names)) => {
             let current = state.info.attached.as_ref().map(|a| a.context.as_str());
             let listed: Vec<String> = names
@@ -370,6 +390,30 @@ pub fn browser_done(
         .collect()
 }
 
+/// A key that changes the cluster, on the browser's selected row: sent at once, or asked
+/// about first; refused in read-only mode.
+fn begin_change(state: &mut State, cmd: Cmd) -> Vec<Effect> {
+    use super::changes::{Next, plan};
+    match plan(&mut state.browser, cmd) {
+        Err(why) => state.say(why, true),
+        Ok(next) if state.info.readonly => {
+            let what = match &next {
+                Next::Send(c) | Next::Ask(super::changes::Ask::Confirm(c)) => c.summary(),
+                Next::Ask(super::changes::Ask::Replicas { object, .. }) => {
+                    format!("scale {}", object.label())
+                }
+            };
+            state.say(format!("read-only (--readonly): {what} is not sent"), true);
+        }
+        Ok(Next::Send(change)) => {
+            state.say(format!("{}…", change.summary()), false);
+            return vec![Effect::Change(Box::new(change))];
+        }
+        Ok(Next::Ask(ask)) => state.changes.asking = Some(ask),
+    }
+    vec![]
+}
+
 /// Keys while the `:` prompt is open.
 fn on_command_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
     let Some(input) = state.browser.input.as_mut() else {
@@ -404,6 +448,12 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     }
     if state.browser.input.is_some() {
         return on_command_key(state, key);
+    }
+    if state.changes.asking.is_some() {
+        return match state.changes.answer(key) {
+            Some(change) => vec![Effect::Change(Box::new(change))],
+            None => vec![],
+        };
     }
     if let Some(input) = state.search_input.as_mut() {
         match key.code {
@@ -530,6 +580,9 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                 state.browser_focus = false;
                 return vec![];
             }
+            cmd if super::changes::mutates(cmd) && state.browser.detail.is_none() => {
+                return begin_change(state, cmd);
+            }
             Cmd::Zoom if state.browser.detail.is_none() && state.browser.resource.is_some() => {
                 let done = state.browser.related();
                 return browser_done(state, done);
@@ -571,7 +624,12 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         | Cmd::LogPrevious
         | Cmd::LogTimestamps
         | Cmd::Wrap
-        | Cmd::Pause => {}
+        | Cmd::Pause
+        | Cmd::ToggleTaint
+        | Cmd::Cordon
+        | Cmd::Scale
+        | Cmd::RestartWorkload
+        | Cmd::Delete => {}
         Cmd::FocusBrowser => state.browser_focus = state.browser.resource.is_some(),
         Cmd::FocusNext => state.focus = (state.focus + 1) % n,
         Cmd::FocusPrev => state.focus = (state.focus + n - 1) % n,

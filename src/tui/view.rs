@@ -47,6 +47,7 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
         } else {
             body
         };
+        let browser = draw_change_log(state, theme, frame, browser);
         let rows = super::browser_view::draw(&state.browser, true, theme, frame, browser);
         state.page_rows = rows.max(1);
     } else if state.zoomed {
@@ -66,6 +67,7 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
     } else if state.browser_focus && state.browser.resource.is_some() {
         // Too narrow for both: the focused browser takes the screen; tab or esc gives it
         // back to the panes.
+        let body = draw_change_log(state, theme, frame, body);
         let rows = super::browser_view::draw(&state.browser, true, theme, frame, body);
         state.page_rows = rows.max(1);
     } else {
@@ -77,6 +79,11 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
 }
 
 fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    let readonly = if state.info.readonly {
+        " · read-only"
+    } else {
+        ""
+    };
     if let Some(why) = lost(state) {
         // What is on screen is the last state seen; say so where everyone looks first.
         let line = Line::from(vec![
@@ -96,7 +103,7 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
             Span::styled(" kwb ", theme.get("header.title")),
             Span::styled(
                 format!(
-                    " context {} · cluster {} · user {} · {} · server {} · kwb {}",
+                    " context {} · cluster {} · user {} · {} · server {} · kwb {}{readonly}",
                     a.context,
                     state.info.name,
                     a.user,
@@ -118,7 +125,7 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         Span::styled(" kwb ", theme.get("header.title")),
         Span::styled(
             format!(
-                " cluster {} · local · {ready}/{} ready · {} · {} · kwb {}",
+                " cluster {} · local · {ready}/{} ready · {} · {} · kwb {}{readonly}",
                 state.info.name,
                 total,
                 state.info.apiserver_url,
@@ -129,6 +136,46 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         ),
     ]);
     frame.render_widget(Paragraph::new(line).style(theme.get("header")), area);
+}
+
+/// Changes shown under the browser: the newest few of the log.
+const CHANGES_SHOWN: usize = 3;
+
+/// The change log's newest entries at the bottom of `area` (when there are any): time, what
+/// was done, the request sent, the answer. Returns the area left above it.
+fn draw_change_log(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) -> Rect {
+    let log = &state.changes.log;
+    if log.is_empty() {
+        return area;
+    }
+    let shown = &log[log.len().saturating_sub(CHANGES_SHOWN)..];
+    let height = (shown.len() * 2 + 1) as u16;
+    if area.height < height + 4 {
+        return area;
+    }
+    let [above, strip] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(height)]).areas(area);
+    let mut lines = vec![Line::from(Span::styled(
+        format!(" changes sent · {} in all ", log.len()),
+        theme.get("pane.title"),
+    ))];
+    for e in shown {
+        let (symbol, role, answer, sent) = match &e.result {
+            Ok(done) => ("✔", "state.ready", done.answer.as_str(), done.sent.as_str()),
+            Err(why) => ("✖", "state.failed", why.as_str(), ""),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {} ", e.at), theme.get("text.dim")),
+            Span::styled(format!("{symbol} "), theme.get(role)),
+            Span::styled(format!("{} → {answer}", e.summary), theme.get("text")),
+        ]));
+        lines.push(Line::from(Span::styled(
+            format!("   {sent}"),
+            theme.get("text.dim"),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), strip);
+    above
 }
 
 /// Attached: why the last look at the cluster got no answer (unreachable, credentials
@@ -161,6 +208,11 @@ fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame,
                 },
                 theme.get("footer"),
             ),
+        ])
+    } else if let Some(ask) = &state.changes.asking {
+        Line::from(vec![
+            Span::styled(" ? ", theme.get("footer.key")),
+            Span::styled(ask.question(), theme.get("footer.message")),
         ])
     } else if let Some(input) = &state.search_input {
         let what = if state.filtering() {
@@ -226,6 +278,7 @@ fn draw_browser_area(state: &mut State, theme: &Theme, frame: &mut Frame, area: 
     if state.browser.resource.is_some() {
         let inner = block.inner(area);
         frame.render_widget(block, area);
+        let inner = draw_change_log(state, theme, frame, inner);
         let rows =
             super::browser_view::draw(&state.browser, state.browser_focus, theme, frame, inner);
         if state.browser_focus {
@@ -609,6 +662,7 @@ mod tests {
                 kubeconfig: "/tmp/d/kubeconfig/admin.kubeconfig".into(),
                 apiserver_url: "https://127.0.0.1:6443".into(),
                 attached: None,
+                readonly: false,
             },
         )
     }
@@ -766,5 +820,50 @@ mod tests {
         s.browser_focus = false;
         let screen = render(&mut s, 80, 24);
         assert!(screen.contains("etcd"), "the panes again: {screen}");
+    }
+
+    #[test]
+    fn changes_are_asked_about_in_the_footer_and_logged_under_the_browser() {
+        use crate::cluster::actions::{Change, Done};
+        let mut s = state();
+        s.browser.catalog(crate::cluster::resources::test_catalog());
+        s.browser.command("no");
+        s.browser_focus = true;
+        s.info.readonly = true;
+        let object = crate::cluster::object::ObjectRef {
+            resource: crate::cluster::resources::test_catalog()
+                .resolve("no")
+                .unwrap()
+                .clone(),
+            namespace: String::new(),
+            name: "kwb-worker".into(),
+        };
+        s.changes.asking = Some(crate::tui::changes::Ask::Confirm(Change::Delete(
+            object.clone(),
+        )));
+        let screen = render(&mut s, 140, 30);
+        assert!(
+            screen.contains(" ? delete nodes kwb-worker? y sends it, any other key cancels"),
+            "{screen}"
+        );
+        assert!(screen.contains("· read-only"), "{screen}");
+        s.changes.asking = None;
+        s.changes.record(
+            &Change::Cordon(object, true),
+            Ok(Done {
+                sent: "PATCH /api/v1/nodes/kwb-worker {\"spec\":{\"unschedulable\":true}}".into(),
+                answer: "kwb-worker cordoned: SchedulingDisabled".into(),
+            }),
+        );
+        let screen = render(&mut s, 140, 30);
+        assert!(screen.contains(" changes sent · 1 in all "), "{screen}");
+        assert!(
+            screen.contains("✔ cordon nodes kwb-worker → kwb-worker cordoned: SchedulingDisabled"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("PATCH /api/v1/nodes/kwb-worker {\"spec\":{\"unschedulable\":true}}"),
+            "{screen}"
+        );
     }
 }

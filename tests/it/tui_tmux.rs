@@ -613,3 +613,142 @@ fn attach_mode_browses_a_running_cluster() {
     let down = tc.run(&["down"]);
     assert!(down.status.success(), "{}", util::stderr(&down));
 }
+
+#[test]
+fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
+    let test = "the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back";
+    if !util::require("tmux", test) || !util::require("kubectl", test) {
+        return;
+    }
+    let tc = TestCluster::new(false);
+    let up = tc.run(&["up", "--detach"]);
+    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
+    let kubectl = |args: &[&str]| {
+        let o = Command::new("kubectl")
+            .env("KUBECONFIG", &kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "kubectl {args:?}: {}", util::stderr(&o));
+        util::stdout(&o)
+    };
+    let node_taints = || {
+        kubectl(&[
+            "get",
+            "node",
+            "test-control-plane",
+            "-o",
+            "jsonpath={.spec.taints}",
+        ])
+    };
+
+    // Read-only: the key is refused and says so; nothing is sent.
+    let command = format!("{} --attach {} --readonly", util::KWB, kubeconfig.display());
+    let tmux = Tmux::start(&command, 120, 30);
+    tmux.wait_for("the first list", Duration::from_secs(30), |s| {
+        s.contains("pods (default)")
+    });
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "nodes"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the node", Duration::from_secs(30), |s| {
+        s.contains("nodes (cluster) · 1 rows") && s.contains("read-only")
+    });
+    tmux.keys(&["T"]);
+    tmux.wait_for("the refusal", Duration::from_secs(5), |s| {
+        s.contains(
+            "read-only (--readonly): toggle node-role.kubernetes.io/control-plane:NoSchedule",
+        )
+    });
+    assert!(!node_taints().contains("control-plane"), "nothing sent");
+    tmux.quit(Duration::from_secs(10));
+
+    let command = format!("{} --attach {}", util::KWB, kubeconfig.display());
+    let tmux = Tmux::start(&command, 120, 30);
+    tmux.wait_for("the first list", Duration::from_secs(30), |s| {
+        s.contains("pods (default)")
+    });
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "nodes"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the node", Duration::from_secs(30), |s| {
+        s.contains("nodes (cluster) · 1 rows")
+    });
+    tmux.keys(&["T"]);
+    tmux.wait_for(
+        "the taint in the change log",
+        Duration::from_secs(10),
+        |s| s.contains("changes sent · 1 in all") && s.contains("now has the taint"),
+    );
+    assert!(
+        node_taints().contains("node-role.kubernetes.io/control-plane"),
+        "{}",
+        node_taints()
+    );
+
+    // A new pod stays Pending, and its events say why.
+    kubectl(&["create", "deployment", "web", "--image=nginx"]);
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "po"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the pod Pending", Duration::from_secs(30), |s| {
+        s.contains("pods (default) · 1 rows") && s.contains("◐ Pending")
+    });
+    tmux.keys(&["e"]);
+    tmux.wait_for("FailedScheduling", Duration::from_secs(15), |s| {
+        s.contains("FailedScheduling")
+    });
+    // w wraps the long message into view.
+    tmux.keys(&["w"]);
+    tmux.wait_for("why, wrapped", Duration::from_secs(5), |s| {
+        s.contains("untolerated taint") && s.contains("node-role.kubernetes.io/control-plane")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the list again", Duration::from_secs(5), |s| {
+        s.contains("pods (default) · 1 rows")
+    });
+
+    // Toggled back: the pod is scheduled and runs.
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "nodes"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the node", Duration::from_secs(15), |s| {
+        s.contains("nodes (cluster) · 1 rows")
+    });
+    tmux.keys(&["T"]);
+    tmux.wait_for("the taint gone", Duration::from_secs(10), |s| {
+        s.contains("changes sent · 2 in all") && s.contains("no longer has the taint")
+    });
+    assert!(
+        !node_taints().contains("control-plane"),
+        "{}",
+        node_taints()
+    );
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "po"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the pod Running", Duration::from_secs(60), |s| {
+        s.contains("pods (default) · 1 rows") && s.contains("● Running")
+    });
+    // Delete asks first: n keeps it, y deletes it.
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("the question", Duration::from_secs(5), |s| {
+        s.contains("delete pods default/web-") && s.contains("y sends it")
+    });
+    tmux.keys(&["n"]);
+    tmux.wait_for("no question", Duration::from_secs(5), |s| {
+        !s.contains("y sends it")
+    });
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("the question", Duration::from_secs(5), |s| {
+        s.contains("y sends it")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the deletion logged", Duration::from_secs(15), |s| {
+        s.contains("changes sent · 3 in all") && s.contains("deleted")
+    });
+    tmux.quit(Duration::from_secs(10));
+    let down = tc.run(&["down"]);
+    assert!(down.status.success(), "{}", util::stderr(&down));
+}
