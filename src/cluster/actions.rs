@@ -22,6 +22,13 @@ pub enum Change {
     Restart(ObjectRef),
     /// Deleted with the default grace period, dependents in the background.
     Delete(ObjectRef),
+    /// A Deployment back to a revision of its history, as `kubectl rollout undo
+    /// --to-revision`; `what` says what changes (the images before and after).
+    Undo {
+        object: ObjectRef,
+        revision: i64,
+        what: String,
+    },
 }
 
 impl Change {
@@ -36,12 +43,20 @@ impl Change {
             Change::Scale(o, n) => format!("scale {} to {n}", o.label()),
             Change::Restart(o) => format!("restart {}", o.label()),
             Change::Delete(o) => format!("delete {}", o.label()),
+            Change::Undo {
+                object,
+                revision,
+                what,
+            } => format!("undo {} to revision {revision} ({what})", object.label()),
         }
     }
 
     /// Whether it needs a yes first (it cannot be taken back with the same key).
     pub fn needs_confirmation(&self) -> bool {
-        matches!(self, Change::Delete(_) | Change::Restart(_))
+        matches!(
+            self,
+            Change::Delete(_) | Change::Restart(_) | Change::Undo { .. }
+        )
     }
 
     /// Sends it; the answer in a line (what the server now says), or why it failed.
@@ -109,6 +124,20 @@ impl Change {
                     answer: format!("{} restarted: a new rollout begins", object.name),
                 })
             }
+            Change::Undo {
+                object, revision, ..
+            } => {
+                let undo = plan_undo(client, object, Some(*revision)).await?;
+                let sent = send(client, "PATCH", &object.path(), JSON_PATCH, &undo.patch).await?;
+                Ok(Done {
+                    sent,
+                    answer: format!(
+                        "{} rolled back to revision {revision}: a new rollout of {}",
+                        object.name,
+                        undo.images_after.join(", ")
+                    ),
+                })
+            }
             Change::Delete(object) => {
                 let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"});
                 let sent =
@@ -131,6 +160,41 @@ pub struct Done {
 
 const MERGE: &str = "application/merge-patch+json";
 const STRATEGIC: &str = "application/strategic-merge-patch+json";
+const JSON_PATCH: &str = "application/json-patch+json";
+
+/// The undo of a Deployment to `to` (None: its previous revision), planned from what the
+/// cluster has now.
+pub async fn plan_undo(
+    client: &kube::Client,
+    deployment: &ObjectRef,
+    to: Option<i64>,
+) -> Result<super::rollout::Undo, String> {
+    let current = get(client, deployment).await?;
+    let path = format!(
+        "/apis/apps/v1/namespaces/{}/replicasets",
+        deployment.namespace
+    );
+    let request = Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    let list: Value = client.request(request).await.map_err(|e| e.to_string())?;
+    let replicasets = list["items"].as_array().cloned().unwrap_or_default();
+    super::rollout::plan_undo(&current, &replicasets, to)
+}
+
+/// The undo `u` asks about: to the previous revision, what changes said in the question.
+pub async fn undo_question(client: &kube::Client, deployment: ObjectRef) -> Result<Change, String> {
+    let undo = plan_undo(client, &deployment, None).await?;
+    Ok(Change::Undo {
+        object: deployment,
+        revision: undo.revision,
+        what: format!(
+            "{} → {}",
+            undo.images_before.join(", "),
+            undo.images_after.join(", ")
+        ),
+    })
+}
 
 /// The node's taints with the control-plane NoSchedule taint removed if it is there, else
 /// added; and whether it was added.

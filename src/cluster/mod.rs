@@ -8,4 +8,5 @@ pub mod health;
 pub mod logs;
 pub mod object;
 pub mod resources;
+pub mod rollout;
 pub mod table;

@@ -59,13 +59,20 @@ pub struct Changes {
 pub enum Next {
     Send(Change),
     Ask(Ask),
+    /// Ask the cluster what an undo of this Deployment would change, then ask the user.
+    PlanUndo(ObjectRef),
 }
 
 /// Whether `cmd` changes the cluster (refused in read-only mode).
 pub fn mutates(cmd: Cmd) -> bool {
     matches!(
         cmd,
-        Cmd::ToggleTaint | Cmd::Cordon | Cmd::Scale | Cmd::RestartWorkload | Cmd::Delete
+        Cmd::ToggleTaint
+            | Cmd::Cordon
+            | Cmd::Scale
+            | Cmd::RestartWorkload
+            | Cmd::Undo
+            | Cmd::Delete
     )
 }
 
@@ -97,6 +104,8 @@ pub fn plan(browser: &mut Browser, cmd: Cmd) -> Result<Next, String> {
         Cmd::RestartWorkload => {
             Err("restart: select a Deployment, DaemonSet or StatefulSet".into())
         }
+        Cmd::Undo if workload(&["deployments"]) => Ok(Next::PlanUndo(object)),
+        Cmd::Undo => Err("undo: select a Deployment (:deploy)".into()),
         Cmd::Delete => Ok(Next::Ask(Ask::Confirm(Change::Delete(object)))),
         _ => Err(format!("{cmd:?} changes nothing")),
     }
@@ -206,6 +215,11 @@ mod tests {
             plan(&mut deploy, Cmd::Scale),
             Ok(Next::Ask(Ask::Replicas { .. }))
         ));
+        assert!(matches!(
+            plan(&mut deploy, Cmd::Undo),
+            Ok(Next::PlanUndo(_))
+        ));
+        assert!(plan(&mut pods, Cmd::Undo).is_err());
         assert!(matches!(
             plan(&mut deploy, Cmd::RestartWorkload),
             Ok(Next::Ask(Ask::Confirm(Change::Restart(_))))

@@ -48,6 +48,7 @@ pub enum Cmd {
     Cordon,
     Scale,
     RestartWorkload,
+    Undo,
     Delete,
 }
 
@@ -218,6 +219,11 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         Cmd::RestartWorkload,
         "rollout-restart",
         "workload: restart (a new rollout), after a yes",
+    ),
+    (
+        Cmd::Undo,
+        "rollout-undo",
+        "deployment: undo to the previous revision, after a yes",
     ),
     (
         Cmd::Delete,

@@ -47,6 +47,8 @@ pub enum Action {
         Box<crate::cluster::actions::Change>,
         Result<crate::cluster::actions::Done, String>,
     ),
+    /// What an undo would do, to confirm (or why there is none).
+    UndoPlanned(Result<Box<crate::cluster::actions::Change>, String>),
     /// The kubeconfig's contexts (`:ctx`).
     Contexts(Result<Vec<String>, String>),
     /// `:ctx NAME` connected to that context, or why it could not.
@@ -67,6 +69,8 @@ pub enum Effect {
     CloseDetail,
     /// Send a change to the cluster; its answer comes back as [`Action::Changed`].
     Change(Box<crate::cluster::actions::Change>),
+    /// Ask the cluster what undoing this Deployment would do ([`Action::UndoPlanned`]).
+    PlanUndo(crate::cluster::object::ObjectRef),
 }
 
 /// Where `:ctx NAME` led.
@@ -318,6 +322,14 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             state.changes.record(&change, result);
             vec![]
         }
+        Action::UndoPlanned(Ok(change)) => {
+            state.changes.asking = Some(super::changes::Ask::Confirm(*change));
+            vec![]
+        }
+        Action::UndoPlanned(Err(e)) => {
+            state.say(format!("undo: {e}"), true);
+            vec![]
+        }
         Action::Contexts(Ok(names)) => {
             let current = state.info.attached.as_ref().map(|a| a.context.as_str());
             let listed: Vec<String> = names
@@ -402,6 +414,7 @@ fn begin_change(state: &mut State, cmd: Cmd) -> Vec<Effect> {
                 Next::Ask(super::changes::Ask::Replicas { object, .. }) => {
                     format!("scale {}", object.label())
                 }
+                Next::PlanUndo(object) => format!("undo {}", object.label()),
             };
             state.say(format!("read-only (--readonly): {what} is not sent"), true);
         }
@@ -410,6 +423,13 @@ fn begin_change(state: &mut State, cmd: Cmd) -> Vec<Effect> {
             return vec![Effect::Change(Box::new(change))];
         }
         Ok(Next::Ask(ask)) => state.changes.asking = Some(ask),
+        Ok(Next::PlanUndo(object)) => {
+            state.say(
+                format!("undo {}: looking at its history…", object.label()),
+                false,
+            );
+            return vec![Effect::PlanUndo(object)];
+        }
     }
     vec![]
 }
@@ -629,6 +649,7 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         | Cmd::Cordon
         | Cmd::Scale
         | Cmd::RestartWorkload
+        | Cmd::Undo
         | Cmd::Delete => {}
         Cmd::FocusBrowser => state.browser_focus = state.browser.resource.is_some(),
         Cmd::FocusNext => state.focus = (state.focus + 1) % n,

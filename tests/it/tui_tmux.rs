@@ -752,3 +752,129 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
     let down = tc.run(&["down"]);
     assert!(down.status.success(), "{}", util::stderr(&down));
 }
+
+#[test]
+fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
+    let test = "an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves";
+    if !util::require("tmux", test) || !util::require("kubectl", test) {
+        return;
+    }
+    let tc = TestCluster::new(false);
+    let up = tc.run(&["up", "--detach"]);
+    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
+    let kubectl = |args: &[&str]| {
+        let o = Command::new("kubectl")
+            .env("KUBECONFIG", &kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "kubectl {args:?}: {}", util::stderr(&o));
+        util::stdout(&o)
+    };
+    // The same history in two namespaces: 1.0, 1.1, then an image that cannot be pulled.
+    for ns in ["by-kubectl", "by-kwb"] {
+        kubectl(&["create", "namespace", ns]);
+        kubectl(&["create", "deployment", "web", "-n", ns, "--image=nginx:1.0"]);
+        kubectl(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            ns,
+            "--timeout=60s",
+        ]);
+        kubectl(&[
+            "set",
+            "image",
+            "deployment/web",
+            "-n",
+            ns,
+            "nginx=nginx:1.1",
+        ]);
+        kubectl(&[
+            "annotate",
+            "deployment/web",
+            "-n",
+            ns,
+            "kubernetes.io/change-cause=to 1.1",
+        ]);
+        kubectl(&[
+            "rollout",
+            "status",
+            "deployment/web",
+            "-n",
+            ns,
+            "--timeout=60s",
+        ]);
+        kubectl(&[
+            "set",
+            "image",
+            "deployment/web",
+            "-n",
+            ns,
+            "nginx=nginx:doesnotexist",
+        ]);
+    }
+    kubectl(&["rollout", "undo", "deployment/web", "-n", "by-kubectl"]);
+
+    let command = format!("{} --attach {} -n by-kwb", util::KWB, kubeconfig.display());
+    let tmux = Tmux::start(&command, 120, 30);
+    tmux.wait_for("the broken rollout", Duration::from_secs(60), |s| {
+        s.contains("pods (by-kwb)") && s.contains("ImagePullBackOff")
+    });
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "deploy"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (by-kwb) · 1 rows")
+    });
+    tmux.keys(&["u"]);
+    tmux.wait_for("the question, saying what changes", Duration::from_secs(15), |s| {
+        s.contains("undo deployments.apps by-kwb/web to revision 2 (nginx:doesnotexist → nginx:1.1)? y sends it")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the undo logged", Duration::from_secs(15), |s| {
+        s.contains("rolled back to revision 2")
+    });
+    // Running again on the old image.
+    tmux.keys(&[":"]);
+    tmux.keys(&["-l", "po"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("running on 1.1 again", Duration::from_secs(60), |s| {
+        s.contains("pods (by-kwb) · 1 rows") && s.contains("● Running")
+    });
+    tmux.quit(Duration::from_secs(10));
+
+    let template = |ns: &str| {
+        kubectl(&[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.spec.template}",
+        ])
+    };
+    let annotations = |ns: &str| {
+        kubectl(&[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.metadata.annotations}",
+        ])
+    };
+    assert!(
+        template("by-kwb").contains("nginx:1.1"),
+        "{}",
+        template("by-kwb")
+    );
+    assert_eq!(template("by-kwb"), template("by-kubectl"));
+    assert_eq!(annotations("by-kwb"), annotations("by-kubectl"));
+    let down = tc.run(&["down"]);
+    assert!(down.status.success(), "{}", util::stderr(&down));
+}

@@ -1,0 +1,204 @@
+//! `kubectl rollout undo` of a Deployment, with kubectl's semantics so that an undo from kwb
+//! and one from kubectl leave the same Deployment: the chosen ReplicaSet's pod template
+//! without its pod-template-hash label replaces the Deployment's, its annotations (but
+//! the revision bookkeeping ones) replace the Deployment's, in one JSON patch; a paused
+//! Deployment is refused; a template that already matches is skipped.
+
+use serde_json::{Map, Value, json};
+
+/// The label the Deployment controller adds to tell its ReplicaSets apart.
+const HASH_LABEL: &str = "pod-template-hash";
+const REVISION: &str = "deployment.kubernetes.io/revision";
+
+/// Annotations kubectl keeps from the Deployment rather than taking from the ReplicaSet.
+const KEPT_FROM_DEPLOYMENT: &[&str] = &[
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+
+/// What an undo sends: the JSON patch, the revision it goes back to, and the images before
+/// and after (for the log).
+#[derive(Debug, PartialEq)]
+pub struct Undo {
+    pub revision: i64,
+    pub patch: Value,
+    pub images_before: Vec<String>,
+    pub images_after: Vec<String>,
+}
+
+fn revision(rs: &Value) -> Option<i64> {
+    rs["metadata"]["annotations"][REVISION]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// The template without the hash label, for comparing and for patching back.
+fn without_hash(template: &Value) -> Value {
+    let mut t = template.clone();
+    if let Some(labels) = t["metadata"]["labels"].as_object_mut() {
+        labels.remove(HASH_LABEL);
+    }
+    t
+}
+
+fn images(template: &Value) -> Vec<String> {
+    template["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["image"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Whether `rs` is controlled by the Deployment with `uid`.
+fn owned_by(rs: &Value, uid: &str) -> bool {
+    rs["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|o| o["uid"] == uid && o["controller"] == true)
+}
+
+/// Plans the undo of `deployment` to `to` (None: the revision before the newest) from its
+/// namespace's ReplicaSets, with kubectl's errors.
+pub fn plan_undo(
+    deployment: &Value,
+    replicasets: &[Value],
+    to: Option<i64>,
+) -> Result<Undo, String> {
+    let name = deployment["metadata"]["name"].as_str().unwrap_or("");
+    if deployment["spec"]["paused"] == true {
+        return Err(format!(
+            "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/{name}' and try again"
+        ));
+    }
+    let uid = deployment["metadata"]["uid"].as_str().unwrap_or("");
+    let mut history: Vec<(i64, &Value)> = replicasets
+        .iter()
+        .filter(|rs| owned_by(rs, uid))
+        .filter_map(|rs| Some((revision(rs)?, rs)))
+        .collect();
+    history.sort_by_key(|(r, _)| *r);
+    let (revision, rs) = match to {
+        None => {
+            if history.len() < 2 {
+                return Err(format!("no rollout history found for deployment {name:?}"));
+            }
+            history[history.len() - 2]
+        }
+        Some(n) => *history
+            .iter()
+            .find(|(r, _)| *r == n)
+            .ok_or_else(|| format!("unable to find specified revision {n} in history"))?,
+    };
+    let current = &deployment["spec"]["template"];
+    let template = without_hash(&rs["spec"]["template"]);
+    if template == without_hash(current) {
+        return Err(format!(
+            "skipped rollback (current template already matches revision {revision})"
+        ));
+    }
+    let mut annotations = Map::new();
+    for key in KEPT_FROM_DEPLOYMENT {
+        if let Some(v) = deployment["metadata"]["annotations"].get(*key) {
+            annotations.insert(key.to_string(), v.clone());
+        }
+    }
+    for (k, v) in rs["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        if !KEPT_FROM_DEPLOYMENT.contains(&k.as_str()) {
+            annotations.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(Undo {
+        revision,
+        images_before: images(current),
+        images_after: images(&template),
+        patch: json!([
+            {"op": "replace", "path": "/spec/template", "value": template},
+            {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+        ]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rs(revision: &str, image: &str, uid: &str) -> Value {
+        json!({"metadata": {
+                "name": format!("web-{revision}"),
+                "annotations": {REVISION: revision, "kubernetes.io/change-cause": format!("image {image}"),
+                    "deployment.kubernetes.io/desired-replicas": "3"},
+                "ownerReferences": [{"uid": uid, "controller": true}]},
+            "spec": {"template": {
+                "metadata": {"labels": {"app": "web", HASH_LABEL: format!("h{revision}")}},
+                "spec": {"containers": [{"name": "nginx", "image": image}]}}}})
+    }
+
+    fn deployment(image: &str, paused: bool) -> Value {
+        json!({"metadata": {"name": "web", "uid": "d1",
+                "annotations": {REVISION: "3", "deployment.kubernetes.io/desired-replicas": "3",
+                    "kubernetes.io/change-cause": format!("image {image}")}},
+            "spec": {"paused": paused, "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "nginx", "image": image}]}}}})
+    }
+
+    #[test]
+    fn undo_goes_to_the_previous_revision_as_kubectl_patches_it() {
+        let history = [
+            rs("1", "nginx:1.0", "d1"),
+            rs("2", "nginx:1.1", "d1"),
+            rs("3", "nginx:bad", "d1"),
+            rs("9", "other", "someone-else"),
+        ];
+        let undo = plan_undo(&deployment("nginx:bad", false), &history, None).unwrap();
+        assert_eq!(undo.revision, 2);
+        assert_eq!(undo.images_before, ["nginx:bad"]);
+        assert_eq!(undo.images_after, ["nginx:1.1"]);
+        assert_eq!(
+            undo.patch[0]["value"]["metadata"]["labels"],
+            json!({"app": "web"}),
+            "without the hash label"
+        );
+        assert_eq!(
+            undo.patch[1]["value"],
+            json!({REVISION: "3", "deployment.kubernetes.io/desired-replicas": "3",
+                "kubernetes.io/change-cause": "image nginx:1.1"}),
+            "bookkeeping kept from the Deployment, the rest from the ReplicaSet"
+        );
+        let to_one = plan_undo(&deployment("nginx:bad", false), &history, Some(1)).unwrap();
+        assert_eq!(to_one.images_after, ["nginx:1.0"]);
+    }
+
+    #[test]
+    fn undo_refuses_as_kubectl_does() {
+        let history = [rs("1", "nginx:1.0", "d1"), rs("2", "nginx:1.1", "d1")];
+        assert!(
+            plan_undo(&deployment("nginx:1.1", true), &history, None)
+                .unwrap_err()
+                .starts_with("you cannot rollback a paused deployment")
+        );
+        assert_eq!(
+            plan_undo(&deployment("nginx:1.1", false), &history[..1], None).unwrap_err(),
+            "no rollout history found for deployment \"web\""
+        );
+        assert_eq!(
+            plan_undo(&deployment("nginx:1.1", false), &history, Some(7)).unwrap_err(),
+            "unable to find specified revision 7 in history"
+        );
+        assert_eq!(
+            plan_undo(&deployment("nginx:1.0", false), &history, None).unwrap_err(),
+            "skipped rollback (current template already matches revision 1)"
+        );
+    }
+}
