@@ -22,6 +22,16 @@ pub enum Change {
     Restart(ObjectRef),
     /// Deleted with the default grace period, dependents in the background.
     Delete(ObjectRef),
+    /// A taint added or removed, written as `kubectl taint` takes it.
+    Taint(ObjectRef, TaintEdit),
+    /// A container's image changed, as `kubectl set image`.
+    SetImage {
+        object: ObjectRef,
+        container: String,
+        image: String,
+    },
+    /// Cordon the node, then evict its pods (DaemonSet pods stay), as `kubectl drain`.
+    Drain(ObjectRef),
     /// A Deployment back to a revision of its history, as `kubectl rollout undo
     /// --to-revision`; `what` says what changes (the images before and after).
     Undo {
@@ -43,6 +53,13 @@ impl Change {
             Change::Scale(o, n) => format!("scale {} to {n}", o.label()),
             Change::Restart(o) => format!("restart {}", o.label()),
             Change::Delete(o) => format!("delete {}", o.label()),
+            Change::Taint(o, edit) => format!("taint {} {}", o.label(), edit.text),
+            Change::SetImage {
+                object,
+                container,
+                image,
+            } => format!("set image {} {container}={image}", object.label()),
+            Change::Drain(o) => format!("drain {}", o.label()),
             Change::Undo {
                 object,
                 revision,
@@ -55,7 +72,7 @@ impl Change {
     pub fn needs_confirmation(&self) -> bool {
         matches!(
             self,
-            Change::Delete(_) | Change::Restart(_) | Change::Undo { .. }
+            Change::Delete(_) | Change::Restart(_) | Change::Undo { .. } | Change::Drain(_)
         )
     }
 
@@ -124,6 +141,48 @@ impl Change {
                     answer: format!("{} restarted: a new rollout begins", object.name),
                 })
             }
+            Change::Taint(node, edit) => {
+                let current = get(client, node).await?;
+                let taints = edit.apply(&current)?;
+                let body = json!({
+                    "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
+                    "spec": {"taints": taints},
+                });
+                let sent = send(client, "PATCH", &node.path(), MERGE, &body).await?;
+                Ok(Done {
+                    sent,
+                    answer: format!("{} tainted: {}", node.name, edit.text),
+                })
+            }
+            Change::SetImage {
+                object,
+                container,
+                image,
+            } => {
+                let current = get(client, object).await?;
+                let names: Vec<&str> = current["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["name"].as_str())
+                    .collect();
+                if !names.contains(&container.as_str()) {
+                    return Err(format!(
+                        "unable to find container named {container:?} (it has: {})",
+                        names.join(", ")
+                    ));
+                }
+                // Containers merge by name: only this one's image changes.
+                let body = json!({"spec": {"template": {"spec": {"containers": [
+                    {"name": container, "image": image}
+                ]}}}});
+                let sent = send(client, "PATCH", &object.path(), STRATEGIC, &body).await?;
+                Ok(Done {
+                    sent,
+                    answer: format!("{} image updated: {container}={image}", object.name),
+                })
+            }
+            Change::Drain(node) => drain(client, node).await,
             Change::Undo {
                 object, revision, ..
             } => {
@@ -149,6 +208,153 @@ impl Change {
             }
         }
     }
+}
+
+/// A taint edit in `kubectl taint` words: `key=value:Effect` or `key:Effect` adds (or
+/// replaces the one with that key and effect), `key:Effect-` removes that one, `key-`
+/// removes every taint with that key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaintEdit {
+    pub text: String,
+    key: String,
+    value: Option<String>,
+    /// None only when removing every effect of the key.
+    effect: Option<String>,
+    remove: bool,
+}
+
+const EFFECTS: &[&str] = &["NoSchedule", "PreferNoSchedule", "NoExecute"];
+
+impl TaintEdit {
+    pub fn parse(text: &str) -> Result<TaintEdit, String> {
+        let usage = || {
+            format!(
+                "taint {text:?}: write key=value:Effect, key:Effect, key:Effect- or key- (Effect: {})",
+                EFFECTS.join(", ")
+            )
+        };
+        let (body, remove) = match text.strip_suffix('-') {
+            Some(b) => (b, true),
+            None => (text, false),
+        };
+        let (key_value, effect) = match body.rsplit_once(':') {
+            Some((kv, e)) => (kv, Some(e.to_string())),
+            None if remove => (body, None),
+            None => return Err(usage()),
+        };
+        if effect.as_deref().is_some_and(|e| !EFFECTS.contains(&e)) {
+            return Err(usage());
+        }
+        let (key, value) = match key_value.split_once('=') {
+            Some((k, v)) => (k, Some(v.to_string())),
+            None => (key_value, None),
+        };
+        if key.is_empty() || (remove && value.is_some()) {
+            return Err(usage());
+        }
+        Ok(TaintEdit {
+            text: text.to_string(),
+            key: key.to_string(),
+            value,
+            effect,
+            remove,
+        })
+    }
+
+    /// The node's taints after the edit; removing one that is not there is an error.
+    pub fn apply(&self, node: &Value) -> Result<Vec<Value>, String> {
+        let taints: Vec<Value> = node["spec"]["taints"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let matches = |t: &Value| {
+            t["key"] == self.key.as_str()
+                && self
+                    .effect
+                    .as_ref()
+                    .is_none_or(|e| t["effect"] == e.as_str())
+        };
+        let kept: Vec<Value> = taints.iter().filter(|t| !matches(t)).cloned().collect();
+        if self.remove {
+            if kept.len() == taints.len() {
+                return Err(format!(
+                    "taint {:?} not found",
+                    self.text.trim_end_matches('-')
+                ));
+            }
+            return Ok(kept);
+        }
+        let mut taint = json!({"key": self.key, "effect": self.effect});
+        if let Some(v) = &self.value {
+            taint["value"] = json!(v);
+        }
+        let mut taints = kept;
+        taints.push(taint);
+        Ok(taints)
+    }
+}
+
+/// Cordons the node and evicts its pods but DaemonSet ones (and mirror pods of static
+/// ones), as `kubectl drain --ignore-daemonsets`; the pods go as their grace periods end.
+async fn drain(client: &kube::Client, node: &ObjectRef) -> Result<Done, String> {
+    let cordon = json!({"spec": {"unschedulable": true}});
+    let mut sent = vec![send(client, "PATCH", &node.path(), MERGE, &cordon).await?];
+    let list = format!("/api/v1/pods?fieldSelector=spec.nodeName%3D{}", node.name);
+    let request = Request::get(list)
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    let pods: Value = client.request(request).await.map_err(|e| e.to_string())?;
+    let (mut evicted, mut left, mut refused) = (Vec::new(), 0, Vec::new());
+    for pod in pods["items"].as_array().into_iter().flatten() {
+        let by_daemonset = pod["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|o| o["kind"] == "DaemonSet" && o["controller"] == true);
+        let mirror = !pod["metadata"]["annotations"]["kubernetes.io/config.mirror"].is_null();
+        let done = matches!(
+            pod["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        );
+        if by_daemonset || mirror {
+            left += 1;
+            continue;
+        }
+        if done {
+            continue;
+        }
+        let (ns, name) = (
+            pod["metadata"]["namespace"].as_str().unwrap_or(""),
+            pod["metadata"]["name"].as_str().unwrap_or(""),
+        );
+        let eviction = json!({"apiVersion": "policy/v1", "kind": "Eviction",
+            "metadata": {"name": name, "namespace": ns}});
+        let path = format!("/api/v1/namespaces/{ns}/pods/{name}/eviction");
+        match send(client, "POST", &path, "application/json", &eviction).await {
+            Ok(s) => {
+                sent.push(s);
+                evicted.push(format!("{ns}/{name}"));
+            }
+            Err(e) => refused.push(format!("{ns}/{name}: {e}")),
+        }
+    }
+    let mut answer = format!(
+        "{} cordoned; evicted {} pods{}",
+        node.name,
+        evicted.len(),
+        if left > 0 {
+            format!(", {left} DaemonSet or static pods left")
+        } else {
+            String::new()
+        }
+    );
+    if !refused.is_empty() {
+        answer.push_str(&format!("; not evicted: {}", refused.join("; ")));
+    }
+    Ok(Done {
+        sent: sent.join(" · "),
+        answer,
+    })
 }
 
 /// A change the server took: the request as sent, and what it means.
@@ -182,9 +388,14 @@ pub async fn plan_undo(
     super::rollout::plan_undo(&current, &replicasets, to)
 }
 
-/// The undo `u` asks about: to the previous revision, what changes said in the question.
-pub async fn undo_question(client: &kube::Client, deployment: ObjectRef) -> Result<Change, String> {
-    let undo = plan_undo(client, &deployment, None).await?;
+/// The undo `u` (or `:undo N`) asks about: to the previous revision (or N), what changes
+/// said in the question.
+pub async fn undo_question(
+    client: &kube::Client,
+    deployment: ObjectRef,
+    to: Option<i64>,
+) -> Result<Change, String> {
+    let undo = plan_undo(client, &deployment, to).await?;
     Ok(Change::Undo {
         object: deployment,
         revision: undo.revision,
@@ -262,5 +473,32 @@ mod tests {
         assert_eq!(taints, [other]);
         let (taints, added) = toggled_taints(&json!({"spec": {}}));
         assert!(added && taints.len() == 1, "a node without taints gets it");
+    }
+
+    #[test]
+    fn taints_are_edited_in_kubectl_taint_words() {
+        let node = json!({"spec": {"taints": [
+            {"key": "gpu", "value": "yes", "effect": "NoSchedule"},
+            {"key": "gpu", "effect": "NoExecute"}]}});
+        let add = TaintEdit::parse("dedicated=ops:PreferNoSchedule").unwrap();
+        assert_eq!(
+            add.apply(&node).unwrap()[2],
+            json!({"key": "dedicated", "value": "ops", "effect": "PreferNoSchedule"})
+        );
+        let replace = TaintEdit::parse("gpu=no:NoSchedule").unwrap();
+        let t = replace.apply(&node).unwrap();
+        assert_eq!(t.len(), 2, "the same key and effect is replaced: {t:?}");
+        assert_eq!(t[1]["value"], "no");
+        let one = TaintEdit::parse("gpu:NoExecute-").unwrap();
+        assert_eq!(one.apply(&node).unwrap().len(), 1);
+        let all = TaintEdit::parse("gpu-").unwrap();
+        assert!(all.apply(&node).unwrap().is_empty());
+        assert_eq!(
+            TaintEdit::parse("none-").unwrap().apply(&node),
+            Err("taint \"none\" not found".into())
+        );
+        for bad in ["gpu", "gpu:Sometimes", ":NoSchedule", "gpu=x-"] {
+            assert!(TaintEdit::parse(bad).is_err(), "{bad}");
+        }
     }
 }

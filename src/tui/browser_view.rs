@@ -34,7 +34,10 @@ pub fn status_look(text: &str) -> Option<(&'static str, &'static str)> {
     ];
     if ok.contains(&text) {
         Some(("●", "state.ready"))
-    } else if pending.contains(&text) || text.starts_with("Init:") {
+    } else if pending.contains(&text)
+        || text.starts_with("Init:")
+        || text.ends_with(",SchedulingDisabled")
+    {
         Some(("◐", "state.pending"))
     } else if [
         "CrashLoopBackOff",

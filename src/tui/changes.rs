@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::browser::Browser;
 use super::keymap::Cmd;
-use crate::cluster::actions::{Change, Done};
+use crate::cluster::actions::{Change, Done, TaintEdit};
 use crate::cluster::object::ObjectRef;
 
 /// A question on the bottom line, before a change is sent.
@@ -59,8 +59,9 @@ pub struct Changes {
 pub enum Next {
     Send(Change),
     Ask(Ask),
-    /// Ask the cluster what an undo of this Deployment would change, then ask the user.
-    PlanUndo(ObjectRef),
+    /// Ask the cluster what an undo of this Deployment (to the previous revision, or the
+    /// one given) would change, then ask the user.
+    PlanUndo(ObjectRef, Option<i64>),
 }
 
 /// Whether `cmd` changes the cluster (refused in read-only mode).
@@ -104,11 +105,65 @@ pub fn plan(browser: &mut Browser, cmd: Cmd) -> Result<Next, String> {
         Cmd::RestartWorkload => {
             Err("restart: select a Deployment, DaemonSet or StatefulSet".into())
         }
-        Cmd::Undo if workload(&["deployments"]) => Ok(Next::PlanUndo(object)),
+        Cmd::Undo if workload(&["deployments"]) => Ok(Next::PlanUndo(object, None)),
         Cmd::Undo => Err("undo: select a Deployment (:deploy)".into()),
         Cmd::Delete => Ok(Next::Ask(Ask::Confirm(Change::Delete(object)))),
         _ => Err(format!("{cmd:?} changes nothing")),
     }
+}
+
+/// The `:` commands that change the selected row, in kubectl's words: `taint KEY=V:EFFECT`
+/// (`KEY-` removes), `image CONTAINER=IMAGE`, `scale N`, `undo [REVISION]`, `drain`. None
+/// when `text` is not one of them.
+pub fn from_command(browser: &mut Browser, text: &str) -> Option<Result<Next, String>> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (first, rest) = words.split_first()?;
+    if !matches!(
+        *first,
+        "taint" | "image" | "set-image" | "scale" | "undo" | "drain"
+    ) {
+        return None;
+    }
+    let Some((object, _)) = browser.selected_object() else {
+        return Some(Err("no row selected".into()));
+    };
+    let r = &object.resource;
+    let node = r.group.is_empty() && r.plural == "nodes";
+    let workload = |kinds: &[&str]| r.group == "apps" && kinds.contains(&r.plural.as_str());
+    Some(match (*first, rest) {
+        ("taint", [edit]) if node => {
+            TaintEdit::parse(edit).map(|e| Next::Send(Change::Taint(object, e)))
+        }
+        ("taint", _) if node => Err("taint KEY=VALUE:EFFECT, KEY:EFFECT- or KEY-".into()),
+        ("drain", []) if node => Ok(Next::Ask(Ask::Confirm(Change::Drain(object)))),
+        ("taint" | "drain", _) => Err(format!("{first}: select a node (:nodes) first")),
+        ("image" | "set-image", [pair])
+            if workload(&["deployments", "daemonsets", "statefulsets", "replicasets"]) =>
+        {
+            match pair.split_once('=') {
+                Some((c, i)) if !c.is_empty() && !i.is_empty() => {
+                    Ok(Next::Send(Change::SetImage {
+                        object,
+                        container: c.into(),
+                        image: i.into(),
+                    }))
+                }
+                _ => Err("image CONTAINER=IMAGE".into()),
+            }
+        }
+        ("image" | "set-image", _) => Err("image CONTAINER=IMAGE, on a workload".into()),
+        ("scale", [n]) if workload(&["deployments", "replicasets", "statefulsets"]) => n
+            .parse()
+            .map(|n| Next::Send(Change::Scale(object, n)))
+            .map_err(|_| format!("scale: {n:?} is not a number of replicas")),
+        ("scale", _) => Err("scale N, on a Deployment, ReplicaSet or StatefulSet".into()),
+        ("undo", []) if workload(&["deployments"]) => Ok(Next::PlanUndo(object, None)),
+        ("undo", [n]) if workload(&["deployments"]) => n
+            .parse()
+            .map(|n| Next::PlanUndo(object, Some(n)))
+            .map_err(|_| format!("undo: {n:?} is not a revision number")),
+        _ => Err(format!("{first}: select a Deployment (:deploy) first")),
+    })
 }
 
 impl Changes {
@@ -217,7 +272,33 @@ mod tests {
         ));
         assert!(matches!(
             plan(&mut deploy, Cmd::Undo),
-            Ok(Next::PlanUndo(_))
+            Ok(Next::PlanUndo(_, None))
+        ));
+        assert!(matches!(
+            from_command(&mut deploy, "undo 3"),
+            Some(Ok(Next::PlanUndo(_, Some(3))))
+        ));
+        assert!(matches!(
+            from_command(&mut deploy, "image nginx=nginx:1.27"),
+            Some(Ok(Next::Send(Change::SetImage { .. })))
+        ));
+        assert!(matches!(
+            from_command(&mut deploy, "scale 4"),
+            Some(Ok(Next::Send(Change::Scale(_, 4))))
+        ));
+        assert!(
+            from_command(&mut deploy, "taint a:NoSchedule")
+                .unwrap()
+                .is_err()
+        );
+        assert!(from_command(&mut deploy, "po").is_none(), "not a change");
+        assert!(matches!(
+            from_command(&mut nodes, "taint gpu=yes:NoSchedule"),
+            Some(Ok(Next::Send(Change::Taint(..))))
+        ));
+        assert!(matches!(
+            from_command(&mut nodes, "drain"),
+            Some(Ok(Next::Ask(Ask::Confirm(Change::Drain(_)))))
         ));
         assert!(plan(&mut pods, Cmd::Undo).is_err());
         assert!(matches!(

@@ -197,7 +197,7 @@ async fn event_loop(
                     Effect::Cluster(want) => cluster.want(*want),
                     Effect::CloseDetail => cluster.close_detail(),
                     Effect::Change(change) => cluster.change(*change),
-                    Effect::PlanUndo(object) => cluster.plan_undo(object),
+                    Effect::PlanUndo(object, to) => cluster.plan_undo(*object, to),
                     Effect::Shutdown => {
                         let tx = tx.clone();
                         let supervisor = supervisor.take();
@@ -259,11 +259,11 @@ impl ClusterLink {
     }
 
     /// Finds out what undoing the Deployment would do, for the question before it.
-    fn plan_undo(&self, object: crate::cluster::object::ObjectRef) {
+    fn plan_undo(&self, object: crate::cluster::object::ObjectRef, to: Option<i64>) {
         let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
         tokio::spawn(async move {
             let planned = match cluster.client().await {
-                Ok(client) => crate::cluster::actions::undo_question(&client, object).await,
+                Ok(client) => crate::cluster::actions::undo_question(&client, object, to).await,
                 Err(e) => Err(e),
             };
             let _ = tx.send(Action::UndoPlanned(planned.map(Box::new)));

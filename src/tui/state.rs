@@ -70,7 +70,7 @@ pub enum Effect {
     /// Send a change to the cluster; its answer comes back as [`Action::Changed`].
     Change(Box<crate::cluster::actions::Change>),
     /// Ask the cluster what undoing this Deployment would do ([`Action::UndoPlanned`]).
-    PlanUndo(crate::cluster::object::ObjectRef),
+    PlanUndo(Box<crate::cluster::object::ObjectRef>, Option<i64>),
 }
 
 /// Where `:ctx NAME` led.
@@ -405,8 +405,14 @@ pub fn browser_done(
 /// A key that changes the cluster, on the browser's selected row: sent at once, or asked
 /// about first; refused in read-only mode.
 fn begin_change(state: &mut State, cmd: Cmd) -> Vec<Effect> {
-    use super::changes::{Next, plan};
-    match plan(&mut state.browser, cmd) {
+    let next = super::changes::plan(&mut state.browser, cmd);
+    act(state, next)
+}
+
+/// A change planned from a key or a `:` command: refused, sent, or asked about.
+fn act(state: &mut State, next: Result<super::changes::Next, String>) -> Vec<Effect> {
+    use super::changes::Next;
+    match next {
         Err(why) => state.say(why, true),
         Ok(next) if state.info.readonly => {
             let what = match &next {
@@ -414,7 +420,7 @@ fn begin_change(state: &mut State, cmd: Cmd) -> Vec<Effect> {
                 Next::Ask(super::changes::Ask::Replicas { object, .. }) => {
                     format!("scale {}", object.label())
                 }
-                Next::PlanUndo(object) => format!("undo {}", object.label()),
+                Next::PlanUndo(object, _) => format!("undo {}", object.label()),
             };
             state.say(format!("read-only (--readonly): {what} is not sent"), true);
         }
@@ -423,12 +429,12 @@ fn begin_change(state: &mut State, cmd: Cmd) -> Vec<Effect> {
             return vec![Effect::Change(Box::new(change))];
         }
         Ok(Next::Ask(ask)) => state.changes.asking = Some(ask),
-        Ok(Next::PlanUndo(object)) => {
+        Ok(Next::PlanUndo(object, to)) => {
             state.say(
                 format!("undo {}: looking at its history…", object.label()),
                 false,
             );
-            return vec![Effect::PlanUndo(object)];
+            return vec![Effect::PlanUndo(Box::new(object), to)];
         }
     }
     vec![]
@@ -443,6 +449,9 @@ fn on_command_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Esc => state.browser.input = None,
         KeyCode::Enter => {
             let text = state.browser.take_input();
+            if let Some(next) = super::changes::from_command(&mut state.browser, &text) {
+                return act(state, next);
+            }
             let done = state.browser.command(&text);
             return browser_done(state, done);
         }

@@ -69,6 +69,13 @@ impl Tmux {
         found.unwrap_or_else(|_| panic!("timed out waiting for {what}; screen:\n{last}"))
     }
 
+    /// Types a `:` command (`po`, `ctx other`) and Enter.
+    fn command(&self, text: &str) {
+        self.keys(&[":"]);
+        self.keys(&["-l", text]);
+        self.keys(&["Enter"]);
+    }
+
     /// `q`, then waits until kwb has exited.
     fn quit(&self, timeout: Duration) {
         self.keys(&["q"]);
@@ -238,19 +245,10 @@ fn the_browser_lists_resources_live() {
     tmux.wait_for("every component ready", Duration::from_secs(60), |s| {
         s.contains("6/6 ready")
     });
-    let kubectl = |args: &[&str]| {
-        let o = Command::new("kubectl")
-            .env("KUBECONFIG", tc.data.join("kubeconfig/admin.kubeconfig"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "kubectl {args:?}: {}", util::stderr(&o));
-    };
+    let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     kubectl(&["create", "deployment", "web", "--image=nginx"]);
 
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "deploy"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("deploy");
     let screen = tmux.wait_for("the deployment row", Duration::from_secs(30), |s| {
         s.lines().any(|l| l.contains("web ") && l.contains("1/1"))
     });
@@ -271,9 +269,7 @@ fn the_browser_lists_resources_live() {
         "{screen}"
     );
 
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "po"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("po");
     tmux.wait_for("one pod Running", Duration::from_secs(30), |s| {
         s.lines()
             .filter(|l| l.contains("web-") && l.contains("● Running"))
@@ -341,17 +337,13 @@ fn the_browser_lists_resources_live() {
     tmux.keys(&["O"]);
     tmux.wait_for("reversed", Duration::from_secs(5), |s| s.contains("NAME↓"));
     // Every namespace: the title says so and NAMESPACE leads the columns.
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "ns all"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("ns all");
     tmux.wait_for("all namespaces", Duration::from_secs(10), |s| {
         s.contains("pods (all namespaces)") && s.contains("NAMESPACE")
     });
 
     // An unknown resource is refused with kubectl's words.
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "widgets"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("widgets");
     tmux.wait_for("the refusal", Duration::from_secs(10), |s| {
         s.contains("the server doesn't have a resource type \"widgets\"")
     });
@@ -447,9 +439,7 @@ fn attach_mode_browses_a_running_cluster() {
     tmux.wait_for("the refusal", Duration::from_secs(5), |s| {
         s.contains("attached: kwb does not run this cluster's components")
     });
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "deploy"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("deploy");
     tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
         s.contains("deployments.apps (default)") && s.contains("web ")
     });
@@ -472,9 +462,7 @@ fn attach_mode_browses_a_running_cluster() {
     });
 
     // The pods, live: a scale shows a second pod without a key pressed.
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "po"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("po");
     tmux.wait_for("one pod", Duration::from_secs(15), |s| {
         s.contains("pods (default) · 1 rows")
     });
@@ -541,9 +529,7 @@ fn attach_mode_browses_a_running_cluster() {
         s.contains("pods (default) · 2 rows")
     });
     // The logs of the Deployment: each line names its pod.
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "deploy"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("deploy");
     tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
         s.contains("deployments.apps (default) · 1 rows")
     });
@@ -557,28 +543,20 @@ fn attach_mode_browses_a_running_cluster() {
         s.contains("deployments.apps (default) · 1 rows")
     });
     // Another namespace.
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "ns kube-system"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("ns kube-system");
     tmux.wait_for("kube-system", Duration::from_secs(15), |s| {
         s.contains("deployments.apps (kube-system)")
     });
     // Contexts: listed, then another one: the header says so, its namespace is shown.
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "ctx"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("ctx");
     tmux.wait_for("the contexts", Duration::from_secs(5), |s| {
         s.contains("contexts: other, test (current)")
     });
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "ctx other"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("ctx other");
     tmux.wait_for("the other context", Duration::from_secs(15), |s| {
         s.contains("context other · cluster test") && s.contains("deployments.apps (kube-system)")
     });
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "ctx nope"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("ctx nope");
     tmux.wait_for("an unknown context refused", Duration::from_secs(5), |s| {
         s.contains("no context \"nope\" in the kubeconfig")
     });
@@ -624,15 +602,7 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
     let up = tc.run(&["up", "--detach"]);
     assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
     let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
-    let kubectl = |args: &[&str]| {
-        let o = Command::new("kubectl")
-            .env("KUBECONFIG", &kubeconfig)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "kubectl {args:?}: {}", util::stderr(&o));
-        util::stdout(&o)
-    };
+    let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     let node_taints = || {
         kubectl(&[
             "get",
@@ -649,9 +619,7 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
     tmux.wait_for("the first list", Duration::from_secs(30), |s| {
         s.contains("pods (default)")
     });
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "nodes"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("nodes");
     tmux.wait_for("the node", Duration::from_secs(30), |s| {
         s.contains("nodes (cluster) · 1 rows") && s.contains("read-only")
     });
@@ -669,9 +637,7 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
     tmux.wait_for("the first list", Duration::from_secs(30), |s| {
         s.contains("pods (default)")
     });
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "nodes"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("nodes");
     tmux.wait_for("the node", Duration::from_secs(30), |s| {
         s.contains("nodes (cluster) · 1 rows")
     });
@@ -689,9 +655,7 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
 
     // A new pod stays Pending, and its events say why.
     kubectl(&["create", "deployment", "web", "--image=nginx"]);
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "po"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("po");
     tmux.wait_for("the pod Pending", Duration::from_secs(30), |s| {
         s.contains("pods (default) · 1 rows") && s.contains("◐ Pending")
     });
@@ -710,9 +674,7 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
     });
 
     // Toggled back: the pod is scheduled and runs.
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "nodes"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("nodes");
     tmux.wait_for("the node", Duration::from_secs(15), |s| {
         s.contains("nodes (cluster) · 1 rows")
     });
@@ -725,9 +687,18 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
         "{}",
         node_taints()
     );
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "po"]);
-    tmux.keys(&["Enter"]);
+    // Any taint, in kubectl taint's words: added, then removed.
+    tmux.command("taint gpu=yes:NoSchedule");
+    tmux.wait_for("the gpu taint", Duration::from_secs(10), |s| {
+        s.contains("test-control-plane tainted: gpu=yes:NoSchedule")
+    });
+    assert!(node_taints().contains("\"gpu\""), "{}", node_taints());
+    tmux.command("taint gpu-");
+    tmux.wait_for("the gpu taint gone", Duration::from_secs(10), |s| {
+        s.contains("test-control-plane tainted: gpu-")
+    });
+    assert!(!node_taints().contains("gpu"), "{}", node_taints());
+    tmux.command("po");
     tmux.wait_for("the pod Running", Duration::from_secs(60), |s| {
         s.contains("pods (default) · 1 rows") && s.contains("● Running")
     });
@@ -746,7 +717,7 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
     });
     tmux.keys(&["y"]);
     tmux.wait_for("the deletion logged", Duration::from_secs(15), |s| {
-        s.contains("changes sent · 3 in all") && s.contains("deleted")
+        s.contains("changes sent · 5 in all") && s.contains("deleted")
     });
     tmux.quit(Duration::from_secs(10));
     let down = tc.run(&["down"]);
@@ -763,15 +734,7 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
     let up = tc.run(&["up", "--detach"]);
     assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
     let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
-    let kubectl = |args: &[&str]| {
-        let o = Command::new("kubectl")
-            .env("KUBECONFIG", &kubeconfig)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "kubectl {args:?}: {}", util::stderr(&o));
-        util::stdout(&o)
-    };
+    let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     // The same history in two namespaces: 1.0, 1.1, then an image that cannot be pulled.
     for ns in ["by-kubectl", "by-kwb"] {
         kubectl(&["create", "namespace", ns]);
@@ -807,25 +770,36 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
             ns,
             "--timeout=60s",
         ]);
-        kubectl(&[
-            "set",
-            "image",
-            "deployment/web",
-            "-n",
-            ns,
-            "nginx=nginx:doesnotexist",
-        ]);
     }
+    kubectl(&[
+        "set",
+        "image",
+        "deployment/web",
+        "-n",
+        "by-kubectl",
+        "nginx=nginx:doesnotexist",
+    ]);
     kubectl(&["rollout", "undo", "deployment/web", "-n", "by-kubectl"]);
 
+    // In kwb: the same broken image set from the keyboard, the rollout stalls, then u.
     let command = format!("{} --attach {} -n by-kwb", util::KWB, kubeconfig.display());
     let tmux = Tmux::start(&command, 120, 30);
+    tmux.wait_for("the pod on 1.1", Duration::from_secs(30), |s| {
+        s.contains("pods (by-kwb) · 1 rows") && s.contains("● Running")
+    });
+    tmux.command("deploy");
+    tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (by-kwb) · 1 rows")
+    });
+    tmux.command("image nginx=nginx:doesnotexist");
+    tmux.wait_for("the image set", Duration::from_secs(15), |s| {
+        s.contains("web image updated: nginx=nginx:doesnotexist")
+    });
+    tmux.command("po");
     tmux.wait_for("the broken rollout", Duration::from_secs(60), |s| {
         s.contains("pods (by-kwb)") && s.contains("ImagePullBackOff")
     });
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "deploy"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("deploy");
     tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
         s.contains("deployments.apps (by-kwb) · 1 rows")
     });
@@ -838,9 +812,7 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
         s.contains("rolled back to revision 2")
     });
     // Running again on the old image.
-    tmux.keys(&[":"]);
-    tmux.keys(&["-l", "po"]);
-    tmux.keys(&["Enter"]);
+    tmux.command("po");
     tmux.wait_for("running on 1.1 again", Duration::from_secs(60), |s| {
         s.contains("pods (by-kwb) · 1 rows") && s.contains("● Running")
     });

@@ -222,6 +222,18 @@ impl TestCluster {
         self.kwb(args).output().unwrap()
     }
 
+    /// kubectl with this cluster's admin kubeconfig; fails the test unless it succeeds, and
+    /// returns its stdout.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let o = Command::new("kubectl")
+            .env("KUBECONFIG", self.data.join("kubeconfig/admin.kubeconfig"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "kubectl {args:?}: {}", stderr(&o));
+        stdout(&o)
+    }
+
     pub fn etcd_client_port(&self) -> u16 {
         let ports = std::fs::read_to_string(self.data.join("ports.yaml")).unwrap();
         let after = ports.split("etcd:").nth(1).unwrap();
