@@ -368,13 +368,11 @@ const MERGE: &str = "application/merge-patch+json";
 const STRATEGIC: &str = "application/strategic-merge-patch+json";
 const JSON_PATCH: &str = "application/json-patch+json";
 
-/// The undo of a Deployment to `to` (None: its previous revision), planned from what the
-/// cluster has now.
-pub async fn plan_undo(
+/// The Deployment and the ReplicaSets of its namespace, as they are now.
+pub async fn with_replicasets(
     client: &kube::Client,
     deployment: &ObjectRef,
-    to: Option<i64>,
-) -> Result<super::rollout::Undo, String> {
+) -> Result<(Value, Vec<Value>), String> {
     let current = get(client, deployment).await?;
     let path = format!(
         "/apis/apps/v1/namespaces/{}/replicasets",
@@ -384,7 +382,20 @@ pub async fn plan_undo(
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
     let list: Value = client.request(request).await.map_err(|e| e.to_string())?;
-    let replicasets = list["items"].as_array().cloned().unwrap_or_default();
+    Ok((
+        current,
+        list["items"].as_array().cloned().unwrap_or_default(),
+    ))
+}
+
+/// The undo of a Deployment to `to` (None: its previous revision), planned from what the
+/// cluster has now.
+pub async fn plan_undo(
+    client: &kube::Client,
+    deployment: &ObjectRef,
+    to: Option<i64>,
+) -> Result<super::rollout::Undo, String> {
+    let (current, replicasets) = with_replicasets(client, deployment).await?;
     super::rollout::plan_undo(&current, &replicasets, to)
 }
 

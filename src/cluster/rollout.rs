@@ -129,6 +129,65 @@ pub fn plan_undo(
     })
 }
 
+/// A Deployment's history as `kubectl rollout history` lists it, with more: each revision's
+/// change-cause, images, pods (ready/desired) and age, the current one marked.
+pub fn history_table(deployment: &Value, replicasets: &[Value], now: i64) -> String {
+    let uid = deployment["metadata"]["uid"].as_str().unwrap_or("");
+    let current = deployment["metadata"]["annotations"][REVISION]
+        .as_str()
+        .and_then(|r| r.parse::<i64>().ok());
+    let mut history: Vec<(i64, &Value)> = replicasets
+        .iter()
+        .filter(|rs| owned_by(rs, uid))
+        .filter_map(|rs| Some((revision(rs)?, rs)))
+        .collect();
+    history.sort_by_key(|(r, _)| *r);
+    if history.is_empty() {
+        return "No rollout history yet.".into();
+    }
+    let mut rows = vec![[
+        "REVISION".to_string(),
+        "CHANGE-CAUSE".into(),
+        "IMAGES".into(),
+        "PODS".into(),
+        "AGE".into(),
+    ]];
+    for (revision, rs) in &history {
+        let cause = rs["metadata"]["annotations"]["kubernetes.io/change-cause"]
+            .as_str()
+            .unwrap_or("<none>");
+        let mark = if Some(*revision) == current {
+            " ← current"
+        } else {
+            ""
+        };
+        rows.push([
+            format!("{revision}{mark}"),
+            cause.to_string(),
+            images(&rs["spec"]["template"]).join(","),
+            format!(
+                "{}/{}",
+                rs["status"]["readyReplicas"].as_i64().unwrap_or(0),
+                rs["spec"]["replicas"].as_i64().unwrap_or(0)
+            ),
+            crate::kinds::table::age(rs["metadata"]["creationTimestamp"].as_str(), now),
+        ]);
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        for (cell, w) in r.iter().zip(&widths) {
+            out.push_str(&format!("{cell:w$}   "));
+        }
+        out.push_str(&r[4]);
+        out.push('\n');
+    }
+    out.push_str("\nu undoes to the previous revision; :undo N to revision N.\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +258,44 @@ mod tests {
         assert_eq!(
             plan_undo(&deployment("nginx:1.0", false), &history, None).unwrap_err(),
             "skipped rollback (current template already matches revision 1)"
+        );
+    }
+
+    #[test]
+    fn history_lists_revisions_with_the_current_one_marked() {
+        let history = [
+            rs("3", "nginx:1.1", "d1"),
+            rs("1", "nginx:1.0", "d1"),
+            rs("9", "x", "other"),
+        ];
+        let text = history_table(&deployment("nginx:1.1", false), &history, 0);
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| {
+                l.split("   ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            lines[0],
+            ["REVISION", "CHANGE-CAUSE", "IMAGES", "PODS", "AGE"],
+            "{text}"
+        );
+        assert_eq!(
+            lines[1][..3],
+            ["1", "image nginx:1.0", "nginx:1.0"],
+            "{text}"
+        );
+        assert_eq!(
+            lines[2][..3],
+            ["3 ← current", "image nginx:1.1", "nginx:1.1"],
+            "{text}"
+        );
+        assert!(
+            !text.contains(" x "),
+            "another Deployment's ReplicaSet: {text}"
         );
     }
 }

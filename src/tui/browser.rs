@@ -620,6 +620,13 @@ impl Browser {
         let (Some(resource), Some(row)) = (&self.resource, self.rows().nth(self.selected)) else {
             return (vec![], Some(Err("no row selected".into())));
         };
+        let deployment = resource.group == "apps" && resource.plural == "deployments";
+        if kind == DetailKind::History && !deployment {
+            return (
+                vec![],
+                Some(Err("history: select a Deployment (:deploy)".into())),
+            );
+        }
         if kind == DetailKind::Logs && !is_pods(resource) && !selects_pods(resource) {
             return (
                 vec![],

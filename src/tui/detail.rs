@@ -11,6 +11,8 @@ pub enum DetailKind {
     Describe,
     Events,
     Logs,
+    /// A Deployment's rollout history.
+    History,
 }
 
 impl DetailKind {
@@ -20,6 +22,7 @@ impl DetailKind {
             DetailKind::Describe => "describe",
             DetailKind::Events => "events",
             DetailKind::Logs => "logs",
+            DetailKind::History => "history",
         }
     }
 }

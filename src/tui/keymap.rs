@@ -37,6 +37,7 @@ pub enum Cmd {
     Describe,
     Logs,
     Events,
+    History,
     LogContainer,
     LogPrevious,
     LogTimestamps,
@@ -172,6 +173,11 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         Cmd::Events,
         "events",
         "browser: the selected object's events",
+    ),
+    (
+        Cmd::History,
+        "rollout-history",
+        "deployment: its revisions, images and change-causes",
     ),
     (
         Cmd::LogContainer,

@@ -395,7 +395,7 @@ fn spawn_health_looks(cluster: Cached, tx: mpsc::UnboundedSender<Action>) {
     });
 }
 
-/// How often the events view asks again (events come and go while it is open).
+/// How often the events and history views ask again (they change while open).
 const EVENTS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Fetches a detail view's text (events: again every few seconds), or follows the logs of a
@@ -423,6 +423,16 @@ async fn detail(
             .await;
             return Ok(());
         }
+        browser::DetailKind::History => loop {
+            let (deployment, replicasets) =
+                crate::cluster::actions::with_replicasets(&client, object).await?;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let text = crate::cluster::rollout::history_table(&deployment, &replicasets, now);
+            if tx.send(Action::DetailText(generation, Ok(text))).is_err() {
+                return Ok(());
+            }
+            tokio::time::sleep(EVENTS_EVERY).await;
+        },
         browser::DetailKind::Events => loop {
             let value = object::get(&client, object).await?;
             let events = object::events(&client, &value).await;

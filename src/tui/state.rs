@@ -589,11 +589,12 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                 state.browser.sort_reverse();
                 return vec![];
             }
-            Cmd::Yaml | Cmd::Describe | Cmd::Logs | Cmd::Events => {
+            Cmd::Yaml | Cmd::Describe | Cmd::Logs | Cmd::Events | Cmd::History => {
                 let kind = match cmd {
                     Cmd::Yaml => DetailKind::Yaml,
                     Cmd::Describe => DetailKind::Describe,
                     Cmd::Events => DetailKind::Events,
+                    Cmd::History => DetailKind::History,
                     _ => DetailKind::Logs,
                 };
                 let done = state.browser.open(kind);
@@ -647,6 +648,7 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         | Cmd::Describe
         | Cmd::Logs
         | Cmd::Events
+        | Cmd::History
         | Cmd::SortNext
         | Cmd::SortReverse
         | Cmd::LogContainer

@@ -816,6 +816,20 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
     tmux.wait_for("running on 1.1 again", Duration::from_secs(60), |s| {
         s.contains("pods (by-kwb) · 1 rows") && s.contains("● Running")
     });
+    // The history: revision 2 came back as 4, the current one.
+    tmux.command("deploy");
+    tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (by-kwb) · 1 rows")
+    });
+    tmux.keys(&["h"]);
+    tmux.wait_for("the history", Duration::from_secs(15), |s| {
+        s.contains("history deployments.apps by-kwb/web")
+            && s.lines().any(|l| {
+                l.starts_with("4 ← current") && l.contains("to 1.1") && l.contains("nginx:1.1")
+            })
+            && s.lines()
+                .any(|l| l.starts_with("3 ") && l.contains("nginx:doesnotexist"))
+    });
     tmux.quit(Duration::from_secs(10));
 
     let template = |ns: &str| {
