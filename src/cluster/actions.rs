@@ -80,14 +80,13 @@ impl Change {
     pub async fn perform(&self, client: &kube::Client) -> Result<Done, String> {
         match self {
             Change::ToggleTaint(node) => {
-                let current = get(client, node).await?;
-                let (taints, added) = toggled_taints(&current);
-                let body = json!({
-                    // The version read: a change made meanwhile is a 409, not overwritten.
-                    "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
-                    "spec": {"taints": taints},
-                });
-                let sent = send(client, "PATCH", &node.path(), MERGE, &body).await?;
+                let mut added = false;
+                let sent = write_taints(client, node, |current| {
+                    let (taints, was_added) = toggled_taints(current);
+                    added = was_added;
+                    Ok(taints)
+                })
+                .await?;
                 Ok(Done {
                     sent,
                     answer: if added {
@@ -142,13 +141,7 @@ impl Change {
                 })
             }
             Change::Taint(node, edit) => {
-                let current = get(client, node).await?;
-                let taints = edit.apply(&current)?;
-                let body = json!({
-                    "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
-                    "spec": {"taints": taints},
-                });
-                let sent = send(client, "PATCH", &node.path(), MERGE, &body).await?;
+                let sent = write_taints(client, node, |current| edit.apply(current)).await?;
                 Ok(Done {
                     sent,
                     answer: format!("{} tainted: {}", node.name, edit.text),
@@ -416,6 +409,22 @@ pub async fn undo_question(
             undo.images_after.join(", ")
         ),
     })
+}
+
+/// Reads the node, and writes the taints `edit` makes of it with the resourceVersion read:
+/// a change made meanwhile is a 409, not overwritten. Returns the request as sent.
+async fn write_taints(
+    client: &kube::Client,
+    node: &ObjectRef,
+    edit: impl FnOnce(&Value) -> Result<Vec<Value>, String>,
+) -> Result<String, String> {
+    let current = get(client, node).await?;
+    let taints = edit(&current)?;
+    let body = json!({
+        "metadata": {"resourceVersion": current["metadata"]["resourceVersion"]},
+        "spec": {"taints": taints},
+    });
+    send(client, "PATCH", &node.path(), MERGE, &body).await
 }
 
 /// The node's taints with the control-plane NoSchedule taint removed if it is there, else

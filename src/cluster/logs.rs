@@ -112,7 +112,7 @@ pub fn plan(mut pods: Vec<Pod>, container: Option<&str>, per_pod: bool) -> Plan 
 /// selects.
 pub async fn pods_of(client: &kube::Client, object: &ObjectRef) -> Result<Vec<Pod>, String> {
     let api: kube::Api<Pod> = kube::Api::namespaced(client.clone(), &object.namespace);
-    if object.resource.group.is_empty() && object.resource.plural == "pods" {
+    if object.resource.is("", &["pods"]) {
         return api
             .get(&object.name)
             .await

@@ -213,15 +213,23 @@ pub fn events_table(events: &[Value], now: i64) -> String {
             e["message"].as_str().unwrap_or("").trim_end().into(),
         ]);
     }
-    let widths: Vec<usize> = (0..4)
+    columns(&rows)
+}
+
+/// Rows as aligned columns three spaces apart, as kubectl prints tables; the last column
+/// is not padded (a message runs on).
+pub fn columns<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N.saturating_sub(1))
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
-    for r in &rows {
+    for r in rows {
         for (cell, w) in r.iter().zip(&widths) {
             out.push_str(&format!("{cell:w$}   "));
         }
-        out.push_str(&r[4]);
+        if let Some(last) = r.last() {
+            out.push_str(last);
+        }
         out.push('\n');
     }
     out

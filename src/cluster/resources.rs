@@ -32,6 +32,11 @@ impl Resource {
         }
     }
 
+    /// Whether it is one of `plurals` of API group `group` ("" for the core group).
+    pub fn is(&self, group: &str, plurals: &[&str]) -> bool {
+        self.group == group && plurals.contains(&self.plural.as_str())
+    }
+
     /// `deployments.apps`, `pods`: the name kubectl shows for it.
     pub fn qualified(&self) -> String {
         if self.group.is_empty() {

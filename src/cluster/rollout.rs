@@ -64,6 +64,19 @@ fn owned_by(rs: &Value, uid: &str) -> bool {
         .any(|o| o["uid"] == uid && o["controller"] == true)
 }
 
+/// The Deployment's revisions, oldest first: its ReplicaSets (by controller uid) with
+/// their revision annotation.
+fn history<'a>(deployment: &Value, replicasets: &'a [Value]) -> Vec<(i64, &'a Value)> {
+    let uid = deployment["metadata"]["uid"].as_str().unwrap_or("");
+    let mut history: Vec<(i64, &Value)> = replicasets
+        .iter()
+        .filter(|rs| owned_by(rs, uid))
+        .filter_map(|rs| Some((revision(rs)?, rs)))
+        .collect();
+    history.sort_by_key(|(r, _)| *r);
+    history
+}
+
 /// Plans the undo of `deployment` to `to` (None: the revision before the newest) from its
 /// namespace's ReplicaSets, with kubectl's errors.
 pub fn plan_undo(
@@ -77,13 +90,7 @@ pub fn plan_undo(
             "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/{name}' and try again"
         ));
     }
-    let uid = deployment["metadata"]["uid"].as_str().unwrap_or("");
-    let mut history: Vec<(i64, &Value)> = replicasets
-        .iter()
-        .filter(|rs| owned_by(rs, uid))
-        .filter_map(|rs| Some((revision(rs)?, rs)))
-        .collect();
-    history.sort_by_key(|(r, _)| *r);
+    let history = history(deployment, replicasets);
     let (revision, rs) = match to {
         None => {
             if history.len() < 2 {
@@ -132,16 +139,10 @@ pub fn plan_undo(
 /// A Deployment's history as `kubectl rollout history` lists it, with more: each revision's
 /// change-cause, images, pods (ready/desired) and age, the current one marked.
 pub fn history_table(deployment: &Value, replicasets: &[Value], now: i64) -> String {
-    let uid = deployment["metadata"]["uid"].as_str().unwrap_or("");
     let current = deployment["metadata"]["annotations"][REVISION]
         .as_str()
         .and_then(|r| r.parse::<i64>().ok());
-    let mut history: Vec<(i64, &Value)> = replicasets
-        .iter()
-        .filter(|rs| owned_by(rs, uid))
-        .filter_map(|rs| Some((revision(rs)?, rs)))
-        .collect();
-    history.sort_by_key(|(r, _)| *r);
+    let history = history(deployment, replicasets);
     if history.is_empty() {
         return "No rollout history yet.".into();
     }
@@ -173,17 +174,7 @@ pub fn history_table(deployment: &Value, replicasets: &[Value], now: i64) -> Str
             crate::kinds::table::age(rs["metadata"]["creationTimestamp"].as_str(), now),
         ]);
     }
-    let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &rows {
-        for (cell, w) in r.iter().zip(&widths) {
-            out.push_str(&format!("{cell:w$}   "));
-        }
-        out.push_str(&r[4]);
-        out.push('\n');
-    }
+    let mut out = super::object::columns(&rows);
     out.push_str("\nu undoes to the previous revision; :undo N to revision N.\n");
     out
 }

@@ -50,7 +50,7 @@ fn selects_pods(resource: &Resource) -> bool {
 }
 
 fn is_pods(resource: &Resource) -> bool {
-    resource.group.is_empty() && resource.plural == "pods"
+    resource.is("", &["pods"])
 }
 
 /// A list shown before Enter went to a related one; Esc comes back to it.
@@ -270,24 +270,17 @@ impl Browser {
     /// Service selects (its selector fetched first); anything else is described. Esc comes
     /// back to this list.
     pub fn related(&mut self) -> (Vec<Want>, Option<Said>) {
-        self.prepare();
-        let (Some(resource), Some(row)) = (&self.resource, self.rows().nth(self.selected)) else {
+        let Some((object, _)) = self.selected_object() else {
             return (vec![], Some(Err("no row selected".into())));
         };
-        let (resource, row) = (resource.clone(), row.clone());
-        if resource.group.is_empty() && resource.plural == "nodes" {
+        if object.resource.is("", &["nodes"]) {
             self.remember();
-            let text = format!("pods all --field-selector spec.nodeName={}", row.name);
+            let text = format!("pods all --field-selector spec.nodeName={}", object.name);
             return self.command(&text);
         }
-        if !selects_pods(&resource) {
+        if !selects_pods(&object.resource) {
             return self.open(DetailKind::Describe);
         }
-        let object = ObjectRef {
-            resource,
-            namespace: row.namespace.clone(),
-            name: row.name.clone(),
-        };
         let want = Want::PodSelector {
             generation: self.generation,
             object,
@@ -353,7 +346,7 @@ impl Browser {
         let deployment = self
             .resource
             .as_ref()
-            .is_some_and(|r| r.group == "apps" && r.plural == "deployments");
+            .is_some_and(|r| r.is("apps", &["deployments"]));
         let target = if deployment { "replicasets" } else { "pods" };
         match selector {
             Ok(Some(selector)) => {
@@ -616,12 +609,11 @@ impl Browser {
     /// Opens `kind` for the selected row (logs: pods, and the workloads and Services that
     /// select pods).
     pub fn open(&mut self, kind: DetailKind) -> (Vec<Want>, Option<Said>) {
-        self.prepare();
-        let (Some(resource), Some(row)) = (&self.resource, self.rows().nth(self.selected)) else {
+        let Some((object, _)) = self.selected_object() else {
             return (vec![], Some(Err("no row selected".into())));
         };
-        let deployment = resource.group == "apps" && resource.plural == "deployments";
-        if kind == DetailKind::History && !deployment {
+        let resource = &object.resource;
+        if kind == DetailKind::History && !resource.is("apps", &["deployments"]) {
             return (
                 vec![],
                 Some(Err("history: select a Deployment (:deploy)".into())),
@@ -636,11 +628,6 @@ impl Browser {
                 ))),
             );
         }
-        let object = ObjectRef {
-            resource: resource.clone(),
-            namespace: row.namespace.clone(),
-            name: row.name.clone(),
-        };
         (self.show_detail(kind, object, LogOptions::default()), None)
     }
 

@@ -83,8 +83,8 @@ pub fn plan(browser: &mut Browser, cmd: Cmd) -> Result<Next, String> {
         .selected_object()
         .ok_or_else(|| "no row selected".to_string())?;
     let r = &object.resource;
-    let node = r.group.is_empty() && r.plural == "nodes";
-    let workload = |kinds: &[&str]| r.group == "apps" && kinds.contains(&r.plural.as_str());
+    let node = r.is("", &["nodes"]);
+    let workload = |kinds: &[&str]| r.is("apps", kinds);
     match cmd {
         Cmd::ToggleTaint if node => Ok(Next::Send(Change::ToggleTaint(object))),
         Cmd::Cordon if node => {
@@ -128,8 +128,8 @@ pub fn from_command(browser: &mut Browser, text: &str) -> Option<Result<Next, St
         return Some(Err("no row selected".into()));
     };
     let r = &object.resource;
-    let node = r.group.is_empty() && r.plural == "nodes";
-    let workload = |kinds: &[&str]| r.group == "apps" && kinds.contains(&r.plural.as_str());
+    let node = r.is("", &["nodes"]);
+    let workload = |kinds: &[&str]| r.is("apps", kinds);
     Some(match (*first, rest) {
         ("taint", [edit]) if node => {
             TaintEdit::parse(edit).map(|e| Next::Send(Change::Taint(object, e)))

@@ -408,53 +408,67 @@ async fn detail(
     generation: u64,
     tx: &mpsc::UnboundedSender<Action>,
 ) -> Result<(), String> {
-    use crate::cluster::{logs, object};
+    use crate::cluster::logs;
     let client = cluster.client().await?;
-    let text = match kind {
-        browser::DetailKind::Logs => {
-            let pods = logs::pods_of(&client, object).await?;
-            let per_pod = !(object.resource.group.is_empty() && object.resource.plural == "pods");
-            let plan = logs::plan(pods, log.container.as_deref(), per_pod);
-            let note = plan.note.clone();
-            let _ = tx.send(Action::LogPlan(generation, plan.containers.clone(), note));
-            logs::stream(&client, &object.namespace, &plan, log, |line| {
-                tx.send(Action::DetailLine(generation, line)).is_ok()
-            })
-            .await;
+    if kind == browser::DetailKind::Logs {
+        let pods = logs::pods_of(&client, object).await?;
+        let per_pod = !object.resource.is("", &["pods"]);
+        let plan = logs::plan(pods, log.container.as_deref(), per_pod);
+        let note = plan.note.clone();
+        let _ = tx.send(Action::LogPlan(generation, plan.containers.clone(), note));
+        logs::stream(&client, &object.namespace, &plan, log, |line| {
+            tx.send(Action::DetailLine(generation, line)).is_ok()
+        })
+        .await;
+        return Ok(());
+    }
+    loop {
+        let text = detail_text(&client, kind, object).await?;
+        if tx.send(Action::DetailText(generation, Ok(text))).is_err() {
             return Ok(());
         }
-        browser::DetailKind::History => loop {
+        if !matches!(
+            kind,
+            browser::DetailKind::Events | browser::DetailKind::History
+        ) {
+            return Ok(());
+        }
+        // Events and history change while they are open.
+        tokio::time::sleep(EVENTS_EVERY).await;
+    }
+}
+
+/// The text of a YAML, describe, events or history view, as the cluster has it now.
+async fn detail_text(
+    client: &kube::Client,
+    kind: browser::DetailKind,
+    object: &crate::cluster::object::ObjectRef,
+) -> Result<String, String> {
+    use crate::cluster::object;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    Ok(match kind {
+        browser::DetailKind::History => {
             let (deployment, replicasets) =
-                crate::cluster::actions::with_replicasets(&client, object).await?;
-            let now = time::OffsetDateTime::now_utc().unix_timestamp();
-            let text = crate::cluster::rollout::history_table(&deployment, &replicasets, now);
-            if tx.send(Action::DetailText(generation, Ok(text))).is_err() {
-                return Ok(());
-            }
-            tokio::time::sleep(EVENTS_EVERY).await;
-        },
-        browser::DetailKind::Events => loop {
-            let value = object::get(&client, object).await?;
-            let events = object::events(&client, &value).await;
-            let text = if events.is_empty() {
+                crate::cluster::actions::with_replicasets(client, object).await?;
+            crate::cluster::rollout::history_table(&deployment, &replicasets, now)
+        }
+        browser::DetailKind::Events => {
+            let value = object::get(client, object).await?;
+            let events = object::events(client, &value).await;
+            if events.is_empty() {
                 "No events.".to_string()
             } else {
-                object::events_table(&events, time::OffsetDateTime::now_utc().unix_timestamp())
-            };
-            if tx.send(Action::DetailText(generation, Ok(text))).is_err() {
-                return Ok(());
+                object::events_table(&events, now)
             }
-            tokio::time::sleep(EVENTS_EVERY).await;
-        },
-        browser::DetailKind::Yaml => object::yaml(&object::get(&client, object).await?),
+        }
+        browser::DetailKind::Yaml => object::yaml(&object::get(client, object).await?),
         browser::DetailKind::Describe => {
-            let value = object::get(&client, object).await?;
-            let events = object::events(&client, &value).await;
+            let value = object::get(client, object).await?;
+            let events = object::events(client, &value).await;
             object::describe(&value, &events)
         }
-    };
-    let _ = tx.send(Action::DetailText(generation, Ok(text)));
-    Ok(())
+        browser::DetailKind::Logs => return Err("logs are followed, not fetched".into()),
+    })
 }
 
 fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {
