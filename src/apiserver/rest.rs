@@ -771,6 +771,12 @@ async fn write_checked(
             );
         }
         if dry_run {
+            // Answered as the write would be: a stale resourceVersion is a conflict, and the
+            // object keeps the version it has (nothing was written).
+            if expected != rv_of(&current) {
+                return Err(ApiError::conflict(t.kind, name));
+            }
+            new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
             return Ok(json_response(StatusCode::OK, &reply(&new)));
         }
         if super::delete::finalized(t.kind, &new) {

@@ -3,10 +3,13 @@
 //! ([`table`]), the columns `kubectl get` prints.
 
 pub mod actions;
+pub mod apply;
 pub mod connect;
+pub mod diff;
 pub mod health;
 pub mod logs;
 pub mod object;
 pub mod resources;
 pub mod rollout;
 pub mod table;
+pub mod yamlpath;

@@ -139,6 +139,20 @@ impl Catalog {
         })
     }
 
+    /// The resource of a document's `apiVersion` and `kind`, at the document's version (the
+    /// catalog holds each group's preferred one; the server says if it does not serve that).
+    pub fn by_kind(&self, api_version: &str, kind: &str) -> Option<Resource> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let found = self
+            .resources
+            .iter()
+            .find(|r| r.group == group && r.kind == kind)?;
+        Some(Resource {
+            version: version.to_string(),
+            ..found.clone()
+        })
+    }
+
     /// Completions of `prefix` among the plurals and short names, shortest first.
     pub fn complete(&self, prefix: &str) -> Vec<String> {
         let prefix = prefix.trim().to_lowercase();

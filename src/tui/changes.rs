@@ -195,11 +195,11 @@ impl Changes {
     }
 
     /// The server answered a change.
-    pub fn record(&mut self, change: &Change, result: Result<Done, String>) {
+    pub fn record(&mut self, summary: String, result: Result<Done, String>) {
         let now = k8s_openapi::jiff::Zoned::now();
         self.log.push(Entry {
             at: now.strftime("%H:%M:%S").to_string(),
-            summary: change.summary(),
+            summary,
             result,
         });
         if self.log.len() > KEPT {

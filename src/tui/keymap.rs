@@ -51,6 +51,9 @@ pub enum Cmd {
     RestartWorkload,
     Undo,
     Delete,
+    Edit,
+    New,
+    Copy,
 }
 
 /// Every command: its name in keymap files, and what it does (shown in help).
@@ -235,6 +238,21 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         Cmd::Delete,
         "delete",
         "delete the selected object, after a yes",
+    ),
+    (
+        Cmd::Edit,
+        "edit",
+        "edit the selected object's YAML, then apply it",
+    ),
+    (
+        Cmd::New,
+        "new",
+        "new objects from a template (:new NAME, :apply FILE)",
+    ),
+    (
+        Cmd::Copy,
+        "copy",
+        "copy the selected name or the open view's text",
     ),
     (Cmd::Quit, "quit", "stop every component and quit"),
 ];

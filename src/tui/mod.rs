@@ -8,10 +8,13 @@ pub mod browser;
 pub mod browser_view;
 pub mod changes;
 pub mod detail;
+pub mod editor;
+pub mod editor_view;
 pub mod health_view;
 pub mod keymap;
 pub mod logfmt;
 pub mod state;
+pub mod templates;
 pub mod theme;
 pub mod view;
 
@@ -198,6 +201,11 @@ async fn event_loop(
                     Effect::CloseDetail => cluster.close_detail(),
                     Effect::Change(change) => cluster.change(*change),
                     Effect::PlanUndo(object, to) => cluster.plan_undo(*object, to),
+                    Effect::FetchForEdit(object) => cluster.fetch_for_edit(*object),
+                    Effect::ReadFile(path) => read_file(path, tx.clone()),
+                    Effect::DryRun(generation, planned) => cluster.dry_run(generation, planned),
+                    Effect::Apply(generation, planned) => cluster.apply(generation, planned),
+                    Effect::Copy(text) => copy_to_clipboard(&text),
                     Effect::Shutdown => {
                         let tx = tx.clone();
                         let supervisor = supervisor.take();
@@ -267,6 +275,60 @@ impl ClusterLink {
                 Err(e) => Err(e),
             };
             let _ = tx.send(Action::UndoPlanned(planned.map(Box::new)));
+        });
+    }
+
+    /// Reads the object for the editor.
+    fn fetch_for_edit(&self, object: crate::cluster::object::ObjectRef) {
+        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let read = match cluster.client().await {
+                Ok(client) => crate::cluster::object::get(&client, &object).await,
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(Action::EditorOpen(read.map(|v| Box::new((object, v)))));
+        });
+    }
+
+    /// The editor's documents with a server dry run, next to the live objects.
+    fn dry_run(&self, generation: u64, planned: Vec<crate::cluster::apply::Planned>) {
+        use crate::cluster::apply;
+        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let reviewed = match cluster.client().await {
+                Ok(client) => apply::dry_run(&client, &planned).await,
+                Err(e) => planned
+                    .into_iter()
+                    .map(|p| apply::Reviewed {
+                        planned: p,
+                        live: None,
+                        outcome: Err(apply::Failure::unanswered(e.clone())),
+                    })
+                    .collect(),
+            };
+            let _ = tx.send(Action::EditorReviewed(generation, reviewed));
+        });
+    }
+
+    /// Sends the editor's documents; each answer goes to the log file too.
+    fn apply(&self, generation: u64, planned: Vec<crate::cluster::apply::Planned>) {
+        use crate::cluster::apply;
+        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let results = match cluster.client().await {
+                Ok(client) => apply::send(&client, &planned).await,
+                Err(e) => planned
+                    .iter()
+                    .map(|_| Err(apply::Failure::unanswered(e.clone())))
+                    .collect(),
+            };
+            for (p, r) in planned.iter().zip(&results) {
+                tracing::info!(sent = p.describe(), answer = ?r.as_ref().map(|_| "taken"), "editor apply");
+            }
+            let _ = tx.send(Action::EditorSent(
+                generation,
+                planned.into_iter().zip(results).collect(),
+            ));
         });
     }
 
@@ -471,6 +533,26 @@ async fn detail_text(
     })
 }
 
+/// `:apply FILE`: read off the event loop.
+fn read_file(path: String, tx: mpsc::UnboundedSender<Action>) {
+    tokio::spawn(async move {
+        let read = tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|e| format!("cannot read it: {e}"));
+        let _ = tx.send(Action::EditorFile(path, read));
+    });
+}
+
+/// OSC 52: the terminal puts the text on the system clipboard; it passes through ssh, and
+/// through tmux with `set-clipboard on`. Needs no display server on the machine kwb runs on.
+fn copy_to_clipboard(text: &str) {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = std::io::stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}
+
 fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {
     tokio::spawn(async move {
         let mut events = EventStream::new();
@@ -478,6 +560,7 @@ fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {
             let action = match ev {
                 Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
                 Ok(TermEvent::Resize(..)) => Action::Resize,
+                Ok(TermEvent::Paste(text)) => Action::Paste(text),
                 Ok(_) => continue,
                 Err(e) => {
                     tracing::error!("terminal input failed: {e}");
@@ -542,6 +625,7 @@ fn enter_terminal() -> anyhow::Result<Term> {
     execute!(
         std::io::stdout(),
         terminal::EnterAlternateScreen,
+        crossterm::event::EnableBracketedPaste,
         crossterm::cursor::Hide
     )?;
     // Put the terminal back if kwb panics, so the shell stays usable.
@@ -557,6 +641,7 @@ fn leave_terminal() {
     let _ = terminal::disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
         terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
     );

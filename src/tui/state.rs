@@ -7,7 +7,10 @@ use std::time::Instant;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::browser::{Browser, DetailKind, LogChange, Want};
+use super::editor::{Editor, Wish};
 use super::keymap::{Cmd, Keymap};
+use crate::cluster::apply::{Failure, Planned, Reviewed};
+use crate::cluster::object::ObjectRef;
 use crate::cluster::resources::Catalog;
 use crate::cluster::table::Update;
 use crate::component::Component;
@@ -56,6 +59,16 @@ pub enum Action {
     /// The log view of that generation opened its streams: the containers to choose from,
     /// and a note (e.g. only some of a workload's pods followed).
     LogPlan(u64, Vec<String>, Option<String>),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
+    /// The object to edit, as the cluster has it now (or why it could not be read).
+    EditorOpen(Result<Box<(ObjectRef, serde_json::Value)>, String>),
+    /// A file for `:apply FILE` (or why it could not be read).
+    EditorFile(String, Result<String, String>),
+    /// The editor's dry run of that generation answered.
+    EditorReviewed(u64, Vec<Reviewed>),
+    /// The editor's documents of that generation were sent.
+    EditorSent(u64, Vec<(Planned, Result<serde_json::Value, Failure>)>),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -71,6 +84,16 @@ pub enum Effect {
     Change(Box<crate::cluster::actions::Change>),
     /// Ask the cluster what undoing this Deployment would do ([`Action::UndoPlanned`]).
     PlanUndo(Box<crate::cluster::object::ObjectRef>, Option<i64>),
+    /// Read the object for the editor ([`Action::EditorOpen`]).
+    FetchForEdit(Box<ObjectRef>),
+    /// Read a file for the editor ([`Action::EditorFile`]).
+    ReadFile(String),
+    /// Try the editor's documents with a server dry run ([`Action::EditorReviewed`]).
+    DryRun(u64, Vec<Planned>),
+    /// Send the editor's documents ([`Action::EditorSent`]).
+    Apply(u64, Vec<Planned>),
+    /// Put the text on the clipboard (OSC 52: the terminal's, through tmux and ssh too).
+    Copy(String),
 }
 
 /// Where `:ctx NAME` led.
@@ -138,6 +161,8 @@ pub struct State {
     pub health: Option<crate::cluster::health::Health>,
     /// Changes asked for and sent from the browser.
     pub changes: super::changes::Changes,
+    /// The YAML editor, over everything else while open.
+    pub editor: Option<Editor>,
 }
 
 impl State {
@@ -173,6 +198,7 @@ impl State {
             browser_focus: false,
             health: None,
             changes: super::changes::Changes::default(),
+            editor: None,
         }
     }
 
@@ -319,7 +345,7 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
                 Ok(done) => state.say(done.answer.clone(), false),
                 Err(e) => state.say(format!("{}: {e}", change.summary()), true),
             }
-            state.changes.record(&change, result);
+            state.changes.record(change.summary(), result);
             vec![]
         }
         Action::UndoPlanned(Ok(change)) => {
@@ -371,7 +397,196 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             state.browser.log_plan(generation, containers, note);
             vec![]
         }
+        Action::Paste(text) => {
+            if let Some(e) = state.editor.as_mut() {
+                e.paste(&text);
+            } else if let Some(input) = state.browser.input.as_mut() {
+                input.push_str(text.lines().next().unwrap_or(""));
+                state.browser.edited();
+            } else if let Some(input) = state.search_input.as_mut() {
+                input.push_str(text.lines().next().unwrap_or(""));
+            }
+            vec![]
+        }
+        Action::EditorOpen(Ok(opened)) => {
+            let (object, value) = *opened;
+            state.editor = Some(Editor::edit(object, &value));
+            vec![]
+        }
+        Action::EditorOpen(Err(e)) => {
+            state.say(format!("edit: {e}"), true);
+            vec![]
+        }
+        Action::EditorFile(path, Ok(text)) => {
+            let namespace = browser_namespace(state);
+            state.editor = Some(Editor::new_objects(&path, &text, &namespace));
+            vec![]
+        }
+        Action::EditorFile(path, Err(e)) => {
+            state.say(format!("apply {path}: {e}"), true);
+            vec![]
+        }
+        Action::EditorReviewed(generation, reviewed) => {
+            if let Some(e) = state.editor.as_mut() {
+                e.reviewed(generation, reviewed);
+            }
+            vec![]
+        }
+        Action::EditorSent(generation, results) => editor_sent(state, generation, results),
     }
+}
+
+/// Where new objects that name no namespace go: the browser's namespace, else default.
+fn browser_namespace(state: &State) -> String {
+    state
+        .browser
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into())
+}
+
+/// The editor's documents were sent: each answer in the change log; the editor closes when
+/// every one was taken, and stays with the refused ones marked otherwise.
+fn editor_sent(
+    state: &mut State,
+    generation: u64,
+    results: Vec<(Planned, Result<serde_json::Value, Failure>)>,
+) -> Vec<Effect> {
+    let Some(editor) = state.editor.as_mut() else {
+        return vec![];
+    };
+    if generation != editor.generation {
+        return vec![];
+    }
+    let mut taken = Vec::new();
+    for (planned, result) in &results {
+        let result = match result {
+            Ok(object) => {
+                let rv = object["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or("?");
+                taken.push(planned.object.name.clone());
+                Ok(crate::cluster::actions::Done {
+                    sent: planned.describe(),
+                    answer: format!("{} taken (resourceVersion {rv})", planned.object.label()),
+                })
+            }
+            Err(f) => Err(f.say()),
+        };
+        state
+            .changes
+            .record(format!("apply {}", planned.object.label()), result);
+    }
+    match editor.sent(generation, &results, state.browser.catalog.as_ref()) {
+        None => {
+            state.editor = None;
+            state.say(format!("applied: {}", taken.join(", ")), false);
+            vec![]
+        }
+        Some(wishes) => editor_wishes(state, wishes),
+    }
+}
+
+/// A key while the editor is open: all of them are the editor's.
+fn editor_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(editor) = state.editor.as_mut() else {
+        return vec![];
+    };
+    let wishes = editor.key(key, state.browser.catalog.as_ref());
+    editor_wishes(state, wishes)
+}
+
+fn editor_wishes(state: &mut State, wishes: Vec<Wish>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    for wish in wishes {
+        match wish {
+            Wish::Close => state.editor = None,
+            Wish::DryRun(generation, planned) => effects.push(Effect::DryRun(generation, planned)),
+            Wish::Send(..) if state.info.readonly => {
+                if let Some(e) = state.editor.as_mut() {
+                    e.refuse("read-only (--readonly): nothing is sent; your text is kept");
+                }
+            }
+            Wish::Send(generation, planned) => effects.push(Effect::Apply(generation, planned)),
+            Wish::Copy(text) => effects.push(Effect::Copy(text)),
+        }
+    }
+    effects
+}
+
+/// `:new [TEMPLATE]`, `:apply FILE`, `:edit`: the editor's `:` commands; None for others.
+fn editor_command(state: &mut State, text: &str) -> Option<Vec<Effect>> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words.as_slice() {
+        ["new"] => {
+            state.say(
+                format!(
+                    "templates: {} · :new NAME opens one, :apply FILE a file",
+                    super::templates::names()
+                ),
+                false,
+            );
+            Some(vec![])
+        }
+        ["new", name] => {
+            match super::templates::named(name) {
+                Some((name, template)) => {
+                    let namespace = browser_namespace(state);
+                    state.editor = Some(Editor::new_objects(
+                        &format!("new {name}"),
+                        template,
+                        &namespace,
+                    ));
+                }
+                None => state.say(
+                    format!(
+                        "no template {name:?} (there are: {})",
+                        super::templates::names()
+                    ),
+                    true,
+                ),
+            }
+            Some(vec![])
+        }
+        ["apply", path] => Some(vec![Effect::ReadFile(path.to_string())]),
+        ["apply", ..] => {
+            state.say("apply FILE: the file's documents open in the editor", true);
+            Some(vec![])
+        }
+        ["edit"] => Some(begin_edit(state)),
+        _ => None,
+    }
+}
+
+/// `e` on the selected row: its YAML in the editor, once the cluster has answered.
+fn begin_edit(state: &mut State) -> Vec<Effect> {
+    match state.browser.selected_object() {
+        Some((object, _)) => {
+            state.say(format!("reading {}…", object.label()), false);
+            vec![Effect::FetchForEdit(Box::new(object))]
+        }
+        None => {
+            state.say("edit: no row selected", true);
+            vec![]
+        }
+    }
+}
+
+/// `a` on a list: a template of its kind (a blank one for kinds without one).
+fn begin_new(state: &mut State) {
+    let plural = state
+        .browser
+        .resource
+        .as_ref()
+        .map(|r| r.plural.clone())
+        .unwrap_or_default();
+    let (name, template) = super::templates::for_resource(&plural);
+    let namespace = browser_namespace(state);
+    state.editor = Some(Editor::new_objects(
+        &format!("new {name}"),
+        template,
+        &namespace,
+    ));
 }
 
 /// The browser's wants become effects, and what it says goes to the bottom line.
@@ -449,6 +664,9 @@ fn on_command_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Esc => state.browser.input = None,
         KeyCode::Enter => {
             let text = state.browser.take_input();
+            if let Some(effects) = editor_command(state, &text) {
+                return effects;
+            }
             if let Some(next) = super::changes::from_command(&mut state.browser, &text) {
                 return act(state, next);
             }
@@ -474,6 +692,9 @@ fn on_command_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
 fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     if state.quitting {
         return vec![];
+    }
+    if state.editor.is_some() {
+        return editor_key(state, key);
     }
     if state.browser.input.is_some() {
         return on_command_key(state, key);
@@ -610,6 +831,12 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                 state.browser_focus = false;
                 return vec![];
             }
+            Cmd::Edit if state.browser.detail.is_none() => return begin_edit(state),
+            Cmd::New if state.browser.detail.is_none() => {
+                begin_new(state);
+                return vec![];
+            }
+            Cmd::Copy => return copy(state),
             cmd if super::changes::mutates(cmd) && state.browser.detail.is_none() => {
                 return begin_change(state, cmd);
             }
@@ -661,6 +888,9 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         | Cmd::Scale
         | Cmd::RestartWorkload
         | Cmd::Undo
+        | Cmd::Edit
+        | Cmd::New
+        | Cmd::Copy
         | Cmd::Delete => {}
         Cmd::FocusBrowser => state.browser_focus = state.browser.resource.is_some(),
         Cmd::FocusNext => state.focus = (state.focus + 1) % n,
@@ -722,6 +952,30 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         Cmd::Quit => return quit(state),
     }
     vec![]
+}
+
+/// `Y`: the open view's text, else the selected row's name, to the clipboard.
+fn copy(state: &mut State) -> Vec<Effect> {
+    let text = match &state.browser.detail {
+        Some(d) => d.lines.join("\n"),
+        None => match state.browser.selected_object() {
+            Some((o, _)) => o.name,
+            None => {
+                state.say("copy: nothing selected", true);
+                return vec![];
+            }
+        },
+    };
+    let lines = text.lines().count();
+    state.say(
+        if lines > 1 {
+            format!("copied {lines} lines to the clipboard")
+        } else {
+            format!("copied {text:?} to the clipboard")
+        },
+        false,
+    );
+    vec![Effect::Copy(text)]
 }
 
 fn move_in_browser(state: &mut State, delta: i64) -> Vec<Effect> {

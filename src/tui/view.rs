@@ -73,6 +73,9 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
     } else {
         draw_panes(state, theme, frame, body);
     }
+    if let Some(editor) = state.editor.as_mut() {
+        super::editor_view::draw(editor, theme, frame, body);
+    }
     if state.help {
         draw_help(theme, keymap, frame, body);
     }
@@ -775,7 +778,7 @@ mod tests {
             screen.contains("YAML") && screen.contains("stop every component and quit"),
             "two columns: {screen}"
         );
-        let screen = render(&mut s, 100, 50);
+        let screen = render(&mut s, 100, 60);
         let km = Keymap::default_keymap();
         for (cmd, _, what) in COMMANDS {
             assert!(screen.contains(what), "help lacks {what:?}:\n{screen}");
@@ -849,7 +852,7 @@ mod tests {
         assert!(screen.contains("· read-only"), "{screen}");
         s.changes.asking = None;
         s.changes.record(
-            &Change::Cordon(object, true),
+            Change::Cordon(object, true).summary(),
             Ok(Done {
                 sent: "PATCH /api/v1/nodes/kwb-worker {\"spec\":{\"unschedulable\":true}}".into(),
                 answer: "kwb-worker cordoned: SchedulingDisabled".into(),

@@ -226,12 +226,31 @@ fn client_side_apply_diff_edit_replace_and_field_validation() {
         "replace",
     );
     assert_eq!(stdout(&out).trim(), "deployment.apps/web replaced");
-    // The same, now stale, resourceVersion: 409.
-    let stale = api.apply_stdin(&["replace", "-f", "-"], &d.to_string());
-    assert!(
-        stderr(&stale).contains("Operation cannot be fulfilled"),
-        "{}",
-        stderr(&stale)
+    // The same, now stale, resourceVersion: 409, from a server dry run too.
+    for args in [
+        &["replace", "-f", "-"][..],
+        &["replace", "--dry-run=server", "-f", "-"],
+    ] {
+        let stale = api.apply_stdin(args, &d.to_string());
+        assert!(
+            stderr(&stale).contains("Operation cannot be fulfilled"),
+            "{args:?}: {}",
+            stderr(&stale)
+        );
+    }
+    // A current one passes the dry run, which writes nothing.
+    let current = get_json(&api, &["deploy", "web"]);
+    d["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+    d["spec"]["replicas"] = 7.into();
+    ok(
+        api.apply_stdin(&["replace", "--dry-run=server", "-f", "-"], &d.to_string()),
+        "replace --dry-run=server",
+    );
+    let after = get_json(&api, &["deploy", "web"]);
+    assert_eq!(after["spec"]["replicas"], 2);
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        current["metadata"]["resourceVersion"]
     );
 
     // kubectl explain reads /openapi/v3.

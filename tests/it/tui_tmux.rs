@@ -76,6 +76,18 @@ impl Tmux {
         self.keys(&["Enter"]);
     }
 
+    /// Pastes `text` as a terminal paste (bracketed, when the program asked for it).
+    fn paste(&self, text: &str) {
+        let o = self
+            .cmd(&["set-buffer", "-b", "kwb-test", "--", text])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "tmux set-buffer: {}", util::stderr(&o));
+        self.cmd(&["paste-buffer", "-p", "-d", "-b", "kwb-test", "-t", "kwb"])
+            .output()
+            .unwrap();
+    }
+
     /// `q`, then waits until kwb has exited.
     fn quit(&self, timeout: Duration) {
         self.keys(&["q"]);
@@ -503,7 +515,7 @@ fn attach_mode_browses_a_running_cluster() {
     tmux.wait_for("the list again", Duration::from_secs(5), |s| {
         s.contains("pods (default) · 2 rows")
     });
-    tmux.keys(&["e"]);
+    tmux.keys(&["E"]);
     tmux.wait_for("the events", Duration::from_secs(15), |s| {
         s.contains("events pods default/web-") && s.contains("Scheduled")
     });
@@ -659,7 +671,7 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
     tmux.wait_for("the pod Pending", Duration::from_secs(30), |s| {
         s.contains("pods (default) · 1 rows") && s.contains("◐ Pending")
     });
-    tmux.keys(&["e"]);
+    tmux.keys(&["E"]);
     tmux.wait_for("FailedScheduling", Duration::from_secs(15), |s| {
         s.contains("FailedScheduling")
     });
@@ -863,4 +875,237 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
     assert_eq!(annotations("by-kwb"), annotations("by-kubectl"));
     let down = tc.run(&["down"]);
     assert!(down.status.success(), "{}", util::stderr(&down));
+}
+
+/// A line of the screen that is a diff line adding (`+`) or removing (`-`) `text`.
+fn diff_line(screen: &str, sign: char, text: &str) -> bool {
+    screen.lines().any(|l| {
+        let l = l.trim_start_matches(['│', ' ']);
+        l.starts_with(&format!("{sign} ")) && l.contains(text)
+    })
+}
+
+#[test]
+fn the_editor_applies_an_image_change_and_keeps_the_text_through_errors_and_conflicts() {
+    let test = "the_editor_applies_an_image_change_and_keeps_the_text_through_errors_and_conflicts";
+    if !util::require("tmux", test) || !util::require("kubectl", test) {
+        return;
+    }
+    let tc = TestCluster::new(false);
+    let up = tc.run(&["up", "--detach"]);
+    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
+    let kubectl = |args: &[&str]| tc.kubectl_ok(args);
+    kubectl(&["create", "deployment", "web", "--image=nginx:1.0"]);
+    kubectl(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    let get = |path: &str| {
+        kubectl(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            &format!("jsonpath={{{path}}}"),
+        ])
+    };
+
+    let command = format!("{} --attach {} -n default", util::KWB, kubeconfig.display());
+    let tmux = Tmux::start(&command, 120, 40);
+    tmux.wait_for("the pod", Duration::from_secs(30), |s| {
+        s.contains("pods (default) · 1 rows") && s.contains("● Running")
+    });
+    tmux.command("deploy");
+    tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (default) · 1 rows")
+    });
+    tmux.keys(&["e"]);
+    tmux.wait_for("the editor", Duration::from_secs(15), |s| {
+        s.contains("edit deployments.apps default/web") && s.contains("image: nginx:1.0")
+    });
+
+    // A syntax error: marked at its line and column; nothing reaches the server.
+    tmux.keys(&["C-f"]);
+    tmux.keys(&["-l", "nginx:1.0"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the image found", Duration::from_secs(10), |s| {
+        s.contains("found \"nginx:1.0\"")
+    });
+    tmux.keys(&["End"]);
+    tmux.keys(&["-l", ": bad"]);
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait_for("the syntax error", Duration::from_secs(10), |s| {
+        s.contains("nothing was sent") && s.contains(", column ")
+    });
+    assert!(
+        screen.contains("nginx:1.0: bad"),
+        "the text is kept:\n{screen}"
+    );
+    assert_eq!(get(".metadata.generation"), "1");
+
+    // The cursor went to the error: from the line's end, fixed and the image changed;
+    // meanwhile someone scales the Deployment.
+    tmux.keys(&["End"]);
+    tmux.keys(&["BSpace"; 8]);
+    tmux.keys(&["-l", "1.1"]);
+    tmux.wait_for("the new image typed", Duration::from_secs(10), |s| {
+        s.contains("image: nginx:1.1")
+    });
+    kubectl(&["scale", "deployment", "web", "--replicas=2"]);
+    tmux.keys(&["C-s"]);
+    tmux.wait_for(
+        "the conflict and its choices",
+        Duration::from_secs(15),
+        |s| {
+            s.contains("409 Conflict: the object changed since you opened it")
+                && diff_line(s, '+', "replicas: 2")
+                && s.contains("r reapply your change onto the new version")
+                && s.contains("o overwrite")
+        },
+    );
+    // Esc keeps editing with the text as it was.
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the text again", Duration::from_secs(10), |s| {
+        s.contains("your text is kept") && s.contains("image: nginx:1.1")
+    });
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("the conflict again", Duration::from_secs(15), |s| {
+        s.contains("409 Conflict")
+    });
+    // r: only this edit's change onto the new version, shown as the server's dry run.
+    tmux.keys(&["r"]);
+    tmux.wait_for("the dry run's diff", Duration::from_secs(15), |s| {
+        s.contains("the server's dry run")
+            && diff_line(s, '-', "image: nginx:1.0")
+            && diff_line(s, '+', "image: nginx:1.1")
+            && !diff_line(s, '-', "replicas: 2")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the apply logged", Duration::from_secs(15), |s| {
+        s.contains("applied: web") && s.contains("apply deployments.apps default/web")
+    });
+    tmux.quit(Duration::from_secs(10));
+
+    // A new revision on the new image, and the scale made meanwhile kept.
+    kubectl(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    assert_eq!(get(".spec.template.spec.containers[0].image"), "nginx:1.1");
+    assert_eq!(get(".spec.replicas"), "2");
+    assert_eq!(
+        get(".metadata.annotations.deployment\\.kubernetes\\.io/revision"),
+        "2"
+    );
+    let managers = kubectl(&[
+        "get",
+        "deployment",
+        "web",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[*].manager}",
+    ]);
+    assert!(
+        managers.split_whitespace().any(|m| m == "kwb"),
+        "{managers}"
+    );
+    let down = tc.run(&["down"]);
+    assert!(down.status.success(), "kwb down: {}", util::stderr(&down));
+}
+
+#[test]
+fn new_objects_are_applied_document_by_document_after_a_dry_run() {
+    let test = "new_objects_are_applied_document_by_document_after_a_dry_run";
+    if !util::require("tmux", test) || !util::require("kubectl", test) {
+        return;
+    }
+    let tc = TestCluster::new(false);
+    let up = tc.run(&["up", "--detach"]);
+    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
+    let kubectl = |args: &[&str]| tc.kubectl_ok(args);
+    kubectl(&["create", "namespace", "team"]);
+    let file = tc.data.join("objects.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: first\ndata:\n  a: \"1\"\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n",
+    )
+    .unwrap();
+
+    let command = format!("{} --attach {} -n team", util::KWB, kubeconfig.display());
+    let tmux = Tmux::start(&command, 120, 40);
+    tmux.wait_for("the pods of team", Duration::from_secs(30), |s| {
+        s.contains("pods (team)")
+    });
+    tmux.command(&format!("apply {}", file.display()));
+    tmux.wait_for("the file in the editor", Duration::from_secs(15), |s| {
+        s.contains("server-side apply as kwb") && s.contains("name: second")
+    });
+    // A third document pasted at the end, with a field the server refuses.
+    tmux.keys(&["C-End"]);
+    tmux.paste("\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: -1\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers:\n      - name: api\n        image: nginx:1.0\n");
+    tmux.wait_for("the pasted document", Duration::from_secs(10), |s| {
+        s.contains("replicas: -1")
+    });
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait_for("the refusal on its line", Duration::from_secs(15), |s| {
+        s.contains("spec.replicas") && s.contains("nothing was sent")
+    });
+    assert!(screen.contains("greater than or equal to 0"), "{screen}");
+    let listed = kubectl(&["get", "configmaps", "-n", "team", "-o", "name"]);
+    assert!(
+        !listed.contains("configmap/first"),
+        "a refused dry run sends nothing: {listed}"
+    );
+
+    // The cursor is on the marked line: the value fixed, then the diff, then y.
+    tmux.keys(&["End", "BSpace", "BSpace"]);
+    tmux.keys(&["-l", "2"]);
+    tmux.wait_for("the fix", Duration::from_secs(10), |s| {
+        s.contains("replicas: 2")
+    });
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("one diff per document", Duration::from_secs(15), |s| {
+        s.contains("configmaps team/first — created")
+            && s.contains("configmaps team/second — created")
+            && s.contains("deployments.apps team/api — created")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("every document taken", Duration::from_secs(15), |s| {
+        s.contains("applied: first, second, api")
+    });
+    tmux.quit(Duration::from_secs(10));
+    assert_eq!(
+        kubectl(&[
+            "get",
+            "configmap",
+            "first",
+            "-n",
+            "team",
+            "-o",
+            "jsonpath={.data.a}"
+        ]),
+        "1"
+    );
+    kubectl(&["get", "configmap", "second", "-n", "team"]);
+    assert_eq!(
+        kubectl(&[
+            "get",
+            "deployment",
+            "api",
+            "-n",
+            "team",
+            "-o",
+            "jsonpath={.spec.replicas}"
+        ]),
+        "2"
+    );
+    let managed = kubectl(&[
+        "get",
+        "deployment",
+        "api",
+        "-n",
+        "team",
+        "--show-managed-fields",
+        "-o",
+        "jsonpath={.metadata.managedFields[0].manager} {.metadata.managedFields[0].operation}",
+    ]);
+    assert_eq!(managed, "kwb Apply");
+    let down = tc.run(&["down"]);
+    assert!(down.status.success(), "kwb down: {}", util::stderr(&down));
 }
