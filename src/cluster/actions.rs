@@ -32,6 +32,9 @@ pub enum Change {
     },
     /// Cordon the node, then evict its pods (DaemonSet pods stay), as `kubectl drain`.
     Drain(ObjectRef),
+    /// A Deployment's rollout paused (true: template changes wait) or resumed, as
+    /// `kubectl rollout pause|resume`.
+    Pause(ObjectRef, bool),
     /// A Deployment back to a revision of its history, as `kubectl rollout undo
     /// --to-revision`; `what` says what changes (the images before and after).
     Undo {
@@ -60,6 +63,8 @@ impl Change {
                 image,
             } => format!("set image {} {container}={image}", object.label()),
             Change::Drain(o) => format!("drain {}", o.label()),
+            Change::Pause(o, true) => format!("pause {}", o.label()),
+            Change::Pause(o, false) => format!("resume {}", o.label()),
             Change::Undo {
                 object,
                 revision,
@@ -176,6 +181,21 @@ impl Change {
                 })
             }
             Change::Drain(node) => drain(client, node).await,
+            Change::Pause(object, paused) => {
+                let body = json!({"spec": {"paused": paused}});
+                let sent = send(client, "PATCH", &object.path(), MERGE, &body).await?;
+                Ok(Done {
+                    sent,
+                    answer: if *paused {
+                        format!(
+                            "{} paused: template changes start no rollout until resumed",
+                            object.name
+                        )
+                    } else {
+                        format!("{} resumed: its rollout goes on", object.name)
+                    },
+                })
+            }
             Change::Undo {
                 object, revision, ..
             } => {

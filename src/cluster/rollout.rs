@@ -136,15 +136,112 @@ pub fn plan_undo(
     })
 }
 
+/// Where the rollout is, in `kubectl rollout status`'s words, then its replicas by state and
+/// its conditions.
+pub fn status_lines(deployment: &Value) -> Vec<String> {
+    let name = deployment["metadata"]["name"].as_str().unwrap_or("");
+    let spec = &deployment["spec"];
+    let st = &deployment["status"];
+    let n = |v: &Value| v.as_i64().unwrap_or(0);
+    let desired = spec["replicas"].as_i64().unwrap_or(1);
+    let (updated, ready, available, total) = (
+        n(&st["updatedReplicas"]),
+        n(&st["readyReplicas"]),
+        n(&st["availableReplicas"]),
+        n(&st["replicas"]),
+    );
+    let conditions: Vec<&Value> = st["conditions"].as_array().into_iter().flatten().collect();
+    let deadline_exceeded = conditions
+        .iter()
+        .any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded");
+    let observed = n(&st["observedGeneration"]) >= n(&deployment["metadata"]["generation"]);
+    let said = if spec["paused"] == true {
+        format!(
+            "deployment {name:?} is paused: template changes start no rollout until it is resumed (:resume)"
+        )
+    } else if !observed {
+        "Waiting for deployment spec update to be observed...".into()
+    } else if deadline_exceeded {
+        format!("deployment {name:?} exceeded its progress deadline")
+    } else if updated < desired {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {updated} out of {desired} new replicas have been updated..."
+        )
+    } else if total > updated {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {} old replicas are pending termination...",
+            total - updated
+        )
+    } else if available < updated {
+        format!(
+            "Waiting for deployment {name:?} rollout to finish: {available} of {updated} updated replicas are available..."
+        )
+    } else {
+        format!("deployment {name:?} successfully rolled out")
+    };
+    let mut lines = vec![
+        said,
+        format!(
+            "replicas: {desired} desired · {updated} updated · {ready} ready · {available} available · {total} in all"
+        ),
+    ];
+    for c in conditions {
+        lines.push(format!(
+            "{}={} ({}) {}",
+            c["type"].as_str().unwrap_or(""),
+            c["status"].as_str().unwrap_or(""),
+            c["reason"].as_str().unwrap_or(""),
+            c["message"].as_str().unwrap_or("")
+        ));
+    }
+    lines
+}
+
+/// What undoing to revision `to` (None: the previous one) would change in the pod template:
+/// a diff of the current template (`-`) into that revision's (`+`).
+pub fn revision_diff(
+    deployment: &Value,
+    replicasets: &[Value],
+    to: Option<i64>,
+) -> Result<String, String> {
+    let name = deployment["metadata"]["name"].as_str().unwrap_or("");
+    let history = history(deployment, replicasets);
+    let (revision, rs) = match to {
+        None if history.len() < 2 => {
+            return Err(format!("no rollout history found for deployment {name:?}"));
+        }
+        None => history[history.len() - 2],
+        Some(n) => *history
+            .iter()
+            .find(|(r, _)| *r == n)
+            .ok_or_else(|| format!("unable to find specified revision {n} in history"))?,
+    };
+    let yaml = |t: &Value| serde_saphyr::to_string(&without_hash(t)).unwrap_or_default();
+    let current = yaml(&deployment["spec"]["template"]);
+    let then = yaml(&rs["spec"]["template"]);
+    let diff = super::diff::lines(&current, &then, 3);
+    if super::diff::counts(&diff) == (0, 0) {
+        return Ok(format!(
+            "revision {revision}'s pod template is the current one: an undo to it changes nothing.\n"
+        ));
+    }
+    Ok(format!(
+        "pod template: the current one (-) against revision {revision}'s (+), what an undo to it changes\n\n{}",
+        super::diff::text(&diff)
+    ))
+}
+
 /// A Deployment's history as `kubectl rollout history` lists it, with more: each revision's
-/// change-cause, images, pods (ready/desired) and age, the current one marked.
+/// change-cause, images, pods (ready/desired) and age, the current one marked; above it,
+/// where the rollout is.
 pub fn history_table(deployment: &Value, replicasets: &[Value], now: i64) -> String {
+    let status = status_lines(deployment).join("\n") + "\n\n";
     let current = deployment["metadata"]["annotations"][REVISION]
         .as_str()
         .and_then(|r| r.parse::<i64>().ok());
     let history = history(deployment, replicasets);
     if history.is_empty() {
-        return "No rollout history yet.".into();
+        return status + "No rollout history yet.";
     }
     let mut rows = vec![[
         "REVISION".to_string(),
@@ -174,8 +271,10 @@ pub fn history_table(deployment: &Value, replicasets: &[Value], now: i64) -> Str
             crate::kinds::table::age(rs["metadata"]["creationTimestamp"].as_str(), now),
         ]);
     }
-    let mut out = super::object::columns(&rows);
-    out.push_str("\nu undoes to the previous revision; :undo N to revision N.\n");
+    let mut out = status + &super::object::columns(&rows);
+    out.push_str(
+        "\nu undoes to the previous revision, :undo N to revision N; :diff N shows what that changes.\n",
+    );
     out
 }
 
@@ -253,6 +352,58 @@ mod tests {
     }
 
     #[test]
+    fn the_rollout_status_reads_as_kubectl_says_it() {
+        let mut d = deployment("nginx:1.1", false);
+        d["metadata"]["generation"] = json!(2);
+        d["spec"]["replicas"] = json!(3);
+        d["status"] = json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3,
+            "readyReplicas": 3, "availableReplicas": 3, "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "ok"}]});
+        let lines = status_lines(&d);
+        assert_eq!(
+            lines[0],
+            "Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination..."
+        );
+        assert_eq!(
+            lines[1],
+            "replicas: 3 desired · 3 updated · 3 ready · 3 available · 4 in all"
+        );
+        assert_eq!(lines[2], "Available=True (MinimumReplicasAvailable) ok");
+        d["status"]["replicas"] = json!(3);
+        assert_eq!(
+            status_lines(&d)[0],
+            "deployment \"web\" successfully rolled out"
+        );
+        d["spec"]["paused"] = json!(true);
+        assert!(status_lines(&d)[0].contains("is paused"));
+    }
+
+    #[test]
+    fn a_revision_is_compared_with_the_current_template() {
+        let history = [rs("1", "nginx:1.0", "d1"), rs("3", "nginx:1.1", "d1")];
+        let d = deployment("nginx:1.1", false);
+        let text = revision_diff(&d, &history, None).unwrap();
+        assert!(
+            text.contains("- ") && text.contains("image: nginx:1.1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("+ ") && text.contains("image: nginx:1.0"),
+            "{text}"
+        );
+        assert!(!text.contains(HASH_LABEL), "{text}");
+        assert!(
+            revision_diff(&d, &history, Some(3))
+                .unwrap()
+                .contains("changes nothing")
+        );
+        assert_eq!(
+            revision_diff(&d, &history, Some(8)).unwrap_err(),
+            "unable to find specified revision 8 in history"
+        );
+    }
+
+    #[test]
     fn history_lists_revisions_with_the_current_one_marked() {
         let history = [
             rs("3", "nginx:1.1", "d1"),
@@ -260,8 +411,13 @@ mod tests {
             rs("9", "x", "other"),
         ];
         let text = history_table(&deployment("nginx:1.1", false), &history, 0);
+        assert!(
+            text.starts_with("Waiting for deployment \"web\" rollout to finish: 0 out of 1"),
+            "the rollout's state comes first: {text}"
+        );
         let lines: Vec<Vec<&str>> = text
             .lines()
+            .skip_while(|l| !l.starts_with("REVISION"))
             .map(|l| {
                 l.split("   ")
                     .map(str::trim)

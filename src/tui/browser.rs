@@ -613,10 +613,15 @@ impl Browser {
             return (vec![], Some(Err("no row selected".into())));
         };
         let resource = &object.resource;
-        if kind == DetailKind::History && !resource.is("apps", &["deployments"]) {
+        if matches!(kind, DetailKind::History | DetailKind::RevisionDiff(_))
+            && !resource.is("apps", &["deployments"])
+        {
             return (
                 vec![],
-                Some(Err("history: select a Deployment (:deploy)".into())),
+                Some(Err(format!(
+                    "{}: select a Deployment (:deploy)",
+                    kind.label()
+                ))),
             );
         }
         if kind == DetailKind::Logs && !is_pods(resource) && !selects_pods(resource) {

@@ -263,6 +263,10 @@ fn draw_detail(
         body.push(match (look, detail.kind) {
             (Some(style), _) => Line::from(Span::styled(text.as_str(), style)),
             (None, DetailKind::Yaml) => yaml_line(text, theme),
+            (None, DetailKind::RevisionDiff(_)) => Line::from(Span::styled(
+                text.as_str(),
+                theme.get(super::editor_view::diff_role(text)),
+            )),
             (None, _) => Line::from(Span::styled(text.as_str(), theme.get("text"))),
         });
     }

@@ -113,14 +113,14 @@ pub fn plan(browser: &mut Browser, cmd: Cmd) -> Result<Next, String> {
 }
 
 /// The `:` commands that change the selected row, in kubectl's words: `taint KEY=V:EFFECT`
-/// (`KEY-` removes), `image CONTAINER=IMAGE`, `scale N`, `undo [REVISION]`, `drain`. None
+/// (`KEY-` removes), `image CONTAINER=IMAGE`, `scale N`, `undo [REVISION]`, `pause`, `resume`, `drain`. None
 /// when `text` is not one of them.
 pub fn from_command(browser: &mut Browser, text: &str) -> Option<Result<Next, String>> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let (first, rest) = words.split_first()?;
     if !matches!(
         *first,
-        "taint" | "image" | "set-image" | "scale" | "undo" | "drain"
+        "taint" | "image" | "set-image" | "scale" | "undo" | "drain" | "pause" | "resume"
     ) {
         return None;
     }
@@ -157,6 +157,9 @@ pub fn from_command(browser: &mut Browser, text: &str) -> Option<Result<Next, St
             .map(|n| Next::Send(Change::Scale(object, n)))
             .map_err(|_| format!("scale: {n:?} is not a number of replicas")),
         ("scale", _) => Err("scale N, on a Deployment, ReplicaSet or StatefulSet".into()),
+        ("pause" | "resume", []) if workload(&["deployments"]) => {
+            Ok(Next::Send(Change::Pause(object, *first == "pause")))
+        }
         ("undo", []) if workload(&["deployments"]) => Ok(Next::PlanUndo(object, None)),
         ("undo", [n]) if workload(&["deployments"]) => n
             .parse()

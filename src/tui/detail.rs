@@ -13,16 +13,19 @@ pub enum DetailKind {
     Logs,
     /// A Deployment's rollout history.
     History,
+    /// What undoing a Deployment to a revision (None: the previous one) changes.
+    RevisionDiff(Option<i64>),
 }
 
 impl DetailKind {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             DetailKind::Yaml => "yaml",
             DetailKind::Describe => "describe",
             DetailKind::Events => "events",
             DetailKind::Logs => "logs",
             DetailKind::History => "history",
+            DetailKind::RevisionDiff(_) => "diff",
         }
     }
 }

@@ -104,22 +104,24 @@ fn draw_diff(lines: &[String], scroll: usize, theme: &Theme, frame: &mut Frame, 
         .iter()
         .skip(scroll)
         .take(usize::from(area.height))
-        .map(|l| {
-            let role = if l.starts_with("▶ ") {
-                "diff.header"
-            } else if l.starts_with("+ ") {
-                "diff.added"
-            } else if l.starts_with("- ") {
-                "diff.removed"
-            } else if l.starts_with("@@") {
-                "diff.folded"
-            } else {
-                "text"
-            };
-            Line::from(Span::styled(l.as_str(), theme.get(role)))
-        })
+        .map(|l| Line::from(Span::styled(l.as_str(), theme.get(diff_role(l)))))
         .collect();
     frame.render_widget(Paragraph::new(shown), area);
+}
+
+/// The look of a line of a diff as `cluster::diff::text` writes it.
+pub fn diff_role(line: &str) -> &'static str {
+    if line.starts_with("▶ ") {
+        "diff.header"
+    } else if line.starts_with("+ ") {
+        "diff.added"
+    } else if line.starts_with("- ") {
+        "diff.removed"
+    } else if line.starts_with("@@") {
+        "diff.folded"
+    } else {
+        "text"
+    }
 }
 
 fn draw_text(editor: &mut Editor, theme: &Theme, frame: &mut Frame, area: Rect) {

@@ -514,6 +514,11 @@ async fn detail_text(
                 crate::cluster::actions::with_replicasets(client, object).await?;
             crate::cluster::rollout::history_table(&deployment, &replicasets, now)
         }
+        browser::DetailKind::RevisionDiff(to) => {
+            let (deployment, replicasets) =
+                crate::cluster::actions::with_replicasets(client, object).await?;
+            crate::cluster::rollout::revision_diff(&deployment, &replicasets, to)?
+        }
         browser::DetailKind::Events => {
             let value = object::get(client, object).await?;
             let events = object::events(client, &value).await;

@@ -514,7 +514,8 @@ fn editor_wishes(state: &mut State, wishes: Vec<Wish>) -> Vec<Effect> {
     effects
 }
 
-/// `:new [TEMPLATE]`, `:apply FILE`, `:edit`: the editor's `:` commands; None for others.
+/// `:new [TEMPLATE]`, `:apply FILE`, `:edit`, `:diff [REVISION]`: the `:` commands that open
+/// the editor or a view of the selected row; None for others.
 fn editor_command(state: &mut State, text: &str) -> Option<Vec<Effect>> {
     let words: Vec<&str> = text.split_whitespace().collect();
     match words.as_slice() {
@@ -554,8 +555,22 @@ fn editor_command(state: &mut State, text: &str) -> Option<Vec<Effect>> {
             Some(vec![])
         }
         ["edit"] => Some(begin_edit(state)),
+        ["diff"] => Some(open_view(state, DetailKind::RevisionDiff(None))),
+        ["diff", n] => Some(match n.parse() {
+            Ok(n) => open_view(state, DetailKind::RevisionDiff(Some(n))),
+            Err(_) => {
+                state.say(format!("diff: {n:?} is not a revision number"), true);
+                vec![]
+            }
+        }),
         _ => None,
     }
+}
+
+/// A detail view of the selected row, from a `:` command.
+fn open_view(state: &mut State, kind: DetailKind) -> Vec<Effect> {
+    let done = state.browser.open(kind);
+    browser_done(state, done)
 }
 
 /// `e` on the selected row: its YAML in the editor, once the cluster has answered.

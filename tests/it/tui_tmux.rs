@@ -815,6 +815,26 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
     tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
         s.contains("deployments.apps (by-kwb) · 1 rows")
     });
+    // What an undo would change, as a diff of the pod templates.
+    tmux.command("diff");
+    tmux.wait_for("the revision diff", Duration::from_secs(15), |s| {
+        s.contains("the current one (-) against revision 2's (+)")
+            && diff_line(s, '-', "image: nginx:doesnotexist")
+            && diff_line(s, '+', "image: nginx:1.1")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the deployment again", Duration::from_secs(15), |s| {
+        !s.contains("against revision 2's") && s.contains("deployments.apps (by-kwb) · 1 rows")
+    });
+    // Paused, the undo is refused as kubectl refuses it; resumed, it is asked.
+    tmux.command("pause");
+    tmux.wait_for("the pause", Duration::from_secs(15), |s| s.contains("web paused"));
+    tmux.keys(&["u"]);
+    tmux.wait_for("the refusal", Duration::from_secs(15), |s| {
+        s.contains("you cannot rollback a paused deployment")
+    });
+    tmux.command("resume");
+    tmux.wait_for("the resume", Duration::from_secs(15), |s| s.contains("web resumed"));
     tmux.keys(&["u"]);
     tmux.wait_for("the question, saying what changes", Duration::from_secs(15), |s| {
         s.contains("undo deployments.apps by-kwb/web to revision 2 (nginx:doesnotexist → nginx:1.1)? y sends it")
@@ -836,6 +856,7 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
     tmux.keys(&["h"]);
     tmux.wait_for("the history", Duration::from_secs(15), |s| {
         s.contains("history deployments.apps by-kwb/web")
+            && s.contains("replicas: 1 desired")
             && s.lines().any(|l| {
                 l.starts_with("4 ← current") && l.contains("to 1.1") && l.contains("nginx:1.1")
             })
