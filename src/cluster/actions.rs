@@ -200,7 +200,12 @@ impl Change {
                 object, revision, ..
             } => {
                 let undo = plan_undo(client, object, Some(*revision)).await?;
-                let sent = send(client, "PATCH", &object.path(), JSON_PATCH, &undo.patch).await?;
+                let content_type = if undo.strategic {
+                    STRATEGIC
+                } else {
+                    JSON_PATCH
+                };
+                let sent = send(client, "PATCH", &object.path(), content_type, &undo.patch).await?;
                 Ok(Done {
                     sent,
                     answer: format!(
@@ -381,16 +386,19 @@ const MERGE: &str = "application/merge-patch+json";
 const STRATEGIC: &str = "application/strategic-merge-patch+json";
 const JSON_PATCH: &str = "application/json-patch+json";
 
-/// The Deployment and the ReplicaSets of its namespace, as they are now.
-pub async fn with_replicasets(
+/// The workload and what keeps its revisions in its namespace, as they are now: the
+/// ReplicaSets of a Deployment, the ControllerRevisions of a DaemonSet or StatefulSet.
+pub async fn with_history(
     client: &kube::Client,
-    deployment: &ObjectRef,
+    workload: &ObjectRef,
 ) -> Result<(Value, Vec<Value>), String> {
-    let current = get(client, deployment).await?;
-    let path = format!(
-        "/apis/apps/v1/namespaces/{}/replicasets",
-        deployment.namespace
-    );
+    let current = get(client, workload).await?;
+    let keepers = if workload.resource.is("apps", &["deployments"]) {
+        "replicasets"
+    } else {
+        "controllerrevisions"
+    };
+    let path = format!("/apis/apps/v1/namespaces/{}/{keepers}", workload.namespace);
     let request = Request::get(path)
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
@@ -408,7 +416,7 @@ pub async fn plan_undo(
     deployment: &ObjectRef,
     to: Option<i64>,
 ) -> Result<super::rollout::Undo, String> {
-    let (current, replicasets) = with_replicasets(client, deployment).await?;
+    let (current, replicasets) = with_history(client, deployment).await?;
     super::rollout::plan_undo(&current, &replicasets, to)
 }
 

@@ -1,8 +1,11 @@
-//! `kubectl rollout undo` of a Deployment, with kubectl's semantics so that an undo from kwb
-//! and one from kubectl leave the same Deployment: the chosen ReplicaSet's pod template
-//! without its pod-template-hash label replaces the Deployment's, its annotations (but
-//! the revision bookkeeping ones) replace the Deployment's, in one JSON patch; a paused
-//! Deployment is refused; a template that already matches is skipped.
+//! `kubectl rollout undo|history|status` of a Deployment, DaemonSet or StatefulSet, with
+//! kubectl's semantics so that an undo from kwb and one from kubectl leave the same object.
+//! A Deployment's revisions are its ReplicaSets: the chosen one's pod template without its
+//! pod-template-hash label replaces the Deployment's, its annotations (but the revision
+//! bookkeeping ones) replace the Deployment's, in one JSON patch; a paused Deployment is
+//! refused. A DaemonSet's or StatefulSet's revisions are its ControllerRevisions: the chosen
+//! one's data (a strategic merge patch replacing the template) is sent as it is. A template
+//! that already matches is skipped.
 
 use serde_json::{Map, Value, json};
 
@@ -20,28 +23,47 @@ const KEPT_FROM_DEPLOYMENT: &[&str] = &[
     "deprecated.deployment.rollback.to",
 ];
 
-/// What an undo sends: the JSON patch, the revision it goes back to, and the images before
-/// and after (for the log).
+/// What an undo sends: the patch (a JSON patch for a Deployment, a strategic merge patch
+/// otherwise), the revision it goes back to, and the images before and after (for the log).
 #[derive(Debug, PartialEq)]
 pub struct Undo {
     pub revision: i64,
     pub patch: Value,
+    pub strategic: bool,
     pub images_before: Vec<String>,
     pub images_after: Vec<String>,
 }
 
-fn revision(rs: &Value) -> Option<i64> {
-    rs["metadata"]["annotations"][REVISION]
-        .as_str()?
-        .parse()
-        .ok()
+/// One revision of a workload: its number, its pod template (without the bookkeeping the
+/// controllers add) and the object that keeps it (a ReplicaSet or a ControllerRevision).
+struct Revision<'a> {
+    number: i64,
+    template: Value,
+    keeper: &'a Value,
 }
 
-/// The template without the hash label, for comparing and for patching back.
-fn without_hash(template: &Value) -> Value {
+/// Whether the workload is a Deployment (objects without a kind are taken as one).
+fn is_deployment(owner: &Value) -> bool {
+    owner["kind"].as_str().is_none_or(|k| k == "Deployment")
+}
+
+fn kind_words(owner: &Value) -> &'static str {
+    match owner["kind"].as_str() {
+        Some("DaemonSet") => "daemon set",
+        Some("StatefulSet") => "statefulset",
+        _ => "deployment",
+    }
+}
+
+/// The template without the hash label (Deployments) or the `$patch` directive
+/// (ControllerRevisions), for comparing and for patching back.
+fn plain_template(template: &Value) -> Value {
     let mut t = template.clone();
     if let Some(labels) = t["metadata"]["labels"].as_object_mut() {
         labels.remove(HASH_LABEL);
+    }
+    if let Some(m) = t.as_object_mut() {
+        m.remove("$patch");
     }
     t
 }
@@ -55,90 +77,192 @@ fn images(template: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Whether `rs` is controlled by the Deployment with `uid`.
-fn owned_by(rs: &Value, uid: &str) -> bool {
-    rs["metadata"]["ownerReferences"]
+/// Whether `item` is controlled by the object with `uid`.
+fn owned_by(item: &Value, uid: &str) -> bool {
+    item["metadata"]["ownerReferences"]
         .as_array()
         .into_iter()
         .flatten()
         .any(|o| o["uid"] == uid && o["controller"] == true)
 }
 
-/// The Deployment's revisions, oldest first: its ReplicaSets (by controller uid) with
-/// their revision annotation.
-fn history<'a>(deployment: &Value, replicasets: &'a [Value]) -> Vec<(i64, &'a Value)> {
-    let uid = deployment["metadata"]["uid"].as_str().unwrap_or("");
-    let mut history: Vec<(i64, &Value)> = replicasets
+/// The workload's revisions, oldest first, from its namespace's ReplicaSets (Deployment) or
+/// ControllerRevisions (DaemonSet, StatefulSet), by controller uid.
+fn history<'a>(owner: &Value, keepers: &'a [Value]) -> Vec<Revision<'a>> {
+    let uid = owner["metadata"]["uid"].as_str().unwrap_or("");
+    let deployment = is_deployment(owner);
+    let mut history: Vec<Revision> = keepers
         .iter()
-        .filter(|rs| owned_by(rs, uid))
-        .filter_map(|rs| Some((revision(rs)?, rs)))
+        .filter(|k| owned_by(k, uid))
+        .filter_map(|k| {
+            let (number, template) = if deployment {
+                let number = k["metadata"]["annotations"][REVISION]
+                    .as_str()?
+                    .parse()
+                    .ok()?;
+                (number, &k["spec"]["template"])
+            } else {
+                (k["revision"].as_i64()?, &k["data"]["spec"]["template"])
+            };
+            Some(Revision {
+                number,
+                template: plain_template(template),
+                keeper: k,
+            })
+        })
         .collect();
-    history.sort_by_key(|(r, _)| *r);
+    history.sort_by_key(|r| r.number);
     history
 }
 
-/// Plans the undo of `deployment` to `to` (None: the revision before the newest) from its
-/// namespace's ReplicaSets, with kubectl's errors.
-pub fn plan_undo(
-    deployment: &Value,
-    replicasets: &[Value],
+/// The revision `to` names (None: the one before the newest), with kubectl's errors.
+fn target<'h, 'a>(
+    owner: &Value,
+    history: &'h [Revision<'a>],
     to: Option<i64>,
-) -> Result<Undo, String> {
-    let name = deployment["metadata"]["name"].as_str().unwrap_or("");
-    if deployment["spec"]["paused"] == true {
+) -> Result<&'h Revision<'a>, String> {
+    match to {
+        None if history.len() < 2 => Err(if is_deployment(owner) {
+            format!(
+                "no rollout history found for deployment {:?}",
+                owner["metadata"]["name"].as_str().unwrap_or("")
+            )
+        } else {
+            "no last revision to roll back to".into()
+        }),
+        None => Ok(&history[history.len() - 2]),
+        Some(n) => history
+            .iter()
+            .find(|r| r.number == n)
+            .ok_or_else(|| format!("unable to find specified revision {n} in history")),
+    }
+}
+
+/// Plans the undo of `owner` to `to` (None: the revision before the newest) from its
+/// namespace's ReplicaSets or ControllerRevisions, with kubectl's errors.
+pub fn plan_undo(owner: &Value, keepers: &[Value], to: Option<i64>) -> Result<Undo, String> {
+    let name = owner["metadata"]["name"].as_str().unwrap_or("");
+    if owner["spec"]["paused"] == true {
         return Err(format!(
             "you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/{name}' and try again"
         ));
     }
-    let history = history(deployment, replicasets);
-    let (revision, rs) = match to {
-        None => {
-            if history.len() < 2 {
-                return Err(format!("no rollout history found for deployment {name:?}"));
-            }
-            history[history.len() - 2]
-        }
-        Some(n) => *history
-            .iter()
-            .find(|(r, _)| *r == n)
-            .ok_or_else(|| format!("unable to find specified revision {n} in history"))?,
-    };
-    let current = &deployment["spec"]["template"];
-    let template = without_hash(&rs["spec"]["template"]);
-    if template == without_hash(current) {
+    let history = history(owner, keepers);
+    let target = target(owner, &history, to)?;
+    let current = &owner["spec"]["template"];
+    if target.template == plain_template(current) {
         return Err(format!(
-            "skipped rollback (current template already matches revision {revision})"
+            "skipped rollback (current template already matches revision {})",
+            target.number
         ));
     }
-    let mut annotations = Map::new();
-    for key in KEPT_FROM_DEPLOYMENT {
-        if let Some(v) = deployment["metadata"]["annotations"].get(*key) {
-            annotations.insert(key.to_string(), v.clone());
+    let (patch, strategic) = if is_deployment(owner) {
+        let mut annotations = Map::new();
+        for key in KEPT_FROM_DEPLOYMENT {
+            if let Some(v) = owner["metadata"]["annotations"].get(*key) {
+                annotations.insert(key.to_string(), v.clone());
+            }
         }
-    }
-    for (k, v) in rs["metadata"]["annotations"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
-        if !KEPT_FROM_DEPLOYMENT.contains(&k.as_str()) {
-            annotations.insert(k.clone(), v.clone());
+        for (k, v) in target.keeper["metadata"]["annotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            if !KEPT_FROM_DEPLOYMENT.contains(&k.as_str()) {
+                annotations.insert(k.clone(), v.clone());
+            }
         }
-    }
-    Ok(Undo {
-        revision,
-        images_before: images(current),
-        images_after: images(&template),
-        patch: json!([
-            {"op": "replace", "path": "/spec/template", "value": template},
+        let patch = json!([
+            {"op": "replace", "path": "/spec/template", "value": target.template},
             {"op": "replace", "path": "/metadata/annotations", "value": annotations},
-        ]),
+        ]);
+        (patch, false)
+    } else {
+        (target.keeper["data"].clone(), true)
+    };
+    Ok(Undo {
+        revision: target.number,
+        images_before: images(current),
+        images_after: images(&target.template),
+        patch,
+        strategic,
     })
 }
 
 /// Where the rollout is, in `kubectl rollout status`'s words, then its replicas by state and
 /// its conditions.
-pub fn status_lines(deployment: &Value) -> Vec<String> {
+pub fn status_lines(owner: &Value) -> Vec<String> {
+    let name = owner["metadata"]["name"].as_str().unwrap_or("");
+    let spec = &owner["spec"];
+    let st = &owner["status"];
+    let n = |v: &Value| v.as_i64().unwrap_or(0);
+    let observed = n(&st["observedGeneration"]) >= n(&owner["metadata"]["generation"]);
+    let (said, replicas) = match owner["kind"].as_str() {
+        Some("DaemonSet") => {
+            let (desired, updated, ready, available) = (
+                n(&st["desiredNumberScheduled"]),
+                n(&st["updatedNumberScheduled"]),
+                n(&st["numberReady"]),
+                n(&st["numberAvailable"]),
+            );
+            let said = if !observed {
+                "Waiting for daemon set spec update to be observed...".to_string()
+            } else if updated < desired {
+                format!(
+                    "Waiting for daemon set {name:?} rollout to finish: {updated} out of {desired} new pods have been updated..."
+                )
+            } else if available < desired {
+                format!(
+                    "Waiting for daemon set {name:?} rollout to finish: {available} of {updated} updated pods are available..."
+                )
+            } else {
+                format!("daemon set {name:?} successfully rolled out")
+            };
+            let replicas = format!(
+                "pods: {desired} desired · {updated} updated · {ready} ready · {available} available"
+            );
+            (said, replicas)
+        }
+        Some("StatefulSet") => {
+            let desired = spec["replicas"].as_i64().unwrap_or(1);
+            let (ready, updated) = (n(&st["readyReplicas"]), n(&st["updatedReplicas"]));
+            let (current, update) = (
+                st["currentRevision"].as_str().unwrap_or(""),
+                st["updateRevision"].as_str().unwrap_or(""),
+            );
+            let said = if !observed {
+                "Waiting for statefulset spec update to be observed...".to_string()
+            } else if ready < desired {
+                format!("Waiting for {} pods to be ready...", desired - ready)
+            } else if current != update {
+                format!(
+                    "waiting for statefulset rolling update to complete {updated} pods at revision {update}..."
+                )
+            } else {
+                format!("statefulset rolling update complete {ready} pods at revision {current}...")
+            };
+            let replicas = format!(
+                "replicas: {desired} desired · {updated} updated · {ready} ready · {} in all",
+                n(&st["replicas"])
+            );
+            (said, replicas)
+        }
+        _ => deployment_status(owner, observed),
+    };
+    let mut lines = vec![said, replicas];
+    for c in st["conditions"].as_array().into_iter().flatten() {
+        lines.push(format!(
+            "{}={} ({}) {}",
+            c["type"].as_str().unwrap_or(""),
+            c["status"].as_str().unwrap_or(""),
+            c["reason"].as_str().unwrap_or(""),
+            c["message"].as_str().unwrap_or("")
+        ));
+    }
+    lines
+}
+
+fn deployment_status(deployment: &Value, observed: bool) -> (String, String) {
     let name = deployment["metadata"]["name"].as_str().unwrap_or("");
     let spec = &deployment["spec"];
     let st = &deployment["status"];
@@ -150,11 +274,11 @@ pub fn status_lines(deployment: &Value) -> Vec<String> {
         n(&st["availableReplicas"]),
         n(&st["replicas"]),
     );
-    let conditions: Vec<&Value> = st["conditions"].as_array().into_iter().flatten().collect();
-    let deadline_exceeded = conditions
-        .iter()
+    let deadline_exceeded = st["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded");
-    let observed = n(&st["observedGeneration"]) >= n(&deployment["metadata"]["generation"]);
     let said = if spec["paused"] == true {
         format!(
             "deployment {name:?} is paused: template changes start no rollout until it is resumed (:resume)"
@@ -179,47 +303,22 @@ pub fn status_lines(deployment: &Value) -> Vec<String> {
     } else {
         format!("deployment {name:?} successfully rolled out")
     };
-    let mut lines = vec![
-        said,
-        format!(
-            "replicas: {desired} desired · {updated} updated · {ready} ready · {available} available · {total} in all"
-        ),
-    ];
-    for c in conditions {
-        lines.push(format!(
-            "{}={} ({}) {}",
-            c["type"].as_str().unwrap_or(""),
-            c["status"].as_str().unwrap_or(""),
-            c["reason"].as_str().unwrap_or(""),
-            c["message"].as_str().unwrap_or("")
-        ));
-    }
-    lines
+    let replicas = format!(
+        "replicas: {desired} desired · {updated} updated · {ready} ready · {available} available · {total} in all"
+    );
+    (said, replicas)
 }
 
 /// What undoing to revision `to` (None: the previous one) would change in the pod template:
 /// a diff of the current template (`-`) into that revision's (`+`).
-pub fn revision_diff(
-    deployment: &Value,
-    replicasets: &[Value],
-    to: Option<i64>,
-) -> Result<String, String> {
-    let name = deployment["metadata"]["name"].as_str().unwrap_or("");
-    let history = history(deployment, replicasets);
-    let (revision, rs) = match to {
-        None if history.len() < 2 => {
-            return Err(format!("no rollout history found for deployment {name:?}"));
-        }
-        None => history[history.len() - 2],
-        Some(n) => *history
-            .iter()
-            .find(|(r, _)| *r == n)
-            .ok_or_else(|| format!("unable to find specified revision {n} in history"))?,
-    };
-    let yaml = |t: &Value| serde_saphyr::to_string(&without_hash(t)).unwrap_or_default();
-    let current = yaml(&deployment["spec"]["template"]);
-    let then = yaml(&rs["spec"]["template"]);
+pub fn revision_diff(owner: &Value, keepers: &[Value], to: Option<i64>) -> Result<String, String> {
+    let history = history(owner, keepers);
+    let target = target(owner, &history, to)?;
+    let yaml = |t: &Value| serde_saphyr::to_string(&plain_template(t)).unwrap_or_default();
+    let current = yaml(&owner["spec"]["template"]);
+    let then = yaml(&target.template);
     let diff = super::diff::lines(&current, &then, 3);
+    let revision = target.number;
     if super::diff::counts(&diff) == (0, 0) {
         return Ok(format!(
             "revision {revision}'s pod template is the current one: an undo to it changes nothing.\n"
@@ -231,18 +330,20 @@ pub fn revision_diff(
     ))
 }
 
-/// A Deployment's history as `kubectl rollout history` lists it, with more: each revision's
-/// change-cause, images, pods (ready/desired) and age, the current one marked; above it,
-/// where the rollout is.
-pub fn history_table(deployment: &Value, replicasets: &[Value], now: i64) -> String {
-    let status = status_lines(deployment).join("\n") + "\n\n";
-    let current = deployment["metadata"]["annotations"][REVISION]
-        .as_str()
-        .and_then(|r| r.parse::<i64>().ok());
-    let history = history(deployment, replicasets);
+/// A workload's history as `kubectl rollout history` lists it, with more: each revision's
+/// change-cause, images, pods (a Deployment's ReplicaSets: ready/desired) and age, the
+/// current one marked; above it, where the rollout is.
+pub fn history_table(owner: &Value, keepers: &[Value], now: i64) -> String {
+    let status = status_lines(owner).join("\n") + "\n\n";
+    let history = history(owner, keepers);
     if history.is_empty() {
         return status + "No rollout history yet.";
     }
+    let deployment = is_deployment(owner);
+    let current_template = plain_template(&owner["spec"]["template"]);
+    let current_number = owner["metadata"]["annotations"][REVISION]
+        .as_str()
+        .and_then(|r| r.parse::<i64>().ok());
     let mut rows = vec![[
         "REVISION".to_string(),
         "CHANGE-CAUSE".into(),
@@ -250,31 +351,40 @@ pub fn history_table(deployment: &Value, replicasets: &[Value], now: i64) -> Str
         "PODS".into(),
         "AGE".into(),
     ]];
-    for (revision, rs) in &history {
-        let cause = rs["metadata"]["annotations"]["kubernetes.io/change-cause"]
+    for r in &history {
+        let keeper = r.keeper;
+        let cause = keeper["metadata"]["annotations"]["kubernetes.io/change-cause"]
             .as_str()
             .unwrap_or("<none>");
-        let mark = if Some(*revision) == current {
-            " ← current"
+        // A Deployment says which revision it is at; a ControllerRevision is current when
+        // it holds the workload's template.
+        let current = if deployment {
+            Some(r.number) == current_number
         } else {
-            ""
+            r.template == current_template
         };
-        rows.push([
-            format!("{revision}{mark}"),
-            cause.to_string(),
-            images(&rs["spec"]["template"]).join(","),
+        let pods = if deployment {
             format!(
                 "{}/{}",
-                rs["status"]["readyReplicas"].as_i64().unwrap_or(0),
-                rs["spec"]["replicas"].as_i64().unwrap_or(0)
-            ),
-            crate::kinds::table::age(rs["metadata"]["creationTimestamp"].as_str(), now),
+                keeper["status"]["readyReplicas"].as_i64().unwrap_or(0),
+                keeper["spec"]["replicas"].as_i64().unwrap_or(0)
+            )
+        } else {
+            "-".into()
+        };
+        rows.push([
+            format!("{}{}", r.number, if current { " ← current" } else { "" }),
+            cause.to_string(),
+            images(&r.template).join(","),
+            pods,
+            crate::kinds::table::age(keeper["metadata"]["creationTimestamp"].as_str(), now),
         ]);
     }
     let mut out = status + &super::object::columns(&rows);
-    out.push_str(
-        "\nu undoes to the previous revision, :undo N to revision N; :diff N shows what that changes.\n",
-    );
+    out.push_str(&format!(
+        "\nu undoes the {} to the previous revision, :undo N to revision N; :diff N shows what that changes.\n",
+        kind_words(owner)
+    ));
     out
 }
 
@@ -327,6 +437,64 @@ mod tests {
         );
         let to_one = plan_undo(&deployment("nginx:bad", false), &history, Some(1)).unwrap();
         assert_eq!(to_one.images_after, ["nginx:1.0"]);
+    }
+
+    fn controller_revision(revision: i64, image: &str) -> Value {
+        json!({"metadata": {"name": format!("agent-{revision}"),
+                "ownerReferences": [{"uid": "ds1", "controller": true}]},
+            "revision": revision,
+            "data": {"spec": {"template": {"$patch": "replace",
+                "metadata": {"labels": {"app": "agent"}},
+                "spec": {"containers": [{"name": "agent", "image": image}]}}}}})
+    }
+
+    #[test]
+    fn a_daemon_set_goes_back_through_its_controller_revisions() {
+        let ds = json!({"kind": "DaemonSet", "metadata": {"name": "agent", "uid": "ds1"},
+            "spec": {"template": {"metadata": {"labels": {"app": "agent"}},
+                "spec": {"containers": [{"name": "agent", "image": "agent:2"}]}}},
+            "status": {"desiredNumberScheduled": 2, "updatedNumberScheduled": 1, "numberAvailable": 1}});
+        let revisions = [
+            controller_revision(2, "agent:2"),
+            controller_revision(1, "agent:1"),
+        ];
+        let undo = plan_undo(&ds, &revisions, None).unwrap();
+        assert_eq!((undo.revision, undo.strategic), (1, true));
+        assert_eq!(
+            undo.patch, revisions[1]["data"],
+            "the revision's data, sent as it is"
+        );
+        assert_eq!(undo.images_after, ["agent:1"]);
+        assert_eq!(
+            plan_undo(&ds, &revisions[..1], None).unwrap_err(),
+            "no last revision to roll back to"
+        );
+        assert!(
+            plan_undo(&ds, &revisions, Some(2))
+                .unwrap_err()
+                .starts_with("skipped rollback")
+        );
+        let table = history_table(&ds, &revisions, 0);
+        assert!(
+            table.starts_with(
+                "Waiting for daemon set \"agent\" rollout to finish: 1 out of 2 new pods"
+            ),
+            "{table}"
+        );
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("2 ← current") && l.contains("agent:2")),
+            "{table}"
+        );
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("1 ") && l.contains("agent:1")),
+            "{table}"
+        );
+        let diff = revision_diff(&ds, &revisions, None).unwrap();
+        assert!(!diff.contains("$patch"), "{diff}");
     }
 
     #[test]

@@ -614,12 +614,12 @@ impl Browser {
         };
         let resource = &object.resource;
         if matches!(kind, DetailKind::History | DetailKind::RevisionDiff(_))
-            && !resource.is("apps", &["deployments"])
+            && !resource.is("apps", super::changes::ROLLED_OUT)
         {
             return (
                 vec![],
                 Some(Err(format!(
-                    "{}: select a Deployment (:deploy)",
+                    "{}: select a Deployment, DaemonSet or StatefulSet",
                     kind.label()
                 ))),
             );

@@ -64,6 +64,9 @@ pub enum Next {
     PlanUndo(ObjectRef, Option<i64>),
 }
 
+/// The workloads with a rollout history (`apps` group plurals).
+pub const ROLLED_OUT: &[&str] = &["deployments", "daemonsets", "statefulsets"];
+
 /// Whether `cmd` changes the cluster (refused in read-only mode).
 pub fn mutates(cmd: Cmd) -> bool {
     matches!(
@@ -105,8 +108,8 @@ pub fn plan(browser: &mut Browser, cmd: Cmd) -> Result<Next, String> {
         Cmd::RestartWorkload => {
             Err("restart: select a Deployment, DaemonSet or StatefulSet".into())
         }
-        Cmd::Undo if workload(&["deployments"]) => Ok(Next::PlanUndo(object, None)),
-        Cmd::Undo => Err("undo: select a Deployment (:deploy)".into()),
+        Cmd::Undo if workload(ROLLED_OUT) => Ok(Next::PlanUndo(object, None)),
+        Cmd::Undo => Err("undo: select a Deployment, DaemonSet or StatefulSet".into()),
         Cmd::Delete => Ok(Next::Ask(Ask::Confirm(Change::Delete(object)))),
         _ => Err(format!("{cmd:?} changes nothing")),
     }
@@ -160,12 +163,15 @@ pub fn from_command(browser: &mut Browser, text: &str) -> Option<Result<Next, St
         ("pause" | "resume", []) if workload(&["deployments"]) => {
             Ok(Next::Send(Change::Pause(object, *first == "pause")))
         }
-        ("undo", []) if workload(&["deployments"]) => Ok(Next::PlanUndo(object, None)),
-        ("undo", [n]) if workload(&["deployments"]) => n
+        ("undo", []) if workload(ROLLED_OUT) => Ok(Next::PlanUndo(object, None)),
+        ("undo", [n]) if workload(ROLLED_OUT) => n
             .parse()
             .map(|n| Next::PlanUndo(object, Some(n)))
             .map_err(|_| format!("undo: {n:?} is not a revision number")),
-        _ => Err(format!("{first}: select a Deployment (:deploy) first")),
+        ("pause" | "resume", _) => Err(format!("{first}: select a Deployment (:deploy) first")),
+        _ => Err(format!(
+            "{first}: select a Deployment, DaemonSet or StatefulSet first"
+        )),
     })
 }
 

@@ -511,12 +511,12 @@ async fn detail_text(
     Ok(match kind {
         browser::DetailKind::History => {
             let (deployment, replicasets) =
-                crate::cluster::actions::with_replicasets(client, object).await?;
+                crate::cluster::actions::with_history(client, object).await?;
             crate::cluster::rollout::history_table(&deployment, &replicasets, now)
         }
         browser::DetailKind::RevisionDiff(to) => {
             let (deployment, replicasets) =
-                crate::cluster::actions::with_replicasets(client, object).await?;
+                crate::cluster::actions::with_history(client, object).await?;
             crate::cluster::rollout::revision_diff(&deployment, &replicasets, to)?
         }
         browser::DetailKind::Events => {

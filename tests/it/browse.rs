@@ -91,3 +91,88 @@ fn discovery_resolves_words_and_a_table_list_follows_changes_live() {
     let live2 = t.rows().iter().find(|r| r.name == "live2").unwrap();
     assert_eq!(live2.cells[1], "2");
 }
+
+/// The same history undone by kwb (kwb::cluster::actions, what `u` sends) and by `kubectl
+/// rollout undo` leaves identical pod templates, for the workloads whose revisions are
+/// ControllerRevisions.
+#[test]
+fn daemon_sets_and_stateful_sets_undone_by_kwb_match_kubectl() {
+    let test = "daemon_sets_and_stateful_sets_undone_by_kwb_match_kubectl";
+    if !crate::util::require("kubectl", test) {
+        return;
+    }
+    let tc = crate::util::TestCluster::new(false);
+    let up = tc.run(&["up", "--detach"]);
+    assert!(up.status.success(), "kwb up: {}", crate::util::stderr(&up));
+    let kubectl = |args: &[&str]| tc.kubectl_ok(args);
+    let manifest = |kind: &str, image: &str| {
+        let extra = if kind == "StatefulSet" {
+            "  serviceName: agent\n  replicas: 1\n"
+        } else {
+            ""
+        };
+        format!(
+            "apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: agent\nspec:\n{extra}  selector:\n    matchLabels: {{app: agent}}\n  template:\n    metadata:\n      labels: {{app: agent}}\n    spec:\n      containers:\n      - name: agent\n        image: {image}\n"
+        )
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
+    let client = rt.block_on(async {
+        let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap();
+        kube::Client::try_from(config).unwrap()
+    });
+    let catalog = rt.block_on(Catalog::discover(&client)).unwrap();
+    for (kind, short) in [("DaemonSet", "ds"), ("StatefulSet", "sts")] {
+        let what = format!("{short}/agent");
+        for ns in [format!("{short}-by-kubectl"), format!("{short}-by-kwb")] {
+            kubectl(&["create", "namespace", &ns]);
+            for image in ["busybox:1", "busybox:2"] {
+                let file = tc.data.join(format!("{ns}-{image}.yaml"));
+                std::fs::write(&file, manifest(kind, image)).unwrap();
+                kubectl(&["apply", "-n", &ns, "-f", file.to_str().unwrap()]);
+                kubectl(&["rollout", "status", &what, "-n", &ns, "--timeout=60s"]);
+            }
+        }
+        kubectl(&[
+            "rollout",
+            "undo",
+            &what,
+            "-n",
+            &format!("{short}-by-kubectl"),
+        ]);
+        let object = kwb::cluster::object::ObjectRef {
+            resource: catalog.resolve(short).unwrap().clone(),
+            namespace: format!("{short}-by-kwb"),
+            name: "agent".into(),
+        };
+        let change = rt
+            .block_on(kwb::cluster::actions::undo_question(&client, object, None))
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert!(
+            change.summary().contains("busybox:2 → busybox:1"),
+            "{}",
+            change.summary()
+        );
+        let done = rt
+            .block_on(change.perform(&client))
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert!(
+            done.answer.contains("rolled back to revision 1"),
+            "{done:?}"
+        );
+        let template =
+            |ns: &str| kubectl(&["get", &what, "-n", ns, "-o", "jsonpath={.spec.template}"]);
+        let by_kubectl = template(&format!("{short}-by-kubectl"));
+        assert!(by_kubectl.contains("busybox:1"), "{by_kubectl}");
+        assert_eq!(template(&format!("{short}-by-kwb")), by_kubectl, "{kind}");
+    }
+    let down = tc.run(&["down"]);
+    assert!(down.status.success(), "{}", crate::util::stderr(&down));
+}

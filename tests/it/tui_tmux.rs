@@ -828,13 +828,17 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
     });
     // Paused, the undo is refused as kubectl refuses it; resumed, it is asked.
     tmux.command("pause");
-    tmux.wait_for("the pause", Duration::from_secs(15), |s| s.contains("web paused"));
+    tmux.wait_for("the pause", Duration::from_secs(15), |s| {
+        s.contains("web paused")
+    });
     tmux.keys(&["u"]);
     tmux.wait_for("the refusal", Duration::from_secs(15), |s| {
         s.contains("you cannot rollback a paused deployment")
     });
     tmux.command("resume");
-    tmux.wait_for("the resume", Duration::from_secs(15), |s| s.contains("web resumed"));
+    tmux.wait_for("the resume", Duration::from_secs(15), |s| {
+        s.contains("web resumed")
+    });
     tmux.keys(&["u"]);
     tmux.wait_for("the question, saying what changes", Duration::from_secs(15), |s| {
         s.contains("undo deployments.apps by-kwb/web to revision 2 (nginx:doesnotexist → nginx:1.1)? y sends it")
