@@ -20,8 +20,8 @@ pub enum Change {
     Scale(ObjectRef, u32),
     /// A new rollout of the same template, as `kubectl rollout restart`.
     Restart(ObjectRef),
-    /// Deleted with the default grace period, dependents in the background.
-    Delete(ObjectRef),
+    /// Deleted (by default with the object's grace period, dependents in the background).
+    Delete(ObjectRef, DeleteOptions),
     /// A taint added or removed, written as `kubectl taint` takes it.
     Taint(ObjectRef, TaintEdit),
     /// A container's image changed, as `kubectl set image`.
@@ -55,7 +55,7 @@ impl Change {
             Change::Cordon(o, false) => format!("uncordon {}", o.label()),
             Change::Scale(o, n) => format!("scale {} to {n}", o.label()),
             Change::Restart(o) => format!("restart {}", o.label()),
-            Change::Delete(o) => format!("delete {}", o.label()),
+            Change::Delete(o, options) => format!("delete {}{}", o.label(), options.describe()),
             Change::Taint(o, edit) => format!("taint {} {}", o.label(), edit.text),
             Change::SetImage {
                 object,
@@ -77,7 +77,7 @@ impl Change {
     pub fn needs_confirmation(&self) -> bool {
         matches!(
             self,
-            Change::Delete(_) | Change::Restart(_) | Change::Undo { .. } | Change::Drain(_)
+            Change::Delete(..) | Change::Restart(_) | Change::Undo { .. } | Change::Drain(_)
         )
     }
 
@@ -215,8 +215,8 @@ impl Change {
                     ),
                 })
             }
-            Change::Delete(object) => {
-                let body = json!({"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"});
+            Change::Delete(object, options) => {
+                let body = options.body();
                 let sent =
                     send(client, "DELETE", &object.path(), "application/json", &body).await?;
                 Ok(Done {
@@ -225,6 +225,69 @@ impl Change {
                 })
             }
         }
+    }
+}
+
+/// How a delete goes, in `kubectl delete`'s flags: `--grace-period=N`, `--now` (1 s),
+/// `--force` (0: gone at once, without waiting for the kubelet), `--cascade=background|
+/// foreground|orphan` (what happens to the dependents).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    pub grace_seconds: Option<i64>,
+    /// The propagation policy; None is kwb's default, Background, as kubectl's.
+    pub cascade: Option<&'static str>,
+}
+
+impl DeleteOptions {
+    pub fn parse(words: &[&str]) -> Result<DeleteOptions, String> {
+        let mut o = DeleteOptions::default();
+        for word in words {
+            match *word {
+                "--now" => o.grace_seconds = Some(1),
+                "--force" => o.grace_seconds = Some(0),
+                w if w.starts_with("--grace-period=") => {
+                    let n = &w["--grace-period=".len()..];
+                    o.grace_seconds = Some(
+                        n.parse()
+                            .map_err(|_| format!("delete: {n:?} is not a number of seconds"))?,
+                    );
+                }
+                "--cascade=background" | "--cascade=true" => o.cascade = Some("Background"),
+                "--cascade=foreground" => o.cascade = Some("Foreground"),
+                "--cascade=orphan" | "--cascade=false" => o.cascade = Some("Orphan"),
+                other => {
+                    return Err(format!(
+                        "delete: {other:?} is not one of --grace-period=N, --now, --force, --cascade=background|foreground|orphan"
+                    ));
+                }
+            }
+        }
+        Ok(o)
+    }
+
+    /// ` (grace period 0, cascade Orphan)`, or nothing for the defaults.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(g) = self.grace_seconds {
+            parts.push(format!("grace period {g}s"));
+        }
+        if let Some(c) = self.cascade {
+            parts.push(format!("cascade {}", c.to_lowercase()));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        }
+    }
+
+    fn body(&self) -> Value {
+        let mut body = json!({"kind": "DeleteOptions", "apiVersion": "v1",
+            "propagationPolicy": self.cascade.unwrap_or("Background")});
+        if let Some(g) = self.grace_seconds {
+            body["gracePeriodSeconds"] = g.into();
+        }
+        body
     }
 }
 
@@ -501,6 +564,28 @@ async fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delete_options_take_kubectls_flags() {
+        let o = DeleteOptions::parse(&["--grace-period=5", "--cascade=foreground"]).unwrap();
+        assert_eq!(
+            o.body(),
+            json!({"kind": "DeleteOptions", "apiVersion": "v1",
+                "propagationPolicy": "Foreground", "gracePeriodSeconds": 5})
+        );
+        assert_eq!(o.describe(), " (grace period 5s, cascade foreground)");
+        assert_eq!(
+            DeleteOptions::parse(&["--force"]).unwrap().grace_seconds,
+            Some(0)
+        );
+        assert_eq!(DeleteOptions::parse(&[]).unwrap().describe(), "");
+        assert_eq!(
+            DeleteOptions::parse(&[]).unwrap().body()["propagationPolicy"],
+            "Background"
+        );
+        assert!(DeleteOptions::parse(&["--grace-period=x"]).is_err());
+        assert!(DeleteOptions::parse(&["--all"]).is_err());
+    }
 
     #[test]
     fn the_taint_toggles_and_other_taints_stay() {

@@ -7,7 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::browser::Browser;
 use super::keymap::Cmd;
-use crate::cluster::actions::{Change, Done, TaintEdit};
+use crate::cluster::actions::{Change, DeleteOptions, Done, TaintEdit};
 use crate::cluster::object::ObjectRef;
 
 /// A question on the bottom line, before a change is sent.
@@ -110,7 +110,10 @@ pub fn plan(browser: &mut Browser, cmd: Cmd) -> Result<Next, String> {
         }
         Cmd::Undo if workload(ROLLED_OUT) => Ok(Next::PlanUndo(object, None)),
         Cmd::Undo => Err("undo: select a Deployment, DaemonSet or StatefulSet".into()),
-        Cmd::Delete => Ok(Next::Ask(Ask::Confirm(Change::Delete(object)))),
+        Cmd::Delete => Ok(Next::Ask(Ask::Confirm(Change::Delete(
+            object,
+            DeleteOptions::default(),
+        )))),
         _ => Err(format!("{cmd:?} changes nothing")),
     }
 }
@@ -123,7 +126,15 @@ pub fn from_command(browser: &mut Browser, text: &str) -> Option<Result<Next, St
     let (first, rest) = words.split_first()?;
     if !matches!(
         *first,
-        "taint" | "image" | "set-image" | "scale" | "undo" | "drain" | "pause" | "resume"
+        "taint"
+            | "image"
+            | "set-image"
+            | "scale"
+            | "undo"
+            | "drain"
+            | "pause"
+            | "resume"
+            | "delete"
     ) {
         return None;
     }
@@ -160,6 +171,8 @@ pub fn from_command(browser: &mut Browser, text: &str) -> Option<Result<Next, St
             .map(|n| Next::Send(Change::Scale(object, n)))
             .map_err(|_| format!("scale: {n:?} is not a number of replicas")),
         ("scale", _) => Err("scale N, on a Deployment, ReplicaSet or StatefulSet".into()),
+        ("delete", flags) => DeleteOptions::parse(flags)
+            .map(|options| Next::Ask(Ask::Confirm(Change::Delete(object, options)))),
         ("pause" | "resume", []) if workload(&["deployments"]) => {
             Ok(Next::Send(Change::Pause(object, *first == "pause")))
         }
@@ -272,7 +285,7 @@ mod tests {
         );
         assert!(matches!(
             plan(&mut pods, Cmd::Delete),
-            Ok(Next::Ask(Ask::Confirm(Change::Delete(_))))
+            Ok(Next::Ask(Ask::Confirm(Change::Delete(..))))
         ));
         let mut deploy = browser("deploy", &["x"]);
         assert!(matches!(
@@ -331,7 +344,7 @@ mod tests {
         c.asking = Some(ask);
         assert!(matches!(
             c.answer(key(KeyCode::Char('y'))),
-            Some(Change::Delete(_))
+            Some(Change::Delete(..))
         ));
 
         let Ok(Next::Ask(ask)) = plan(&mut deploy, Cmd::Scale) else {

@@ -843,6 +843,7 @@ mod tests {
         };
         s.changes.asking = Some(crate::tui::changes::Ask::Confirm(Change::Delete(
             object.clone(),
+            Default::default(),
         )));
         let screen = render(&mut s, 140, 30);
         assert!(

@@ -1094,7 +1094,6 @@ fn new_objects_are_applied_document_by_document_after_a_dry_run() {
     tmux.wait_for("every document taken", Duration::from_secs(15), |s| {
         s.contains("applied: first, second, api")
     });
-    tmux.quit(Duration::from_secs(10));
     assert_eq!(
         kubectl(&[
             "get",
@@ -1131,6 +1130,26 @@ fn new_objects_are_applied_document_by_document_after_a_dry_run() {
         "jsonpath={.metadata.managedFields[0].manager} {.metadata.managedFields[0].operation}",
     ]);
     assert_eq!(managed, "kwb Apply");
+    // Deleted with kubectl's flags: orphaned, its ReplicaSet stays.
+    util::wait_until("the ReplicaSet of api", Duration::from_secs(30), || {
+        let rs = kubectl(&["get", "rs", "-n", "team", "-l", "app=api", "-o", "name"]);
+        (!rs.trim().is_empty()).then_some(())
+    });
+    tmux.command("deploy");
+    tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (team) · 1 rows")
+    });
+    tmux.command("delete --cascade=orphan");
+    tmux.wait_for("the question", Duration::from_secs(10), |s| {
+        s.contains("delete deployments.apps team/api (cascade orphan)? y sends it")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_for("the deletion", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (team) · 0 rows")
+    });
+    let rs = kubectl(&["get", "rs", "-n", "team", "-l", "app=api", "-o", "name"]);
+    assert!(!rs.trim().is_empty(), "an orphaned ReplicaSet stays");
+    tmux.quit(Duration::from_secs(10));
     let down = tc.run(&["down"]);
     assert!(down.status.success(), "kwb down: {}", util::stderr(&down));
 }
