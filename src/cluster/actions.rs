@@ -83,6 +83,16 @@ impl Change {
 
     /// Sends it; the answer in a line (what the server now says), or why it failed.
     pub async fn perform(&self, client: &kube::Client) -> Result<Done, String> {
+        self.perform_reporting(client, &|_| {}).await
+    }
+
+    /// As [`Change::perform`], saying how a long change goes (a drain waits for its evicted
+    /// pods to be gone) through `progress`.
+    pub async fn perform_reporting(
+        &self,
+        client: &kube::Client,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> Result<Done, String> {
         match self {
             Change::ToggleTaint(node) => {
                 let mut added = false;
@@ -180,7 +190,7 @@ impl Change {
                     answer: format!("{} image updated: {container}={image}", object.name),
                 })
             }
-            Change::Drain(node) => drain(client, node).await,
+            Change::Drain(node) => drain(client, node, progress).await,
             Change::Pause(object, paused) => {
                 let body = json!({"spec": {"paused": paused}});
                 let sent = send(client, "PATCH", &object.path(), MERGE, &body).await?;
@@ -377,7 +387,15 @@ impl TaintEdit {
 
 /// Cordons the node and evicts its pods but DaemonSet ones (and mirror pods of static
 /// ones), as `kubectl drain --ignore-daemonsets`; the pods go as their grace periods end.
-async fn drain(client: &kube::Client, node: &ObjectRef) -> Result<Done, String> {
+/// How long a drain waits for its evicted pods to be gone (their grace periods included).
+const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+async fn drain(
+    client: &kube::Client,
+    node: &ObjectRef,
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> Result<Done, String> {
+    let started = std::time::Instant::now();
     let cordon = json!({"spec": {"unschedulable": true}});
     let mut sent = vec![send(client, "PATCH", &node.path(), MERGE, &cordon).await?];
     let list = format!("/api/v1/pods?fieldSelector=spec.nodeName%3D{}", node.name);
@@ -414,13 +432,27 @@ async fn drain(client: &kube::Client, node: &ObjectRef) -> Result<Done, String> 
         match send(client, "POST", &path, "application/json", &eviction).await {
             Ok(s) => {
                 sent.push(s);
-                evicted.push(format!("{ns}/{name}"));
+                evicted.push((
+                    format!("{ns}/{name}"),
+                    pod["metadata"]["uid"].as_str().unwrap_or("").to_string(),
+                ));
             }
             Err(e) => refused.push(format!("{ns}/{name}: {e}")),
         }
     }
+    // As kubectl drain: done when the evicted pods are gone, not when they were asked to go.
+    let still = wait_gone(client, node, &evicted, progress).await;
+    let gone = if still.is_empty() {
+        format!(" and gone in {:.1} s", started.elapsed().as_secs_f64())
+    } else {
+        format!(
+            "; still terminating after {} s: {}",
+            DRAIN_WAIT.as_secs(),
+            still.join(", ")
+        )
+    };
     let mut answer = format!(
-        "{} cordoned; evicted {} pods{}",
+        "{} cordoned; evicted {} pods{gone}{}",
         node.name,
         evicted.len(),
         if left > 0 {
@@ -436,6 +468,51 @@ async fn drain(client: &kube::Client, node: &ObjectRef) -> Result<Done, String> 
         sent: sent.join(" · "),
         answer,
     })
+}
+
+/// Waits until the evicted pods (namespace/name, uid) are no longer on the node, saying how
+/// many are gone each second; returns the ones still there after [`DRAIN_WAIT`].
+async fn wait_gone(
+    client: &kube::Client,
+    node: &ObjectRef,
+    evicted: &[(String, String)],
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> Vec<String> {
+    let deadline = std::time::Instant::now() + DRAIN_WAIT;
+    let list = format!("/api/v1/pods?fieldSelector=spec.nodeName%3D{}", node.name);
+    loop {
+        let on_node: Vec<String> = match Request::get(list.as_str()).body(Vec::new()) {
+            Ok(request) => client
+                .request::<Value>(request)
+                .await
+                .map(|pods| {
+                    pods["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| p["metadata"]["uid"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let still: Vec<String> = evicted
+            .iter()
+            .filter(|(_, uid)| on_node.contains(uid))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if still.is_empty() || std::time::Instant::now() >= deadline {
+            return still;
+        }
+        progress(format!(
+            "draining {}: {} of {} evicted pods gone, waiting for {}",
+            node.name,
+            evicted.len() - still.len(),
+            evicted.len(),
+            still.join(", ")
+        ));
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
 }
 
 /// A change the server took: the request as sent, and what it means.

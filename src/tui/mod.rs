@@ -257,8 +257,12 @@ impl ClusterLink {
     fn change(&self, change: crate::cluster::actions::Change) {
         let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
         tokio::spawn(async move {
+            let progress_tx = tx.clone();
+            let progress = move |text: String| {
+                let _ = progress_tx.send(Action::Progress(text));
+            };
             let result = match cluster.client().await {
-                Ok(client) => change.perform(&client).await,
+                Ok(client) => change.perform_reporting(&client, &progress).await,
                 Err(e) => Err(e),
             };
             tracing::info!(change = change.summary(), ?result, "change sent");

@@ -59,6 +59,8 @@ pub enum Action {
     /// The log view of that generation opened its streams: the containers to choose from,
     /// and a note (e.g. only some of a workload's pods followed).
     LogPlan(u64, Vec<String>, Option<String>),
+    /// How a change under way goes (a drain's pods going).
+    Progress(String),
     /// Text pasted into the terminal (bracketed paste).
     Paste(String),
     /// The object to edit, as the cluster has it now (or why it could not be read).
@@ -395,6 +397,10 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
         }
         Action::LogPlan(generation, containers, note) => {
             state.browser.log_plan(generation, containers, note);
+            vec![]
+        }
+        Action::Progress(text) => {
+            state.say(text, false);
             vec![]
         }
         Action::Paste(text) => {

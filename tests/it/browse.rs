@@ -176,3 +176,81 @@ fn daemon_sets_and_stateful_sets_undone_by_kwb_match_kubectl() {
     let down = tc.run(&["down"]);
     assert!(down.status.success(), "{}", crate::util::stderr(&down));
 }
+
+/// `:drain` (kwb::cluster::actions::Change::Drain): the node cordoned, its pods evicted
+/// through the Eviction API and waited for until gone, DaemonSet pods left, the workload's
+/// pods running again on the other node.
+#[test]
+fn a_drain_evicts_and_waits_until_the_pods_are_gone() {
+    let test = "a_drain_evicts_and_waits_until_the_pods_are_gone";
+    if !crate::util::require("kubectl", test) {
+        return;
+    }
+    let tc = crate::util::TestCluster::new(false).with_nodes(2);
+    let up = tc.run(&["up", "--detach"]);
+    assert!(up.status.success(), "kwb up: {}", crate::util::stderr(&up));
+    let kubectl = |args: &[&str]| tc.kubectl_ok(args);
+    kubectl(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--replicas=4",
+    ]);
+    kubectl(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    let nodes_of_pods = || {
+        kubectl(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].spec.nodeName}",
+        ])
+    };
+    let node = nodes_of_pods()
+        .split_whitespace()
+        .next()
+        .expect("a pod on a node")
+        .to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
+    let client = rt.block_on(async {
+        let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .unwrap();
+        kube::Client::try_from(config).unwrap()
+    });
+    let catalog = rt.block_on(Catalog::discover(&client)).unwrap();
+    let drain = kwb::cluster::actions::Change::Drain(kwb::cluster::object::ObjectRef {
+        resource: catalog.resolve("nodes").unwrap().clone(),
+        namespace: String::new(),
+        name: node.clone(),
+    });
+    let said = std::sync::Mutex::new(Vec::new());
+    let done = rt
+        .block_on(drain.perform_reporting(&client, &|line| said.lock().unwrap().push(line)))
+        .unwrap();
+    assert!(
+        done.answer.contains("cordoned; evicted") && done.answer.contains(" and gone in "),
+        "{done:?}"
+    );
+    assert!(done.sent.contains("/eviction"), "{}", done.sent);
+    assert_eq!(
+        kubectl(&["get", "node", &node, "-o", "jsonpath={.spec.unschedulable}"]),
+        "true"
+    );
+    kubectl(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    let nodes = nodes_of_pods();
+    assert!(
+        !nodes.split_whitespace().any(|n| n == node),
+        "no pod of web is left on {node}: {nodes}"
+    );
+    let down = tc.run(&["down"]);
+    assert!(down.status.success(), "{}", crate::util::stderr(&down));
+}
