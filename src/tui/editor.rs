@@ -77,6 +77,8 @@ pub enum Wish {
     Send(u64, Vec<Planned>),
     /// Put this text on the clipboard.
     Copy(String),
+    /// Edit this text in $VISUAL / $EDITOR; it comes back through [`Editor::replace`].
+    External(String),
 }
 
 fn ctrl(key: &KeyEvent, c: char) -> bool {
@@ -279,6 +281,9 @@ impl Editor {
         if ctrl(&key, 'f') {
             self.finding = Some(String::new());
             return vec![];
+        }
+        if ctrl(&key, 'e') {
+            return vec![Wish::External(self.text())];
         }
         if ctrl(&key, 'n') || ctrl(&key, 'p') || key.code == KeyCode::F(3) {
             if self.area.search_pattern().is_none() {
@@ -560,6 +565,27 @@ impl Editor {
             &format!("{taken} of {} documents taken", results.len()),
         );
         Some(vec![])
+    }
+
+    /// The text as the external editor left it: one change, so ctrl-z takes it back.
+    pub fn replace(&mut self, text: Result<String, String>) {
+        match text {
+            Ok(text) if text == self.text() => {
+                self.note = Some(("the external editor changed nothing".into(), false));
+            }
+            Ok(text) => {
+                self.area.select_all();
+                self.area.cut();
+                self.area
+                    .insert_str(text.strip_suffix('\n').unwrap_or(&text));
+                self.area.move_cursor(CursorMove::Top);
+                self.note = Some((
+                    "the external editor's text is in; ctrl-z takes it back".into(),
+                    false,
+                ));
+            }
+            Err(e) => self.note = Some((format!("external editor: {e}; your text is kept"), true)),
+        }
     }
 
     /// Back to the text with a refusal said.

@@ -94,7 +94,7 @@ fn keys_line(editor: &Editor) -> String {
         Step::Conflict { .. } => " r reapply your change onto the new version · o overwrite with your text · ↑↓ scroll · esc keep editing".into(),
         Step::Checking | Step::Sending => " esc stops waiting (your text is kept)".into(),
         Step::Leaving => String::new(),
-        Step::Editing => " ctrl-s apply (diff first) · ctrl-z/r undo/redo · ctrl-f find · shift+arrows select · ctrl-c/x/v copy/cut/paste · esc leave".into(),
+        Step::Editing => " ctrl-s apply (diff first) · ctrl-z/r undo/redo · ctrl-f find · shift+arrows select · ctrl-c/x/v copy/cut/paste · ctrl-e $EDITOR · esc leave".into(),
     }
 }
 

@@ -27,7 +27,7 @@ use crossterm::{execute, terminal};
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::cluster::connect::{Cached, Target, connect};
 use crate::host::Hosted;
@@ -141,7 +141,7 @@ async fn event_loop(
     first: Vec<Effect>,
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
-    spawn_terminal_events(tx.clone());
+    let suspend = spawn_terminal_events(tx.clone());
     let (mut supervisor, handle) = match local {
         Some(local) => {
             spawn_quit_requests(Some(local.shutdown_requests), tx.clone())?;
@@ -206,6 +206,10 @@ async fn event_loop(
                     Effect::DryRun(generation, planned) => cluster.dry_run(generation, planned),
                     Effect::Apply(generation, planned) => cluster.apply(generation, planned),
                     Effect::Copy(text) => copy_to_clipboard(&text),
+                    Effect::ExternalEditor(text) => {
+                        let edited = external_editor(terminal, &suspend, &text).await;
+                        let _ = tx.send(Action::EditorReplaced(edited));
+                    }
                     Effect::Shutdown => {
                         let tx = tx.clone();
                         let supervisor = supervisor.take();
@@ -562,10 +566,30 @@ fn copy_to_clipboard(text: &str) {
     let _ = out.flush();
 }
 
-fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {
+/// Asks the terminal reader to let go of the terminal: it answers on the first sender once
+/// it has, and reads again when the second is answered.
+type Suspend = mpsc::UnboundedSender<(oneshot::Sender<()>, oneshot::Receiver<()>)>;
+
+/// Reads the terminal's events into actions until the TUI ends; lets go of the terminal
+/// while another program (the external editor) has it, so no keystroke goes astray.
+fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) -> Suspend {
+    let (suspend, mut suspended): (Suspend, _) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut events = EventStream::new();
-        while let Some(ev) = events.next().await {
+        loop {
+            let ev = tokio::select! {
+                ev = events.next() => ev,
+                request = suspended.recv() => {
+                    let Some((released, resume)) = request else { break };
+                    // Dropping the stream stops crossterm's reader thread.
+                    drop(events);
+                    let _ = released.send(());
+                    let _ = resume.await;
+                    events = EventStream::new();
+                    continue;
+                }
+            };
+            let Some(ev) = ev else { break };
             let action = match ev {
                 Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
                 Ok(TermEvent::Resize(..)) => Action::Resize,
@@ -581,6 +605,7 @@ fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) {
             }
         }
     });
+    suspend
 }
 
 /// `kwb down`, SIGTERM and SIGHUP (the terminal closed) quit as `q` does: everything stops.
@@ -626,6 +651,83 @@ fn spawn_supervisor_events(
             }
         }
     });
+}
+
+/// Runs $VISUAL, else $EDITOR, else vi on the text in a private temporary file, with the
+/// terminal handed over; the text as the editor left it.
+async fn external_editor(
+    terminal: &mut Term,
+    suspend: &Suspend,
+    text: &str,
+) -> Result<String, String> {
+    let (released_tx, released) = oneshot::channel();
+    let (resume, resume_rx) = oneshot::channel();
+    if suspend.send((released_tx, resume_rx)).is_err() {
+        return Err("the terminal reader has stopped".into());
+    }
+    let _ = released.await;
+    leave_terminal();
+    let edited = edit_in_file(text).await;
+    let entered = reenter_terminal(terminal);
+    let _ = resume.send(());
+    entered.map_err(|e| e.to_string())?;
+    edited
+}
+
+async fn edit_in_file(text: &str) -> Result<String, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    let dir = tempfile_dir();
+    let path = dir.join(format!("kwb-edit-{}.yaml", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    // Through the shell, so EDITOR may carry arguments (`code --wait`).
+    let status = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&path)
+        .status()
+        .await;
+    let read = std::fs::read_to_string(&path);
+    let _ = std::fs::remove_file(&path);
+    match status {
+        Ok(s) if s.success() => read.map_err(|e| e.to_string()),
+        Ok(s) => Err(format!("{editor} ended with {s}")),
+        Err(e) => Err(format!("cannot run {editor}: {e}")),
+    }
+}
+
+/// Where the editor's temporary file goes: $XDG_RUNTIME_DIR (private to the user) when
+/// there is one, else the system's temporary directory (the file is 0600 either way).
+fn tempfile_dir() -> std::path::PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Takes the terminal back after another program had it, and draws everything again.
+fn reenter_terminal(terminal: &mut Term) -> anyhow::Result<()> {
+    terminal::enable_raw_mode()?;
+    execute!(
+        std::io::stdout(),
+        terminal::EnterAlternateScreen,
+        crossterm::event::EnableBracketedPaste,
+        crossterm::cursor::Hide
+    )?;
+    terminal.clear()?;
+    Ok(())
 }
 
 fn enter_terminal() -> anyhow::Result<Term> {

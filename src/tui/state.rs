@@ -59,6 +59,8 @@ pub enum Action {
     /// The log view of that generation opened its streams: the containers to choose from,
     /// and a note (e.g. only some of a workload's pods followed).
     LogPlan(u64, Vec<String>, Option<String>),
+    /// The text as $EDITOR left it (or why there is none).
+    EditorReplaced(Result<String, String>),
     /// How a change under way goes (a drain's pods going).
     Progress(String),
     /// Text pasted into the terminal (bracketed paste).
@@ -96,6 +98,8 @@ pub enum Effect {
     Apply(u64, Vec<Planned>),
     /// Put the text on the clipboard (OSC 52: the terminal's, through tmux and ssh too).
     Copy(String),
+    /// Hand the terminal to $VISUAL / $EDITOR with this text ([`Action::EditorReplaced`]).
+    ExternalEditor(String),
 }
 
 /// Where `:ctx NAME` led.
@@ -399,6 +403,12 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             state.browser.log_plan(generation, containers, note);
             vec![]
         }
+        Action::EditorReplaced(text) => {
+            if let Some(e) = state.editor.as_mut() {
+                e.replace(text);
+            }
+            vec![]
+        }
         Action::Progress(text) => {
             state.say(text, false);
             vec![]
@@ -515,6 +525,7 @@ fn editor_wishes(state: &mut State, wishes: Vec<Wish>) -> Vec<Effect> {
             }
             Wish::Send(generation, planned) => effects.push(Effect::Apply(generation, planned)),
             Wish::Copy(text) => effects.push(Effect::Copy(text)),
+            Wish::External(text) => effects.push(Effect::ExternalEditor(text)),
         }
     }
     effects

@@ -1052,7 +1052,16 @@ fn new_objects_are_applied_document_by_document_after_a_dry_run() {
     )
     .unwrap();
 
-    let command = format!("{} --attach {} -n team", util::KWB, kubeconfig.display());
+    // The external editor (ctrl-e): a script that changes a value, as a person would in vi.
+    let editor = tc.data.join("editor.sh");
+    std::fs::write(&editor, "#!/bin/sh\nsed -i 's/a: \"1\"/a: \"3\"/' \"$1\"\n").unwrap();
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let command = format!(
+        "EDITOR={} {} --attach {} -n team",
+        editor.display(),
+        util::KWB,
+        kubeconfig.display()
+    );
     let tmux = Tmux::start(&command, 120, 40);
     tmux.wait_for("the pods of team", Duration::from_secs(30), |s| {
         s.contains("pods (team)")
@@ -1061,6 +1070,12 @@ fn new_objects_are_applied_document_by_document_after_a_dry_run() {
     tmux.wait_for("the file in the editor", Duration::from_secs(15), |s| {
         s.contains("server-side apply as kwb") && s.contains("name: second")
     });
+    tmux.keys(&["C-e"]);
+    tmux.wait_for(
+        "the external editor's change",
+        Duration::from_secs(15),
+        |s| s.contains("a: \"3\"") && s.contains("the external editor's text is in"),
+    );
     // A third document pasted at the end, with a field the server refuses.
     tmux.keys(&["C-End"]);
     tmux.paste("\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  replicas: -1\n  selector:\n    matchLabels: {app: api}\n  template:\n    metadata:\n      labels: {app: api}\n    spec:\n      containers:\n      - name: api\n        image: nginx:1.0\n");
@@ -1104,7 +1119,7 @@ fn new_objects_are_applied_document_by_document_after_a_dry_run() {
             "-o",
             "jsonpath={.data.a}"
         ]),
-        "1"
+        "3"
     );
     kubectl(&["get", "configmap", "second", "-n", "team"]);
     assert_eq!(
