@@ -7,6 +7,7 @@ pub mod bench;
 pub mod browser;
 pub mod browser_view;
 pub mod changes;
+pub mod clipboard;
 pub mod detail;
 pub mod editor;
 pub mod editor_view;
@@ -142,6 +143,7 @@ async fn event_loop(
 ) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let suspend = spawn_terminal_events(tx.clone());
+    let mut clipboard = clipboard::Clipboard::open();
     let (mut supervisor, handle) = match local {
         Some(local) => {
             spawn_quit_requests(Some(local.shutdown_requests), tx.clone())?;
@@ -205,7 +207,7 @@ async fn event_loop(
                     Effect::ReadFile(path) => read_file(path, tx.clone()),
                     Effect::DryRun(generation, planned) => cluster.dry_run(generation, planned),
                     Effect::Apply(generation, planned) => cluster.apply(generation, planned),
-                    Effect::Copy(text) => copy_to_clipboard(&text),
+                    Effect::Copy(text) => clipboard.copy(&text),
                     Effect::ExternalEditor(text) => {
                         let edited = external_editor(terminal, &suspend, &text).await;
                         let _ = tx.send(Action::EditorReplaced(edited));
@@ -554,16 +556,6 @@ fn read_file(path: String, tx: mpsc::UnboundedSender<Action>) {
             .map_err(|e| format!("cannot read it: {e}"));
         let _ = tx.send(Action::EditorFile(path, read));
     });
-}
-
-/// OSC 52: the terminal puts the text on the system clipboard; it passes through ssh, and
-/// through tmux with `set-clipboard on`. Needs no display server on the machine kwb runs on.
-fn copy_to_clipboard(text: &str) {
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-    let mut out = std::io::stdout();
-    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
-    let _ = out.flush();
 }
 
 /// Asks the terminal reader to let go of the terminal: it answers on the first sender once

@@ -96,7 +96,7 @@ pub enum Effect {
     DryRun(u64, Vec<Planned>),
     /// Send the editor's documents ([`Action::EditorSent`]).
     Apply(u64, Vec<Planned>),
-    /// Put the text on the clipboard (OSC 52: the terminal's, through tmux and ssh too).
+    /// Put the text on the clipboard (the desktop's, else the terminal's through OSC 52).
     Copy(String),
     /// Hand the terminal to $VISUAL / $EDITOR with this text ([`Action::EditorReplaced`]).
     ExternalEditor(String),

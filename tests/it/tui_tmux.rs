@@ -942,6 +942,20 @@ fn the_editor_applies_an_image_change_and_keeps_the_text_through_errors_and_conf
     tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
         s.contains("deployments.apps (default) · 1 rows")
     });
+    // Y copies the name; without a display it goes by OSC 52, which tmux keeps as a buffer.
+    tmux.cmd(&["set-option", "-s", "set-clipboard", "on"])
+        .output()
+        .unwrap();
+    tmux.keys(&["Y"]);
+    tmux.wait_for("the copy", Duration::from_secs(10), |s| {
+        s.contains("copied \"web\" to the clipboard")
+    });
+    let buffer = util::wait_until("the copied name in tmux", Duration::from_secs(10), || {
+        let o = tmux.cmd(&["show-buffer"]).output().unwrap();
+        let text = util::stdout(&o);
+        (text == "web").then_some(text)
+    });
+    assert_eq!(buffer, "web");
     tmux.keys(&["e"]);
     tmux.wait_for("the editor", Duration::from_secs(15), |s| {
         s.contains("edit deployments.apps default/web") && s.contains("image: nginx:1.0")
