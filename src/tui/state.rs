@@ -986,9 +986,18 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     vec![]
 }
 
-/// `Y`: the open view's text, else the selected row's name, to the clipboard.
+/// `Y`: the open view's text (the lines a search marks, when there is one), else the
+/// selected row's name, to the clipboard.
 fn copy(state: &mut State) -> Vec<Effect> {
     let text = match &state.browser.detail {
+        // A search selects: the lines it marks.
+        Some(d) if d.search.is_some() => d
+            .lines
+            .iter()
+            .filter(|l| d.marked(l))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n"),
         Some(d) => d.lines.join("\n"),
         None => match state.browser.selected_object() {
             Some((o, _)) => o.name,
@@ -1333,6 +1342,38 @@ mod tests {
         assert_eq!(s.panes[0].scroll, Some(3));
         update(&mut s, code(KeyCode::Esc), &km);
         assert_eq!((s.panes[0].search.clone(), s.panes[0].scroll), (None, None));
+    }
+
+    #[test]
+    fn y_copies_the_view_or_the_lines_a_search_marks() {
+        let km = Keymap::default_keymap();
+        let mut s = State::new(Vec::new(), ClusterInfo::default());
+        s.browser_focus = true;
+        let object = crate::cluster::object::ObjectRef {
+            resource: crate::cluster::resources::test_catalog()
+                .resolve("po")
+                .unwrap()
+                .clone(),
+            namespace: "default".into(),
+            name: "web-1".into(),
+        };
+        let mut d =
+            super::super::detail::Detail::new(DetailKind::Logs, object, Default::default(), 1);
+        d.lines = vec!["GET /a".into(), "error: x".into(), "Error: y".into()];
+        s.browser.detail = Some(d);
+        assert_eq!(
+            update(&mut s, key('Y'), &km),
+            vec![Effect::Copy("GET /a\nerror: x\nError: y".into())]
+        );
+        s.browser.detail.as_mut().unwrap().search = Some("error".into());
+        assert_eq!(
+            update(&mut s, key('Y'), &km),
+            vec![Effect::Copy("error: x\nError: y".into())]
+        );
+        assert_eq!(
+            s.message.as_ref().unwrap().0,
+            "copied 2 lines to the clipboard"
+        );
     }
 
     #[test]
