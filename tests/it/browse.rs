@@ -12,19 +12,8 @@ use crate::util::{ok, wait_until};
 #[test]
 fn discovery_resolves_words_and_a_table_list_follows_changes_live() {
     let api = Api::start();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let kubeconfig = api.tc.data.join("kubeconfig/admin.kubeconfig");
-    let client = rt.block_on(async {
-        let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
-        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-            .await
-            .unwrap();
-        kube::Client::try_from(config).unwrap()
-    });
+    let rt = crate::util::runtime();
+    let client = api.tc.kube_client(&rt);
     let catalog = rt.block_on(Catalog::discover(&client)).unwrap();
     for (word, qualified) in [
         ("po", "pods"),
@@ -101,9 +90,7 @@ fn daemon_sets_and_stateful_sets_undone_by_kwb_match_kubectl() {
     if !crate::util::require("kubectl", test) {
         return;
     }
-    let tc = crate::util::TestCluster::new(false);
-    let up = tc.run(&["up", "--detach"]);
-    assert!(up.status.success(), "kwb up: {}", crate::util::stderr(&up));
+    let tc = crate::util::TestCluster::new(false).up();
     let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     let manifest = |kind: &str, image: &str| {
         let extra = if kind == "StatefulSet" {
@@ -115,19 +102,8 @@ fn daemon_sets_and_stateful_sets_undone_by_kwb_match_kubectl() {
             "apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: agent\nspec:\n{extra}  selector:\n    matchLabels: {{app: agent}}\n  template:\n    metadata:\n      labels: {{app: agent}}\n    spec:\n      containers:\n      - name: agent\n        image: {image}\n"
         )
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
-    let client = rt.block_on(async {
-        let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
-        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-            .await
-            .unwrap();
-        kube::Client::try_from(config).unwrap()
-    });
+    let rt = crate::util::runtime();
+    let client = tc.kube_client(&rt);
     let catalog = rt.block_on(Catalog::discover(&client)).unwrap();
     for (kind, short) in [("DaemonSet", "ds"), ("StatefulSet", "sts")] {
         let what = format!("{short}/agent");
@@ -186,9 +162,7 @@ fn a_drain_evicts_and_waits_until_the_pods_are_gone() {
     if !crate::util::require("kubectl", test) {
         return;
     }
-    let tc = crate::util::TestCluster::new(false).with_nodes(2);
-    let up = tc.run(&["up", "--detach"]);
-    assert!(up.status.success(), "kwb up: {}", crate::util::stderr(&up));
+    let tc = crate::util::TestCluster::new(false).with_nodes(2).up();
     let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     kubectl(&[
         "create",
@@ -213,19 +187,8 @@ fn a_drain_evicts_and_waits_until_the_pods_are_gone() {
         .next()
         .expect("a pod on a node")
         .to_string();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
-    let client = rt.block_on(async {
-        let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
-        let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
-            .await
-            .unwrap();
-        kube::Client::try_from(config).unwrap()
-    });
+    let rt = crate::util::runtime();
+    let client = tc.kube_client(&rt);
     let catalog = rt.block_on(Catalog::discover(&client)).unwrap();
     let drain = kwb::cluster::actions::Change::Drain(kwb::cluster::object::ObjectRef {
         resource: catalog.resolve("nodes").unwrap().clone(),

@@ -168,11 +168,7 @@ impl Etcd {
     /// A gRPC channel to this etcd, over TLS with the apiserver's client certificate, and the
     /// runtime it runs on.
     fn grpc(&self) -> Grpc {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let rt = crate::util::runtime();
         let pki = self.cluster.data.pki_dir();
         let read = |f: &str| std::fs::read(pki.join(f)).unwrap();
         let tls = ClientTlsConfig::new()

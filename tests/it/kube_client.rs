@@ -9,15 +9,7 @@ use kube::api::{Api as KubeApi, DeleteParams, ListParams, Patch, PatchParams, Po
 use kube::runtime::watcher;
 
 use crate::apiserver::Api;
-use crate::util::{self, ok, stdout};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use crate::util::{self, ok, runtime, stdout};
 
 async fn client(api: &Api) -> kube::Client {
     let kubeconfig =

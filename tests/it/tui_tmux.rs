@@ -372,9 +372,7 @@ fn attach_mode_browses_a_running_cluster() {
     if !util::require("tmux", test) || !util::require("kubectl", test) {
         return;
     }
-    let tc = TestCluster::new(false);
-    let up = tc.run(&["up", "--detach"]);
-    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let tc = TestCluster::new(false).up();
     let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
     let created = Command::new("kubectl")
         .env("KUBECONFIG", &kubeconfig)
@@ -610,9 +608,7 @@ fn the_taint_toggle_keeps_new_pods_off_the_node_until_toggled_back() {
     if !util::require("tmux", test) || !util::require("kubectl", test) {
         return;
     }
-    let tc = TestCluster::new(false);
-    let up = tc.run(&["up", "--detach"]);
-    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let tc = TestCluster::new(false).up();
     let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
     let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     let node_taints = || {
@@ -742,9 +738,7 @@ fn an_undo_from_kwb_leaves_what_kubectl_rollout_undo_leaves() {
     if !util::require("tmux", test) || !util::require("kubectl", test) {
         return;
     }
-    let tc = TestCluster::new(false);
-    let up = tc.run(&["up", "--detach"]);
-    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let tc = TestCluster::new(false).up();
     let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
     let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     // The same history in two namespaces: 1.0, 1.1, then an image that cannot be pulled.
@@ -916,9 +910,7 @@ fn the_editor_applies_an_image_change_and_keeps_the_text_through_errors_and_conf
     if !util::require("tmux", test) || !util::require("kubectl", test) {
         return;
     }
-    let tc = TestCluster::new(false);
-    let up = tc.run(&["up", "--detach"]);
-    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let tc = TestCluster::new(false).up();
     let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
     let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     kubectl(&["create", "deployment", "web", "--image=nginx:1.0"]);
@@ -1053,9 +1045,7 @@ fn new_objects_are_applied_document_by_document_after_a_dry_run() {
     if !util::require("tmux", test) || !util::require("kubectl", test) {
         return;
     }
-    let tc = TestCluster::new(false);
-    let up = tc.run(&["up", "--detach"]);
-    assert!(up.status.success(), "kwb up: {}", util::stderr(&up));
+    let tc = TestCluster::new(false).up();
     let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
     let kubectl = |args: &[&str]| tc.kubectl_ok(args);
     kubectl(&["create", "namespace", "team"]);

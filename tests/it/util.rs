@@ -73,6 +73,15 @@ pub fn service_cidr() -> String {
 }
 
 /// Polls `f` until it returns Some, or panics after `timeout` naming what was awaited.
+/// A tokio runtime for tests that call async code of kwb or kube-rs.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 pub fn wait_until<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
     loop {
@@ -224,6 +233,25 @@ impl TestCluster {
 
     /// kubectl with this cluster's admin kubeconfig; fails the test unless it succeeds, and
     /// returns its stdout.
+    /// Every component started with `kwb up --detach`.
+    pub fn up(self) -> TestCluster {
+        let up = self.run(&["up", "--detach"]);
+        assert!(up.status.success(), "kwb up: {}", stderr(&up));
+        self
+    }
+
+    /// A kube-rs client with the admin kubeconfig, made on `rt`.
+    pub fn kube_client(&self, rt: &tokio::runtime::Runtime) -> kube::Client {
+        let kubeconfig = self.data.join("kubeconfig/admin.kubeconfig");
+        rt.block_on(async {
+            let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
+            let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+                .await
+                .unwrap();
+            kube::Client::try_from(config).unwrap()
+        })
+    }
+
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
         let o = Command::new("kubectl")
             .env("KUBECONFIG", self.data.join("kubeconfig/admin.kubeconfig"))
