@@ -43,6 +43,21 @@ struct Cli {
     /// are refused (and say so).
     #[arg(long)]
     readonly: bool,
+    /// Colours: a bundled theme (dark, light, high-contrast, colour-blind, monochrome) or a
+    /// theme file; F2 cycles the bundled ones. NO_COLOR is honoured.
+    #[arg(long, env = "KWB_THEME", value_name = "NAME|FILE")]
+    theme: Option<String>,
+    /// Keys: a bundled keymap (default, vim) or a keymap file, whose bindings replace the
+    /// default ones of the commands it names.
+    #[arg(long, env = "KWB_KEYMAP", value_name = "NAME|FILE")]
+    keymap: Option<String>,
+    /// Presenter mode: the last keys pressed and what they did in an overlay, the focused
+    /// pane marked, no ticking clocks.
+    #[arg(long)]
+    present: bool,
+    /// Record the session as an asciicast v2 file (play it with `asciinema play FILE`).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
 }
@@ -203,18 +218,29 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     match cli.command {
         None if cli.attach.is_some() => {
+            let presentation = presentation(&cli);
             let kubeconfig = cli.attach.flatten();
             let _log = log_to_dir(&attach_log_dir())?;
             let target = kwb::cluster::connect::Target {
                 kubeconfig,
                 context: cli.context,
             };
-            runtime.block_on(tui::run_attached(target, cli.namespace, cli.readonly))?;
+            runtime.block_on(tui::run_attached(
+                target,
+                cli.namespace,
+                cli.readonly,
+                presentation,
+            ))?;
         }
         None => {
             let (cluster, lock) = prepare(&cli.cluster)?;
             let _log = log_to_file(&cluster.data)?;
-            runtime.block_on(run_tui(cluster, lock, !cli.no_start, cli.readonly))?;
+            let tui = TuiArgs {
+                start_all: !cli.no_start,
+                readonly: cli.readonly,
+                presentation: presentation(&cli),
+            };
+            runtime.block_on(run_tui(cluster, lock, tui))?;
         }
         Some(Cmd::Up {
             detach, no_start, ..
@@ -430,12 +456,28 @@ fn log_to_dir(
     Ok(guard)
 }
 
-async fn run_tui(
-    cluster: LocalCluster,
-    lock: DataDirLock,
+fn presentation(cli: &Cli) -> tui::Presentation {
+    tui::Presentation {
+        theme: cli.theme.clone(),
+        keymap: cli.keymap.clone(),
+        present: cli.present,
+        record: cli.record.clone(),
+    }
+}
+
+/// What the local TUI is opened with.
+struct TuiArgs {
     start_all: bool,
     readonly: bool,
-) -> anyhow::Result<()> {
+    presentation: tui::Presentation,
+}
+
+async fn run_tui(cluster: LocalCluster, lock: DataDirLock, tui: TuiArgs) -> anyhow::Result<()> {
+    let TuiArgs {
+        start_all,
+        readonly,
+        presentation,
+    } = tui;
     let info = tui::state::ClusterInfo {
         name: cluster.config.name.clone(),
         data_dir: cluster.data.root().display().to_string(),
@@ -445,7 +487,15 @@ async fn run_tui(
         readonly,
     };
     let hosted = host::host(cluster, lock, supervisor::Options::default())?;
-    tui::run(hosted, tui::Options { start_all, info }).await
+    tui::run(
+        hosted,
+        tui::Options {
+            start_all,
+            info,
+            presentation,
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

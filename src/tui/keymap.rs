@@ -54,6 +54,7 @@ pub enum Cmd {
     Edit,
     New,
     Copy,
+    NextTheme,
 }
 
 /// Every command: its name in keymap files, and what it does (shown in help).
@@ -254,6 +255,11 @@ pub const COMMANDS: &[(Cmd, &str, &str)] = &[
         "copy",
         "copy the selected name or the open view's text",
     ),
+    (
+        Cmd::NextTheme,
+        "theme-next",
+        "switch to the next bundled theme (dark, light, …)",
+    ),
     (Cmd::Quit, "quit", "stop every component and quit"),
 ];
 
@@ -390,15 +396,128 @@ pub struct Keymap {
 
 pub const DEFAULT_KEYMAP: &str = include_str!("../../keymaps/default.yaml");
 
+/// The keymaps built in, by name (`--keymap NAME`); the first is the default.
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("default", DEFAULT_KEYMAP),
+    ("vim", include_str!("../../keymaps/vim.yaml")),
+];
+
 impl Keymap {
     pub fn default_keymap() -> Keymap {
         Keymap::parse(DEFAULT_KEYMAP, Path::new("keymaps/default.yaml"))
             .expect("the bundled default keymap is valid (a unit test checks it)")
     }
 
+    /// `--keymap`: a bundled keymap's name, or a file whose bindings replace the default
+    /// ones of the commands it names (the others keep theirs). A file that cannot be read,
+    /// or binds one key twice, gives the default keymap and the error (file, line) to show.
+    pub fn load(spec: Option<&str>) -> (Keymap, Option<String>) {
+        let Some(spec) = spec else {
+            return (Keymap::default_keymap(), None);
+        };
+        if let Some((name, text)) = BUNDLED.iter().find(|(n, _)| *n == spec) {
+            let path = format!("keymaps/{name}.yaml");
+            return match Keymap::parse(text, Path::new(&path)) {
+                Ok(k) => (k, None),
+                Err(e) => (Keymap::default_keymap(), Some(e.to_string())),
+            };
+        }
+        let loaded = std::fs::read_to_string(spec)
+            .map_err(|e| KeymapError::Parse {
+                path: spec.to_string(),
+                message: format!(
+                    "{e} (bundled keymaps: {})",
+                    BUNDLED
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+            .and_then(|text| Keymap::parse_over_default(&text, Path::new(spec)));
+        match loaded {
+            Ok(k) => (k, None),
+            Err(e) => (
+                Keymap::default_keymap(),
+                Some(format!("{e}; using the default keymap")),
+            ),
+        }
+    }
+
+    /// A user's keymap file over the default one: each command it names gets its keys.
+    pub fn parse_over_default(text: &str, path: &Path) -> Result<Keymap, KeymapError> {
+        let mine = Keymap::parse_unchecked(text, path)?;
+        let mut merged: Vec<(Cmd, Vec<Key>, Option<usize>)> = Keymap::default_keymap()
+            .keys
+            .into_iter()
+            .map(|(cmd, keys)| (cmd, keys, None))
+            .collect();
+        for (cmd, keys, line) in mine {
+            match merged.iter_mut().find(|(c, _, _)| *c == cmd) {
+                Some(entry) => *entry = (cmd, keys, Some(line)),
+                None => merged.push((cmd, keys, Some(line))),
+            }
+        }
+        let path_s = path.display().to_string();
+        let mut by_key = BTreeMap::new();
+        for (cmd, keys, line) in &merged {
+            for key in keys {
+                if let Some(other) = by_key.insert(*key, *cmd) {
+                    let (a, b) = (command_name(other), command_name(*cmd));
+                    return Err(KeymapError::Invalid {
+                        path: path_s,
+                        line: line
+                            .or_else(|| {
+                                // The default's binding clashes with one of the file's.
+                                merged
+                                    .iter()
+                                    .find(|(c, _, _)| *c == other)
+                                    .and_then(|(_, _, l)| *l)
+                            })
+                            .unwrap_or(0),
+                        message: format!(
+                            "key {key} is bound to both {a} and {b}: bind the other one to another key in this file"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(Keymap {
+            by_key,
+            keys: merged.into_iter().map(|(c, k, _)| (c, k)).collect(),
+        })
+    }
+
     /// Parses a keymap file: `command-name: [key, …]`. Unknown commands, bad keys and a key bound
     /// to two commands are errors naming the line.
     pub fn parse(text: &str, path: &Path) -> Result<Keymap, KeymapError> {
+        let entries = Keymap::parse_unchecked(text, path)?;
+        let mut by_key = BTreeMap::new();
+        let mut keys = Vec::new();
+        for (cmd, list, line) in entries {
+            for key in &list {
+                if let Some(other) = by_key.insert(*key, cmd) {
+                    return Err(KeymapError::Invalid {
+                        path: path.display().to_string(),
+                        line,
+                        message: format!(
+                            "key {key} is bound to both {} and {}",
+                            command_name(other),
+                            command_name(cmd)
+                        ),
+                    });
+                }
+            }
+            keys.push((cmd, list));
+        }
+        Ok(Keymap { by_key, keys })
+    }
+
+    /// The file's commands with their keys and lines, in file order; conflicts unchecked.
+    fn parse_unchecked(
+        text: &str,
+        path: &Path,
+    ) -> Result<Vec<(Cmd, Vec<Key>, usize)>, KeymapError> {
         let path_s = path.display().to_string();
         let raw: Vec<(String, Vec<String>)> =
             serde_saphyr::from_str::<indexmap_free::OrderedMap>(text)
@@ -412,8 +531,7 @@ impl Keymap {
                 .position(|l| l.trim_start().starts_with(&format!("{name}:")))
                 .map_or(0, |i| i + 1)
         };
-        let mut by_key = BTreeMap::new();
-        let mut keys = Vec::new();
+        let mut entries = Vec::new();
         for (name, key_texts) in raw {
             let line = line_of(&name);
             let invalid = |message: String| KeymapError::Invalid {
@@ -424,20 +542,13 @@ impl Keymap {
             let Some((cmd, _, _)) = COMMANDS.iter().find(|(_, n, _)| *n == name) else {
                 return Err(invalid(format!("unknown command {name:?}")));
             };
-            let mut list = Vec::new();
-            for k in key_texts {
-                let key = Key::parse(&k).map_err(&invalid)?;
-                if let Some(other) = by_key.insert(key, *cmd) {
-                    return Err(invalid(format!(
-                        "key {key} is bound to both {} and {name}",
-                        command_name(other)
-                    )));
-                }
-                list.push(key);
-            }
-            keys.push((*cmd, list));
+            let list = key_texts
+                .iter()
+                .map(|k| Key::parse(k).map_err(&invalid))
+                .collect::<Result<Vec<_>, _>>()?;
+            entries.push((*cmd, list, line));
         }
-        Ok(Keymap { by_key, keys })
+        Ok(entries)
     }
 
     pub fn command(&self, ev: &KeyEvent) -> Option<Cmd> {
@@ -549,6 +660,56 @@ mod tests {
         );
         assert_eq!(km.keys_of(Cmd::Start).unwrap(), "ctrl-s, f5");
         assert_eq!(km.keys_of(Cmd::Help), None);
+    }
+
+    #[test]
+    fn every_bundled_keymap_binds_every_command() {
+        for (name, _) in BUNDLED {
+            let (km, error) = Keymap::load(Some(name));
+            assert_eq!(error, None, "{name}");
+            for (cmd, command, _) in COMMANDS {
+                assert!(km.keys_of(*cmd).is_some(), "{command} has no key in {name}");
+            }
+        }
+        let (vim, _) = Keymap::load(Some("vim"));
+        assert_eq!(
+            vim.command(&key(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+            Some(Cmd::PageDown)
+        );
+        assert_eq!(
+            vim.command(&key(KeyCode::Char('y'), KeyModifiers::NONE)),
+            Some(Cmd::Copy)
+        );
+    }
+
+    #[test]
+    fn a_users_file_rebinds_over_the_default_and_conflicts_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = dir.path().join("mine.yaml");
+        std::fs::write(&mine, "# mine\nquit: [Q]\nstop: [q]\n").unwrap();
+        let (km, error) = Keymap::load(mine.to_str());
+        assert_eq!(error, None);
+        assert_eq!(
+            km.command(&key(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Cmd::Stop)
+        );
+        assert_eq!(km.keys_of(Cmd::Quit).unwrap(), "Q");
+        assert_eq!(
+            km.keys_of(Cmd::Start).unwrap(),
+            "s",
+            "the rest as in the default"
+        );
+        std::fs::write(&mine, "# mine\nstop: [s]\n").unwrap();
+        let (km, error) = Keymap::load(mine.to_str());
+        let error = error.unwrap();
+        assert!(
+            error.contains("mine.yaml")
+                && error.contains("line 2")
+                && error.contains("key s is bound to both start and stop")
+                && error.contains("using the default keymap"),
+            "{error}"
+        );
+        assert_eq!(km.keys_of(Cmd::Stop).unwrap(), "x");
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod editor_view;
 pub mod health_view;
 pub mod keymap;
 pub mod logfmt;
+pub mod presenter;
+pub mod record;
 pub mod state;
 pub mod templates;
 pub mod theme;
@@ -41,6 +43,21 @@ pub struct Options {
     /// Start every component at once (`kwb`), or none (`kwb --no-start`).
     pub start_all: bool,
     pub info: ClusterInfo,
+    pub presentation: Presentation,
+}
+
+/// How the screen looks and what happens to it, for a room: theme, keymap, presenter mode,
+/// recording.
+#[derive(Clone, Debug, Default)]
+pub struct Presentation {
+    /// A bundled theme's name or a theme file.
+    pub theme: Option<String>,
+    /// A bundled keymap's name or a keymap file.
+    pub keymap: Option<String>,
+    /// The keystroke overlay, no ticking clocks.
+    pub present: bool,
+    /// An asciicast v2 file to record the session into.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Runs the TUI until the user quits and every component has stopped.
@@ -62,7 +79,14 @@ pub async fn run(hosted: Hosted, options: Options) -> anyhow::Result<()> {
         shutdown_requests,
         start_all: options.start_all,
     };
-    with_terminal(&mut state, target, Some(local), Vec::new()).await
+    with_terminal(
+        &mut state,
+        target,
+        Some(local),
+        Vec::new(),
+        &options.presentation,
+    )
+    .await
 }
 
 /// `kwb --attach`: the same TUI on any cluster, the browser full width, no local components.
@@ -71,6 +95,7 @@ pub async fn run_attached(
     target: Target,
     namespace: Option<String>,
     readonly: bool,
+    presentation: Presentation,
 ) -> anyhow::Result<()> {
     let connection = connect(&target).await.map_err(|e| anyhow::anyhow!(e))?;
     let version = match connection.client.apiserver_version().await {
@@ -98,7 +123,7 @@ pub async fn run_attached(
     state.browser_focus = true;
     let first = state.browser.command(&format!("po {namespace}"));
     let effects = state::browser_done(&mut state, first);
-    with_terminal(&mut state, target, None, effects).await
+    with_terminal(&mut state, target, None, effects, &presentation).await
 }
 
 /// What the local mode has and attach mode has not: the supervisor of the components.
@@ -114,29 +139,54 @@ async fn with_terminal(
     target: Target,
     local: Option<Local>,
     first: Vec<Effect>,
+    presentation: &Presentation,
 ) -> anyhow::Result<()> {
-    let keymap = Keymap::default_keymap();
-    let theme =
-        Theme::dark().with_no_color(std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
-    let mut terminal = enter_terminal()?;
-    let looks = Looks { theme, keymap };
-    let result = event_loop(&mut terminal, state, &looks, target, local, first).await;
+    let (keymap, keymap_error) = Keymap::load(presentation.keymap.as_deref());
+    let (theme, theme_error) = Theme::load(presentation.theme.as_deref());
+    let theme = theme.with_no_color(std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
+    for error in [theme_error, keymap_error].into_iter().flatten() {
+        tracing::warn!("{error}");
+        state.say(error, true);
+    }
+    if presentation.present {
+        state.present = Some(presenter::Presenter::default());
+    }
+    let recorder = match &presentation.record {
+        Some(path) => {
+            let (width, height) = terminal::size().unwrap_or((80, 24));
+            Some(
+                record::Recorder::create(path, width, height)
+                    .with_context(|| format!("cannot write the recording {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let recording: record::Shared = std::sync::Arc::new(std::sync::Mutex::new(recorder));
+    let mut terminal = enter_terminal(recording.clone())?;
+    let mut looks = Looks {
+        theme,
+        keymap,
+        recording: recording.clone(),
+    };
+    let result = event_loop(&mut terminal, state, &mut looks, target, local, first).await;
     leave_terminal();
+    record::with(&recording, record::Recorder::flush);
     result
 }
 
-type Term = Terminal<CrosstermBackend<std::io::Stdout>>;
+type Term = Terminal<CrosstermBackend<record::Screen>>;
 
-/// What the views need besides the state: fixed for the session.
+/// What the views need besides the state (the theme changes with F2), and the recording.
 struct Looks {
     theme: Theme,
     keymap: Keymap,
+    recording: record::Shared,
 }
 
 async fn event_loop(
     terminal: &mut Term,
     state: &mut State,
-    looks: &Looks,
+    looks: &mut Looks,
     target: Target,
     local: Option<Local>,
     first: Vec<Effect>,
@@ -192,6 +242,11 @@ async fn event_loop(
             }
         }
         for action in actions {
+            if matches!(action, Action::Resize)
+                && let Ok((width, height)) = terminal::size()
+            {
+                record::with(&looks.recording, |r| r.resize(width, height));
+            }
             for effect in state::update(state, action, &looks.keymap) {
                 match effect {
                     Effect::Supervisor(cmd) => {
@@ -208,6 +263,10 @@ async fn event_loop(
                     Effect::DryRun(generation, planned) => cluster.dry_run(generation, planned),
                     Effect::Apply(generation, planned) => cluster.apply(generation, planned),
                     Effect::Copy(text) => clipboard.copy(&text),
+                    Effect::NextTheme => {
+                        looks.theme = looks.theme.next();
+                        state.say(format!("theme {}", looks.theme.name), false);
+                    }
                     Effect::ExternalEditor(text) => {
                         let edited = external_editor(terminal, &suspend, &text).await;
                         let _ = tx.send(Action::EditorReplaced(edited));
@@ -722,7 +781,7 @@ fn reenter_terminal(terminal: &mut Term) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn enter_terminal() -> anyhow::Result<Term> {
+fn enter_terminal(recorder: record::Shared) -> anyhow::Result<Term> {
     terminal::enable_raw_mode()
         .context("cannot switch the terminal to raw mode: is this a terminal?")?;
     execute!(
@@ -737,7 +796,9 @@ fn enter_terminal() -> anyhow::Result<Term> {
         leave_terminal();
         default_hook(info);
     }));
-    Ok(Terminal::new(CrosstermBackend::new(std::io::stdout()))?)
+    Ok(Terminal::new(CrosstermBackend::new(record::Screen::new(
+        recorder,
+    )))?)
 }
 
 fn leave_terminal() {

@@ -100,6 +100,8 @@ pub enum Effect {
     Copy(String),
     /// Hand the terminal to $VISUAL / $EDITOR with this text ([`Action::EditorReplaced`]).
     ExternalEditor(String),
+    /// Switch to the next bundled theme.
+    NextTheme,
 }
 
 /// Where `:ctx NAME` led.
@@ -151,6 +153,8 @@ pub struct State {
     pub focus: usize,
     pub zoomed: bool,
     pub help: bool,
+    /// The first help row shown, when help is taller than the screen.
+    pub help_scroll: usize,
     /// Text being typed after `/`.
     pub search_input: Option<String>,
     pub quitting: bool,
@@ -169,6 +173,8 @@ pub struct State {
     pub changes: super::changes::Changes,
     /// The YAML editor, over everything else while open.
     pub editor: Option<Editor>,
+    /// Presenter mode (`--present`): the keys pressed, shown to the room.
+    pub present: Option<super::presenter::Presenter>,
 }
 
 impl State {
@@ -194,6 +200,7 @@ impl State {
             focus: 0,
             zoomed: false,
             help: false,
+            help_scroll: 0,
             search_input: None,
             quitting: false,
             done: false,
@@ -205,6 +212,7 @@ impl State {
             health: None,
             changes: super::changes::Changes::default(),
             editor: None,
+            present: None,
         }
     }
 
@@ -228,9 +236,11 @@ impl State {
             .flat_map(|p| p.statuses())
             .any(|s| s.started_at.is_some() || s.restart_at.is_some())
             || self.message.is_some()
+            || self.present.as_ref().is_some_and(|p| p.showing())
     }
 
-    fn say(&mut self, text: impl Into<String>, error: bool) {
+    /// The bottom line's message (an error when `error`), fading after a few seconds.
+    pub fn say(&mut self, text: impl Into<String>, error: bool) {
         self.message = Some((text.into(), error, Instant::now()));
     }
 }
@@ -300,6 +310,9 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             vec![]
         }
         Action::Tick => {
+            if let Some(p) = state.present.as_mut() {
+                p.fade();
+            }
             if state
                 .message
                 .as_ref()
@@ -696,6 +709,9 @@ fn on_command_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Esc => state.browser.input = None,
         KeyCode::Enter => {
             let text = state.browser.take_input();
+            if let Some(p) = state.present.as_mut() {
+                p.pressed(format!(":{text}"), "command");
+            }
             if let Some(effects) = editor_command(state, &text) {
                 return effects;
             }
@@ -766,9 +782,30 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
     let Some(cmd) = keymap.command(&key) else {
         return vec![];
     };
+    // Quitting ends the session; the overlay shows what happens on screen.
+    if state.present.is_some() && cmd != Cmd::Quit {
+        let did = presented(state, cmd);
+        let shown =
+            super::keymap::Key::from_event(&key).map_or_else(String::new, |k| k.to_string());
+        if let Some(p) = state.present.as_mut() {
+            p.pressed(shown, did);
+        }
+    }
+    if cmd == Cmd::NextTheme {
+        return vec![Effect::NextTheme];
+    }
     if state.help && !matches!(cmd, Cmd::Quit) {
-        // Any key closes help; it does nothing else, so a stray key is harmless.
-        state.help = false;
+        // Scroll keys scroll a help taller than the screen; any other key closes it and does
+        // nothing else, so a stray key is harmless.
+        let page = usize::from(state.page_rows.max(1));
+        match cmd {
+            Cmd::ScrollDown => state.help_scroll += 1,
+            Cmd::PageDown => state.help_scroll += page,
+            Cmd::ScrollUp => state.help_scroll = state.help_scroll.saturating_sub(1),
+            Cmd::PageUp => state.help_scroll = state.help_scroll.saturating_sub(page),
+            Cmd::ScrollTop => state.help_scroll = 0,
+            _ => state.help = false,
+        }
         return vec![];
     }
     let n = state.panes.len();
@@ -892,7 +929,10 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         match cmd {
             Cmd::Command => state.browser.prompt(),
             Cmd::Search => state.search_input = Some(String::new()),
-            Cmd::Help => state.help = true,
+            Cmd::Help => {
+                state.help = true;
+                state.help_scroll = 0;
+            }
             Cmd::Quit => return quit(state),
             Cmd::Back | Cmd::FocusBrowser => state.browser_focus = true,
             _ => state.say("attached: kwb does not run this cluster's components", true),
@@ -923,6 +963,7 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
         | Cmd::Edit
         | Cmd::New
         | Cmd::Copy
+        | Cmd::NextTheme
         | Cmd::Delete => {}
         Cmd::FocusBrowser => state.browser_focus = state.browser.resource.is_some(),
         Cmd::FocusNext => state.focus = (state.focus + 1) % n,
@@ -980,10 +1021,49 @@ fn on_key(state: &mut State, key: KeyEvent, keymap: &Keymap) -> Vec<Effect> {
                 state.zoomed = false;
             }
         }
-        Cmd::Help => state.help = true,
+        Cmd::Help => {
+            state.help = true;
+            state.help_scroll = 0;
+        }
         Cmd::Quit => return quit(state),
     }
     vec![]
+}
+
+/// What a key did, for the presenter's overlay: the command, and the row or component it
+/// acted on (`rollout undo deployments.apps by-kwb/web`, `stop etcd`).
+fn presented(state: &mut State, cmd: Cmd) -> String {
+    let what = super::keymap::command_name(cmd).replace('-', " ");
+    let on_row = matches!(
+        cmd,
+        Cmd::Yaml
+            | Cmd::Describe
+            | Cmd::Logs
+            | Cmd::Events
+            | Cmd::History
+            | Cmd::Edit
+            | Cmd::Copy
+            | Cmd::ToggleTaint
+            | Cmd::Cordon
+            | Cmd::Scale
+            | Cmd::RestartWorkload
+            | Cmd::Undo
+            | Cmd::Delete
+    );
+    if state.browser_focus
+        && state.browser.detail.is_none()
+        && on_row
+        && let Some((object, _)) = state.browser.selected_object()
+    {
+        return format!("{what} {}", object.label());
+    }
+    let on_component = matches!(cmd, Cmd::Start | Cmd::Stop | Cmd::Restart);
+    match state.panes.get(state.focus) {
+        Some(p) if on_component && !state.browser_focus => {
+            format!("{what} {}", p.status.component)
+        }
+        _ => what,
+    }
 }
 
 /// `Y`: the open view's text (the lines a search marks, when there is one), else the

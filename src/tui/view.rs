@@ -51,7 +51,14 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
         let rows = super::browser_view::draw(&state.browser, true, theme, frame, browser);
         state.page_rows = rows.max(1);
     } else if state.zoomed {
-        let rows = draw_pane(&state.panes[state.focus], true, theme, frame, body, true);
+        let rows = draw_pane(
+            &state.panes[state.focus],
+            true,
+            theme,
+            frame,
+            body,
+            (true, state.present.is_some()),
+        );
         state.page_rows = rows;
     } else if body.width >= BROWSER_MIN_WIDTH {
         // The browser, when it has the focus, gets the wider half: tables need the columns.
@@ -76,8 +83,11 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
     if let Some(editor) = state.editor.as_mut() {
         super::editor_view::draw(editor, theme, frame, body);
     }
+    if let Some(p) = &state.present {
+        p.draw(theme, frame, body);
+    }
     if state.help {
-        draw_help(theme, keymap, frame, body);
+        state.help_scroll = draw_help(theme, keymap, frame, body, state.help_scroll);
     }
 }
 
@@ -343,7 +353,15 @@ fn draw_panes(state: &mut State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let areas = Layout::vertical(heights.iter().map(|h| Constraint::Length(*h))).split(area);
     let mut page_rows = state.page_rows;
     for (i, pane) in state.panes.iter().enumerate() {
-        let rows = draw_pane(pane, i == state.focus, theme, frame, areas[i], false);
+        let present = state.present.is_some();
+        let rows = draw_pane(
+            pane,
+            i == state.focus,
+            theme,
+            frame,
+            areas[i],
+            (false, present),
+        );
         if i == state.focus {
             page_rows = rows;
         }
@@ -358,7 +376,7 @@ fn draw_pane(
     theme: &Theme,
     frame: &mut Frame,
     area: Rect,
-    zoomed: bool,
+    (zoomed, present): (bool, bool),
 ) -> u16 {
     if area.height == 0 {
         return 0;
@@ -371,8 +389,10 @@ fn draw_pane(
     };
     let title_style = theme.get(title_role);
     let (symbol, state_role) = phase_look(s.phase);
+    // Presenting, the focused pane is marked so the room sees where the keys go.
+    let marker = if present && focused { "▶ " } else { "" };
     let mut title = vec![
-        Span::styled(format!(" {} ", s.component.name()), title_style),
+        Span::styled(format!(" {marker}{} ", s.component.name()), title_style),
         Span::styled(
             format!(" {symbol} {} ", s.phase.label()),
             theme.get(state_role),
@@ -382,8 +402,10 @@ fn draw_pane(
     if let Some(pid) = s.pid {
         facts.push(format!("pid {pid}"));
     }
+    // A clock ticking every second is noise on a shared screen.
     if let Some(up) = s
         .started_at
+        .filter(|_| !present)
         .and_then(|t| SystemTime::now().duration_since(t).ok())
     {
         facts.push(format!("up {}", short_duration(up.as_secs())));
@@ -558,7 +580,14 @@ fn short_duration(secs: u64) -> String {
     }
 }
 
-fn draw_help(theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
+/// Help over `area`, from row `scroll` when it is taller; returns the scroll it kept to.
+fn draw_help(
+    theme: &Theme,
+    keymap: &Keymap,
+    frame: &mut Frame,
+    area: Rect,
+    scroll: usize,
+) -> usize {
     let rows: Vec<(String, &str)> = COMMANDS
         .iter()
         .filter_map(|(cmd, _, what)| keymap.keys_of(*cmd).map(|k| (k, *what)))
@@ -600,6 +629,18 @@ fn draw_help(theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
             Line::from(spans)
         })
         .collect();
+    let total = lines.len();
+    let scroll = scroll.min(total.saturating_sub(inner_height));
+    let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
+    let title = if total > inner_height {
+        format!(
+            " keys {}–{} of {total} · j/k, pgup/pgdn scroll · any other key closes ",
+            scroll + 1,
+            (scroll + inner_height).min(total)
+        )
+    } else {
+        " keys · any key closes this help ".to_string()
+    };
     let width = ((column * columns) as u16 + 2).min(area.width);
     let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
@@ -614,13 +655,11 @@ fn draw_help(theme: &Theme, keymap: &Keymap, frame: &mut Frame, area: Rect) {
             Block::default()
                 .borders(Borders::ALL)
                 .border_style(theme.get("help.title"))
-                .title(Span::styled(
-                    " keys · any key closes this help ",
-                    theme.get("help.title"),
-                )),
+                .title(Span::styled(title, theme.get("help.title"))),
         ),
         popup,
     );
+    scroll
 }
 
 #[cfg(test)]

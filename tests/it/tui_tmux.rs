@@ -1172,3 +1172,111 @@ fn new_objects_are_applied_document_by_document_after_a_dry_run() {
     let down = tc.run(&["down"]);
     assert!(down.status.success(), "kwb down: {}", util::stderr(&down));
 }
+
+/// `--record`, `--present`, `--keymap`, `--theme`: a recorded session is asciicast v2 and
+/// replaying its output gives the screen tmux showed; the presenter's overlay names each key's
+/// action; a user's keymap rebinds a key in behaviour and in help; a broken theme file is
+/// named and the default used.
+#[test]
+fn a_recorded_presented_session_replays_to_the_same_screen() {
+    let test = "a_recorded_presented_session_replays_to_the_same_screen";
+    if !util::require("tmux", test) || !util::require("kubectl", test) {
+        return;
+    }
+    let tc = TestCluster::new(false).up();
+    let kubeconfig = tc.data.join("kubeconfig/admin.kubeconfig");
+    tc.kubectl_ok(&["create", "deployment", "web", "--image=nginx"]);
+    let cast = tc.data.join("session.cast");
+    let keymap = tc.data.join("keys.yaml");
+    std::fs::write(&keymap, "# describe moves to K\ndescribe: [K]\n").unwrap();
+    let theme = tc.data.join("theme.yaml");
+    std::fs::write(&theme, "text: {fg: gray}\nstate.ready: {fg: grene}\n").unwrap();
+    let command = format!(
+        "{} --attach {} -n default --present --record {} --keymap {} --theme {}",
+        util::KWB,
+        kubeconfig.display(),
+        cast.display(),
+        keymap.display(),
+        theme.display()
+    );
+    let tmux = Tmux::start(&command, 100, 30);
+    tmux.wait_for("the broken theme named", Duration::from_secs(30), |s| {
+        s.contains("theme.yaml") && s.contains("line 2") && s.contains("state.ready")
+    });
+    tmux.wait_for("the pods", Duration::from_secs(30), |s| {
+        s.contains("pods (default) · 1 rows")
+    });
+    // K now describes (and the overlay says so); d does nothing.
+    tmux.keys(&["d"]);
+    tmux.keys(&["K"]);
+    tmux.wait_for(
+        "the describe, and the key in the overlay",
+        Duration::from_secs(15),
+        |s| {
+            s.contains("describe pods default/web-") && s.contains(" K  describe pods default/web-")
+        },
+    );
+    tmux.keys(&["Escape"]);
+    // Help is taller than 30 rows: it scrolls, and lists the binding from the keymap file.
+    tmux.keys(&["?"]);
+    tmux.wait_for("help", Duration::from_secs(10), |s| {
+        s.contains("j/k, pgup/pgdn scroll")
+    });
+    tmux.keys(&["PageDown"]);
+    tmux.wait_for("help with the new binding", Duration::from_secs(10), |s| {
+        s.lines().any(|l| l.contains(" K  browser: describe it"))
+    });
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["F2"]);
+    tmux.wait_for("the next theme", Duration::from_secs(10), |s| {
+        s.contains("theme light")
+    });
+    // Once the overlay has faded, the screen stays still: that is the final screen.
+    let last = tmux.wait_for("the overlay gone", Duration::from_secs(20), |s| {
+        !s.contains(" F2 ") && !s.contains("theme light") && s.contains("pods (default)")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let last = {
+        let now = tmux.screen();
+        assert_eq!(now, last, "the screen is still");
+        now
+    };
+    tmux.quit(Duration::from_secs(10));
+
+    let text = std::fs::read_to_string(&cast).unwrap();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2);
+    assert_eq!(
+        (header["width"].as_u64(), header["height"].as_u64()),
+        (Some(100), Some(30))
+    );
+    let mut output = String::new();
+    let mut previous = 0.0;
+    for line in lines {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let at = event[0].as_f64().unwrap();
+        assert!(at >= previous, "times go forward: {line}");
+        previous = at;
+        if event[1] == "o" {
+            output.push_str(event[2].as_str().unwrap());
+        }
+    }
+    // Replayed into a terminal of the same size, the output draws the screen tmux showed.
+    let replay = tc.data.join("replay.out");
+    std::fs::write(&replay, &output).unwrap();
+    let player = Tmux::start(&format!("cat {}; sleep 600", replay.display()), 100, 30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut replayed = player.screen();
+    while replayed.trim_end() != last.trim_end() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        replayed = player.screen();
+    }
+    assert_eq!(
+        replayed.trim_end(),
+        last.trim_end(),
+        "the replay (left) against the screen tmux showed (right)"
+    );
+    let down = tc.run(&["down"]);
+    assert!(down.status.success(), "{}", util::stderr(&down));
+}
