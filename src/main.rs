@@ -45,18 +45,18 @@ struct Cli {
     readonly: bool,
     /// Colours: a bundled theme (dark, light, high-contrast, colour-blind, monochrome) or a
     /// theme file; F2 cycles the bundled ones. NO_COLOR is honoured.
-    #[arg(long, env = "KWB_THEME", value_name = "NAME|FILE")]
+    #[arg(long, global = true, env = "KWB_THEME", value_name = "NAME|FILE")]
     theme: Option<String>,
     /// Keys: a bundled keymap (default, vim) or a keymap file, whose bindings replace the
     /// default ones of the commands it names.
-    #[arg(long, env = "KWB_KEYMAP", value_name = "NAME|FILE")]
+    #[arg(long, global = true, env = "KWB_KEYMAP", value_name = "NAME|FILE")]
     keymap: Option<String>,
     /// Presenter mode: the last keys pressed and what they did in an overlay, the focused
     /// pane marked, no ticking clocks.
-    #[arg(long)]
+    #[arg(long, global = true)]
     present: bool,
     /// Record the session as an asciicast v2 file (play it with `asciinema play FILE`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE")]
     record: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -90,6 +90,9 @@ enum Cmd {
         #[arg(long, value_name = "N")]
         nodes: Option<u32>,
     },
+    /// The workshop, step by step: the TUI on the local cluster with every component
+    /// stopped; each step says what to do and why, and advances when the cluster shows it.
+    Tour,
     /// Stop a cluster started with `kwb up` (or open in a TUI).
     Down,
     /// Start a component of a running cluster and wait until it is ready.
@@ -239,6 +242,18 @@ fn run(mut cli: Cli) -> anyhow::Result<ExitCode> {
                 start_all: !cli.no_start,
                 readonly: cli.readonly,
                 presentation: presentation(&cli),
+                tour: false,
+            };
+            runtime.block_on(run_tui(cluster, lock, tui))?;
+        }
+        Some(Cmd::Tour) => {
+            let (cluster, lock) = prepare(&cli.cluster)?;
+            let _log = log_to_file(&cluster.data)?;
+            let tui = TuiArgs {
+                start_all: false,
+                readonly: false,
+                presentation: presentation(&cli),
+                tour: true,
             };
             runtime.block_on(run_tui(cluster, lock, tui))?;
         }
@@ -470,6 +485,7 @@ struct TuiArgs {
     start_all: bool,
     readonly: bool,
     presentation: tui::Presentation,
+    tour: bool,
 }
 
 async fn run_tui(cluster: LocalCluster, lock: DataDirLock, tui: TuiArgs) -> anyhow::Result<()> {
@@ -477,6 +493,7 @@ async fn run_tui(cluster: LocalCluster, lock: DataDirLock, tui: TuiArgs) -> anyh
         start_all,
         readonly,
         presentation,
+        tour,
     } = tui;
     let info = tui::state::ClusterInfo {
         name: cluster.config.name.clone(),
@@ -493,6 +510,7 @@ async fn run_tui(cluster: LocalCluster, lock: DataDirLock, tui: TuiArgs) -> anyh
             start_all,
             info,
             presentation,
+            tour,
         },
     )
     .await

@@ -19,6 +19,7 @@ pub mod record;
 pub mod state;
 pub mod templates;
 pub mod theme;
+pub mod tour;
 pub mod view;
 
 use std::io::Write;
@@ -44,6 +45,8 @@ pub struct Options {
     pub start_all: bool,
     pub info: ClusterInfo,
     pub presentation: Presentation,
+    /// `kwb tour`: the workshop step by step.
+    pub tour: bool,
 }
 
 /// How the screen looks and what happens to it, for a room: theme, keymap, presenter mode,
@@ -69,6 +72,9 @@ pub async fn run(hosted: Hosted, options: Options) -> anyhow::Result<()> {
     } = hosted;
     let handle = supervisor.handle();
     let mut state = State::new(handle.statuses(), options.info);
+    if options.tour {
+        state.tour = Some(tour::Tour::default());
+    }
     let target = Target {
         kubeconfig: Some(state.info.kubeconfig.clone().into()),
         context: None,
@@ -211,6 +217,9 @@ async fn event_loop(
     let cached = Cached::new(target);
     if supervisor.is_none() {
         spawn_health_looks(cached.clone(), tx.clone());
+    }
+    if state.tour.is_some() {
+        spawn_tour_looks(cached.clone(), tx.clone());
     }
     let mut cluster = ClusterLink::new(cached, tx.clone());
     for effect in first {
@@ -524,6 +533,43 @@ fn spawn_health_looks(cluster: Cached, tx: mpsc::UnboundedSender<Action>) {
             tokio::time::sleep(health::EVERY).await;
         }
     });
+}
+
+/// `kwb tour`: looks at the workshop's objects every second, for the tour to see a step done.
+fn spawn_tour_looks(cluster: Cached, tx: mpsc::UnboundedSender<Action>) {
+    tokio::spawn(async move {
+        loop {
+            if let Ok(client) = cluster.client().await {
+                let observed = look_for_tour(&client).await;
+                if tx.send(Action::TourObserved(Box::new(observed))).is_err() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+}
+
+async fn look_for_tour(client: &kube::Client) -> tour::Observed {
+    let get = |path: &'static str| async move {
+        let request = http::Request::get(path).body(Vec::new()).ok()?;
+        client.request::<serde_json::Value>(request).await.ok()
+    };
+    let deployment = get("/apis/apps/v1/namespaces/default/deployments/web").await;
+    let pods = get("/api/v1/namespaces/default/pods?labelSelector=app%3Dweb").await;
+    let service = get("/api/v1/namespaces/default/services/web").await;
+    let nodes = get("/api/v1/nodes").await;
+    let items = |list: &Option<serde_json::Value>| {
+        list.as_ref()
+            .and_then(|l| l["items"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    tour::Observed::from_objects(
+        deployment.as_ref(),
+        &items(&pods),
+        service.is_some(),
+        &items(&nodes),
+    )
 }
 
 /// How often the events and history views ask again (they change while open).

@@ -59,6 +59,8 @@ pub enum Action {
     /// The log view of that generation opened its streams: the containers to choose from,
     /// and a note (e.g. only some of a workload's pods followed).
     LogPlan(u64, Vec<String>, Option<String>),
+    /// What the tour looks at in the cluster, as it is now.
+    TourObserved(Box<super::tour::Observed>),
     /// The text as $EDITOR left it (or why there is none).
     EditorReplaced(Result<String, String>),
     /// How a change under way goes (a drain's pods going).
@@ -175,6 +177,8 @@ pub struct State {
     pub editor: Option<Editor>,
     /// Presenter mode (`--present`): the keys pressed, shown to the room.
     pub present: Option<super::presenter::Presenter>,
+    /// `kwb tour`: the workshop's step.
+    pub tour: Option<super::tour::Tour>,
 }
 
 impl State {
@@ -213,6 +217,7 @@ impl State {
             changes: super::changes::Changes::default(),
             editor: None,
             present: None,
+            tour: None,
         }
     }
 
@@ -284,6 +289,14 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             if let Some(p) = state.pane_of(s.component) {
                 p.set_status(s);
             }
+            advance_tour(state);
+            vec![]
+        }
+        Action::TourObserved(observed) => {
+            if let Some(t) = state.tour.as_mut() {
+                t.observed = *observed;
+            }
+            advance_tour(state);
             vec![]
         }
         Action::Supervisor(Event::Log(unit, mut line)) => {
@@ -462,6 +475,26 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             vec![]
         }
         Action::EditorSent(generation, results) => editor_sent(state, generation, results),
+    }
+}
+
+/// The tour goes past the steps the cluster shows done, and says where it is now.
+fn advance_tour(state: &mut State) {
+    let ready: Vec<crate::component::Component> = state
+        .panes
+        .iter()
+        .filter(|p| p.status.phase == crate::supervisor::lifecycle::Phase::Ready)
+        .map(|p| p.status.component)
+        .collect();
+    let Some(tour) = state.tour.as_mut() else {
+        return;
+    };
+    if tour.advance(&|c| ready.contains(&c)) {
+        let said = match super::tour::STEPS.get(tour.at) {
+            Some(step) => format!("done! next: {}", step.title),
+            None => "the tour is done".to_string(),
+        };
+        state.say(said, false);
     }
 }
 

@@ -80,11 +80,22 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
     } else {
         draw_panes(state, theme, frame, body);
     }
+    if let Some(tour) = &state.tour {
+        tour.draw(theme, frame, body);
+    }
     if let Some(editor) = state.editor.as_mut() {
         super::editor_view::draw(editor, theme, frame, body);
     }
     if let Some(p) = &state.present {
-        p.draw(theme, frame, body);
+        // Above the tour's box, which has the bottom rows.
+        let free = match &state.tour {
+            Some(_) => Rect {
+                height: body.height.saturating_sub(super::tour::HEIGHT),
+                ..body
+            },
+            None => body,
+        };
+        p.draw(theme, frame, free);
     }
     if state.help {
         state.help_scroll = draw_help(theme, keymap, frame, body, state.help_scroll);

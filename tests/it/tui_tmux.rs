@@ -1280,3 +1280,75 @@ fn a_recorded_presented_session_replays_to_the_same_screen() {
     let down = tc.run(&["down"]);
     assert!(down.status.success(), "{}", util::stderr(&down));
 }
+
+/// `kwb tour`: the workshop step by step, each step advancing only when the cluster shows it
+/// done — components started from the keyboard, objects made with kubectl and with kwb's
+/// keys — through the rollout undo and the taint toggle to the end.
+#[test]
+fn the_tour_advances_on_the_cluster_state_to_the_end() {
+    let test = "the_tour_advances_on_the_cluster_state_to_the_end";
+    if !util::require("tmux", test) || !util::require("kubectl", test) {
+        return;
+    }
+    let tc = TestCluster::new(false);
+    let command = format!(
+        "{} --config {} --data-dir {} tour --present",
+        util::KWB,
+        tc.config.display(),
+        tc.data.display()
+    );
+    let tmux = Tmux::start(&command, 120, 40);
+    let step = |n: usize, title: &str| format!("tour {n}/13 · {title}");
+    let wait_step = |n: usize, title: &str, timeout: u64| {
+        let want = step(n, title);
+        tmux.wait_for(&want, Duration::from_secs(timeout), |s| s.contains(&want))
+    };
+    wait_step(1, "Start etcd", 20);
+    // A step waits for the cluster, not for time: nothing moves it but the component.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(tmux.screen().contains(&step(1, "Start etcd")));
+    tmux.keys(&["1", "s"]);
+    wait_step(2, "Start the apiserver", 30);
+    tmux.keys(&["2", "s"]);
+    wait_step(3, "Ask for a Deployment", 30);
+    tc.kubectl_ok(&["create", "deployment", "web", "--image=nginx"]);
+    wait_step(4, "Start the controller-manager", 15);
+    tmux.keys(&["3", "s"]);
+    wait_step(5, "Start the scheduler", 30);
+    tmux.keys(&["4", "s"]);
+    wait_step(6, "Start the kubelet", 30);
+    tmux.keys(&["5", "s"]);
+    wait_step(7, "Give it a Service", 60);
+    tc.kubectl_ok(&["expose", "deployment", "web", "--port=80"]);
+    wait_step(8, "Start kube-proxy", 15);
+    tmux.keys(&["6", "s"]);
+    wait_step(9, "Scale from kwb", 30);
+    tmux.command("deploy");
+    tmux.wait_for("the deployment", Duration::from_secs(15), |s| {
+        s.contains("deployments.apps (default) · 1 rows")
+    });
+    tmux.keys(&["="]);
+    tmux.keys(&["-l", "3"]);
+    tmux.keys(&["Enter"]);
+    wait_step(10, "Roll out an image that does not exist", 60);
+    tmux.command("image nginx=nginx:doesnotexist");
+    wait_step(11, "Undo the rollout", 60);
+    tmux.keys(&["u"]);
+    tmux.wait_for("the undo question", Duration::from_secs(15), |s| {
+        s.contains("y sends it")
+    });
+    tmux.keys(&["y"]);
+    wait_step(12, "Keep new pods off the node", 90);
+    tmux.command("nodes");
+    tmux.wait_for("the node", Duration::from_secs(15), |s| {
+        s.contains("nodes (cluster) · 1 rows")
+    });
+    tmux.keys(&["T"]);
+    wait_step(13, "Take the taint away", 15);
+    tmux.keys(&["T"]);
+    tmux.wait_for("the end", Duration::from_secs(15), |s| {
+        s.contains("tour done")
+    });
+    tmux.quit(Duration::from_secs(30));
+    nothing_left_of(&tc);
+}
