@@ -55,6 +55,10 @@ struct Cli {
     /// pane marked, no ticking clocks.
     #[arg(long, global = true)]
     present: bool,
+    /// Mouse: a click focuses a pane or the browser, the wheel scrolls (the terminal's own
+    /// text selection then needs shift).
+    #[arg(long, global = true)]
+    mouse: bool,
     /// Record the session as an asciicast v2 file (play it with `asciinema play FILE`).
     #[arg(long, global = true, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -477,6 +481,7 @@ fn presentation(cli: &Cli) -> tui::Presentation {
         keymap: cli.keymap.clone(),
         present: cli.present,
         record: cli.record.clone(),
+        mouse: cli.mouse,
     }
 }
 

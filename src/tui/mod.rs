@@ -61,6 +61,9 @@ pub struct Presentation {
     pub present: bool,
     /// An asciicast v2 file to record the session into.
     pub record: Option<std::path::PathBuf>,
+    /// Clicks focus, the wheel scrolls (off by default: it takes the terminal's own text
+    /// selection away).
+    pub mouse: bool,
 }
 
 /// Runs the TUI until the user quits and every component has stopped.
@@ -169,10 +172,14 @@ async fn with_terminal(
     };
     let recording: record::Shared = std::sync::Arc::new(std::sync::Mutex::new(recorder));
     let mut terminal = enter_terminal(recording.clone())?;
+    if presentation.mouse {
+        execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    }
     let mut looks = Looks {
         theme,
         keymap,
         recording: recording.clone(),
+        mouse: presentation.mouse,
     };
     let result = event_loop(&mut terminal, state, &mut looks, target, local, first).await;
     leave_terminal();
@@ -187,6 +194,8 @@ struct Looks {
     theme: Theme,
     keymap: Keymap,
     recording: record::Shared,
+    /// `--mouse`: captured again after the external editor had the terminal.
+    mouse: bool,
 }
 
 async fn event_loop(
@@ -228,7 +237,7 @@ async fn event_loop(
         }
     }
 
-    terminal.draw(|f| view::view(state, &looks.theme, &looks.keymap, f))?;
+    draw(terminal, state, looks)?;
     tracing::info!("first frame drawn");
 
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -277,7 +286,7 @@ async fn event_loop(
                         state.say(format!("theme {}", looks.theme.name), false);
                     }
                     Effect::ExternalEditor(text) => {
-                        let edited = external_editor(terminal, &suspend, &text).await;
+                        let edited = external_editor(terminal, &suspend, &text, looks.mouse).await;
                         let _ = tx.send(Action::EditorReplaced(edited));
                     }
                     Effect::Shutdown => {
@@ -296,8 +305,17 @@ async fn event_loop(
         if state.done {
             break;
         }
-        terminal.draw(|f| view::view(state, &looks.theme, &looks.keymap, f))?;
+        draw(terminal, state, looks)?;
     }
+    Ok(())
+}
+
+/// One frame, inside a synchronized update (DEC mode 2026): terminals that know it show the
+/// frame at once — no flicker when a resize clears the screen first — and the others ignore it.
+fn draw(terminal: &mut Term, state: &mut State, looks: &Looks) -> anyhow::Result<()> {
+    crossterm::queue!(terminal.backend_mut(), terminal::BeginSynchronizedUpdate)?;
+    terminal.draw(|f| view::view(state, &looks.theme, &looks.keymap, f))?;
+    execute!(terminal.backend_mut(), terminal::EndSynchronizedUpdate)?;
     Ok(())
 }
 
@@ -691,6 +709,7 @@ fn spawn_terminal_events(tx: mpsc::UnboundedSender<Action>) -> Suspend {
                 Ok(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => Action::Key(k),
                 Ok(TermEvent::Resize(..)) => Action::Resize,
                 Ok(TermEvent::Paste(text)) => Action::Paste(text),
+                Ok(TermEvent::Mouse(m)) => Action::Mouse(m.kind, m.column, m.row),
                 Ok(_) => continue,
                 Err(e) => {
                     tracing::error!("terminal input failed: {e}");
@@ -756,6 +775,7 @@ async fn external_editor(
     terminal: &mut Term,
     suspend: &Suspend,
     text: &str,
+    mouse: bool,
 ) -> Result<String, String> {
     let (released_tx, released) = oneshot::channel();
     let (resume, resume_rx) = oneshot::channel();
@@ -765,7 +785,7 @@ async fn external_editor(
     let _ = released.await;
     leave_terminal();
     let edited = edit_in_file(text).await;
-    let entered = reenter_terminal(terminal);
+    let entered = reenter_terminal(terminal, mouse);
     let _ = resume.send(());
     entered.map_err(|e| e.to_string())?;
     edited
@@ -815,7 +835,10 @@ fn tempfile_dir() -> std::path::PathBuf {
 }
 
 /// Takes the terminal back after another program had it, and draws everything again.
-fn reenter_terminal(terminal: &mut Term) -> anyhow::Result<()> {
+fn reenter_terminal(terminal: &mut Term, mouse: bool) -> anyhow::Result<()> {
+    if mouse {
+        execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    }
     terminal::enable_raw_mode()?;
     execute!(
         std::io::stdout(),
@@ -852,6 +875,7 @@ fn leave_terminal() {
     let _ = execute!(
         std::io::stdout(),
         crossterm::event::DisableBracketedPaste,
+        crossterm::event::DisableMouseCapture,
         terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
     );

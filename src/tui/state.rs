@@ -63,6 +63,8 @@ pub enum Action {
     TourObserved(Box<super::tour::Observed>),
     /// The text as $EDITOR left it (or why there is none).
     EditorReplaced(Result<String, String>),
+    /// A mouse event (`--mouse`): what, at column and row.
+    Mouse(crossterm::event::MouseEventKind, u16, u16),
     /// How a change under way goes (a drain's pods going).
     Progress(String),
     /// Text pasted into the terminal (bracketed paste).
@@ -179,6 +181,16 @@ pub struct State {
     pub present: Option<super::presenter::Presenter>,
     /// `kwb tour`: the workshop's step.
     pub tour: Option<super::tour::Tour>,
+    /// Where the view drew the panes and the browser, for the mouse.
+    pub areas: Areas,
+}
+
+/// The screen areas a click or the wheel can aim at, as last drawn.
+#[derive(Clone, Debug, Default)]
+pub struct Areas {
+    /// Each pane's area, by pane index.
+    pub panes: Vec<ratatui::layout::Rect>,
+    pub browser: Option<ratatui::layout::Rect>,
 }
 
 impl State {
@@ -218,6 +230,7 @@ impl State {
             editor: None,
             present: None,
             tour: None,
+            areas: Areas::default(),
         }
     }
 
@@ -435,6 +448,10 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             }
             vec![]
         }
+        Action::Mouse(kind, column, row) => {
+            on_mouse(state, kind, column, row);
+            vec![]
+        }
         Action::Progress(text) => {
             state.say(text, false);
             vec![]
@@ -475,6 +492,41 @@ pub fn update(state: &mut State, action: Action, keymap: &Keymap) -> Vec<Effect>
             vec![]
         }
         Action::EditorSent(generation, results) => editor_sent(state, generation, results),
+    }
+}
+
+/// `--mouse`: a click focuses the pane or browser under the pointer; the wheel scrolls it.
+fn on_mouse(state: &mut State, kind: crossterm::event::MouseEventKind, column: u16, row: u16) {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    if state.editor.is_some() || state.help || state.quitting {
+        return;
+    }
+    let at = ratatui::layout::Position { x: column, y: row };
+    let pane = state.areas.panes.iter().position(|a| a.contains(at));
+    let browser = state.areas.browser.is_some_and(|a| a.contains(at));
+    let delta = match kind {
+        MouseEventKind::ScrollUp => -3,
+        MouseEventKind::ScrollDown => 3,
+        MouseEventKind::Down(MouseButton::Left) => 0,
+        _ => return,
+    };
+    if let Some(i) = pane {
+        state.focus = i;
+        state.browser_focus = false;
+        if delta != 0 {
+            scroll_by(state, delta);
+        }
+    } else if browser {
+        state.browser_focus = state.browser.resource.is_some() || state.panes.is_empty();
+        if delta == 0 {
+            return;
+        }
+        if state.browser.detail.is_some() {
+            let rows = usize::from(state.page_rows.max(1));
+            state.browser.scroll_detail(delta, rows);
+        } else {
+            state.browser.move_selection(delta.signum());
+        }
     }
 }
 
@@ -1486,6 +1538,37 @@ mod tests {
         assert_eq!(
             s.message.as_ref().unwrap().0,
             "copied 2 lines to the clipboard"
+        );
+    }
+
+    #[test]
+    fn a_click_focuses_the_pane_under_it_and_the_wheel_scrolls_it() {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        use ratatui::layout::Rect;
+        let km = Keymap::default_keymap();
+        let mut s = state();
+        s.page_rows = 3;
+        for i in 0..10 {
+            log(&mut s, Component::Scheduler, &format!("line {i}"), &km);
+        }
+        s.areas.panes = (0..6u16).map(|i| Rect::new(40, i * 4, 40, 4)).collect();
+        s.areas.browser = Some(Rect::new(0, 0, 40, 24));
+        s.browser_focus = true;
+        let click = MouseEventKind::Down(MouseButton::Left);
+        update(&mut s, Action::Mouse(click, 50, 13), &km);
+        assert_eq!((s.focus, s.browser_focus), (3, false));
+        update(&mut s, Action::Mouse(MouseEventKind::ScrollUp, 50, 13), &km);
+        assert_eq!(s.panes[3].scroll, Some(6), "three lines back");
+        update(
+            &mut s,
+            Action::Mouse(MouseEventKind::ScrollDown, 50, 13),
+            &km,
+        );
+        assert_eq!(s.panes[3].scroll, None, "the bottom follows again");
+        update(&mut s, Action::Mouse(click, 5, 5), &km);
+        assert!(
+            !s.browser_focus,
+            "no resource listed yet: the browser has nothing to focus"
         );
     }
 

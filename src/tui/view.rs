@@ -29,6 +29,7 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
     ])
     .areas(frame.area());
     state.browser.prepare();
+    state.areas = Default::default();
     draw_header(state, theme, frame, header);
     draw_footer(state, theme, keymap, frame, footer);
     if state.panes.is_empty() {
@@ -47,10 +48,14 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
         } else {
             body
         };
+        state.areas.browser = Some(browser);
         let browser = draw_change_log(state, theme, frame, browser);
         let rows = super::browser_view::draw(&state.browser, true, theme, frame, browser);
         state.page_rows = rows.max(1);
     } else if state.zoomed {
+        let mut panes = vec![Rect::default(); state.panes.len()];
+        panes[state.focus] = body;
+        state.areas.panes = panes;
         let rows = draw_pane(
             &state.panes[state.focus],
             true,
@@ -74,6 +79,7 @@ pub fn view(state: &mut State, theme: &Theme, keymap: &Keymap, frame: &mut Frame
     } else if state.browser_focus && state.browser.resource.is_some() {
         // Too narrow for both: the focused browser takes the screen; tab or esc gives it
         // back to the panes.
+        state.areas.browser = Some(body);
         let body = draw_change_log(state, theme, frame, body);
         let rows = super::browser_view::draw(&state.browser, true, theme, frame, body);
         state.page_rows = rows.max(1);
@@ -296,6 +302,7 @@ fn draw_footer(state: &State, theme: &Theme, keymap: &Keymap, frame: &mut Frame,
 
 /// The resource browser; before a first `:` command, how to reach the cluster.
 fn draw_browser_area(state: &mut State, theme: &Theme, frame: &mut Frame, area: Rect) {
+    state.areas.browser = Some(area);
     let block = Block::default()
         .borders(Borders::RIGHT)
         .border_style(theme.get("pane.border"));
@@ -362,6 +369,7 @@ pub fn pane_heights(total: u16, panes: usize, focus: usize) -> Vec<u16> {
 fn draw_panes(state: &mut State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let heights = pane_heights(area.height, state.panes.len(), state.focus);
     let areas = Layout::vertical(heights.iter().map(|h| Constraint::Length(*h))).split(area);
+    state.areas.panes = areas.to_vec();
     let mut page_rows = state.page_rows;
     for (i, pane) in state.panes.iter().enumerate() {
         let present = state.present.is_some();
