@@ -475,13 +475,22 @@ fn log_to_dir(
     Ok(guard)
 }
 
+/// The screen's options: the command line (and its environment variables) over the user's
+/// settings file.
 fn presentation(cli: &Cli) -> tui::Presentation {
+    use tui::settings::{self, Settings};
+    let (saved, notes) = match settings::path().map(|p| Settings::load(&p)) {
+        Some(Ok(s)) => (s, vec![]),
+        Some(Err(e)) => (Settings::default(), vec![format!("{e}; settings left out")]),
+        None => (Settings::default(), vec![]),
+    };
     tui::Presentation {
-        theme: cli.theme.clone(),
-        keymap: cli.keymap.clone(),
-        present: cli.present,
+        theme: cli.theme.clone().or(saved.theme),
+        keymap: cli.keymap.clone().or(saved.keymap),
+        present: cli.present || saved.present == Some(true),
         record: cli.record.clone(),
-        mouse: cli.mouse,
+        mouse: cli.mouse || saved.mouse == Some(true),
+        notes,
     }
 }
 

@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod logfmt;
 pub mod presenter;
 pub mod record;
+pub mod settings;
 pub mod state;
 pub mod templates;
 pub mod theme;
@@ -64,6 +65,8 @@ pub struct Presentation {
     /// Clicks focus, the wheel scrolls (off by default: it takes the terminal's own text
     /// selection away).
     pub mouse: bool,
+    /// Said in the bottom line at start (a settings file that could not be read).
+    pub notes: Vec<String>,
 }
 
 /// Runs the TUI until the user quits and every component has stopped.
@@ -153,7 +156,12 @@ async fn with_terminal(
     let (keymap, keymap_error) = Keymap::load(presentation.keymap.as_deref());
     let (theme, theme_error) = Theme::load(presentation.theme.as_deref());
     let theme = theme.with_no_color(std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
-    for error in [theme_error, keymap_error].into_iter().flatten() {
+    let notes = presentation.notes.iter().cloned();
+    for error in [theme_error, keymap_error]
+        .into_iter()
+        .flatten()
+        .chain(notes)
+    {
         tracing::warn!("{error}");
         state.say(error, true);
     }
