@@ -6,7 +6,9 @@
 //! - how long a change (a pod deleted) takes to leave the table;
 //! - key-to-frame time while pods change as fast as the apiserver takes patches;
 //! - this process's RSS with the list loaded (the TUI holds the same state) and its CPU
-//!   while idle with the watch open.
+//!   while idle with the watch open;
+//! - the YAML editor on a 2000-line object: key-to-frame time while typing, and ctrl-s to
+//!   the dry run's diff on screen, and the apply, against the apiserver.
 //!
 //! The cluster is stopped and its data dir removed at the end, also when a step fails.
 
@@ -177,7 +179,111 @@ async fn measure(args: &Args, config: &Path, data: &Path) -> anyhow::Result<()> 
         rss_before as f64 / 1024.0
     );
     watch.abort();
+    editor_figures(&client, args.frames, &theme).await
+}
+
+/// Key-to-frame time in the editor on a ConfigMap of 2000 keys (2000 lines of YAML), then
+/// the time from ctrl-s to the diff on screen (dry run of the apiserver, diff, one frame),
+/// then the apply.
+async fn editor_figures(client: &kube::Client, frames: usize, theme: &Theme) -> anyhow::Result<()> {
+    use super::editor::{Editor, Wish};
+    use crate::cluster::{apply, object};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let data: serde_json::Map<String, serde_json::Value> = (0..2000)
+        .map(|i| (format!("key-{i:04}"), json!(format!("value {i}"))))
+        .collect();
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "big", "namespace": NAMESPACE}, "data": data});
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), NAMESPACE);
+    configmaps
+        .create(&PostParams::default(), &serde_json::from_value(body)?)
+        .await?;
+    let catalog = Catalog::discover(client).await?;
+    let target = editor_target(&catalog)?;
+    let live = object::get(client, &target)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut editor = Editor::edit(target, &live);
+    let lines = editor.area.lines().len();
+    let mut terminal = Terminal::new(TestBackend::new(200, 60))?;
+    let key = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    let mut typing = Vec::with_capacity(frames);
+    for i in 0..frames {
+        let t = Instant::now();
+        editor.key(key(if i % 40 == 39 { '\n' } else { 'x' }), Some(&catalog));
+        terminal.draw(|f| super::editor_view::draw(&mut editor, theme, f, f.area()))?;
+        typing.push(t.elapsed());
+    }
+    let (mean, p99) = mean_p99(&mut typing);
+    println!(
+        "editor: {lines} lines; key to frame while typing mean {:.2} ms, p99 {:.2} ms over {frames} keys",
+        mean * 1000.0,
+        p99 * 1000.0
+    );
+    // One value changed, then ctrl-s ten times: check, dry run, diff, frame.
+    let mut editor = Editor::edit(editor_target(&catalog)?, &live);
+    editor
+        .area
+        .move_cursor(ratatui_textarea::CursorMove::Jump(10, 200));
+    editor.key(key('9'), Some(&catalog));
+    let mut reviews = Vec::new();
+    let mut planned = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let ctrl_s = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL);
+        let Some(Wish::DryRun(generation, p)) = editor.key(ctrl_s, Some(&catalog)).pop() else {
+            anyhow::bail!("ctrl-s asked for no dry run: {:?}", editor.note);
+        };
+        let reviewed = apply::dry_run(client, &p).await;
+        editor.reviewed(generation, reviewed);
+        terminal.draw(|f| super::editor_view::draw(&mut editor, theme, f, f.area()))?;
+        reviews.push(t.elapsed());
+        planned = p;
+        // Any key but y goes back to the text.
+        editor.key(
+            KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            Some(&catalog),
+        );
+    }
+    let (mean, p99) = mean_p99(&mut reviews);
+    let t = Instant::now();
+    let sent = apply::send(client, &planned).await;
+    let applied = t.elapsed();
+    anyhow::ensure!(
+        sent.iter().all(Result::is_ok),
+        "the apply was refused: {sent:?}"
+    );
+    println!(
+        "editor: ctrl-s to the dry run's diff on screen mean {:.1} ms, p99 {:.1} ms; the apply {:.1} ms",
+        mean * 1000.0,
+        p99 * 1000.0,
+        applied.as_secs_f64() * 1000.0
+    );
     Ok(())
+}
+
+/// The bench's big ConfigMap.
+fn editor_target(catalog: &Catalog) -> anyhow::Result<crate::cluster::object::ObjectRef> {
+    Ok(crate::cluster::object::ObjectRef {
+        resource: catalog
+            .resolve("cm")
+            .cloned()
+            .context("the apiserver serves no configmaps")?,
+        namespace: NAMESPACE.into(),
+        name: "big".into(),
+    })
+}
+
+/// Mean and p99 of `samples`, in seconds.
+fn mean_p99(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort();
+    let n = samples.len().max(1);
+    let mean = samples.iter().sum::<Duration>().as_secs_f64() / n as f64;
+    let p99 = samples
+        .get((samples.len() * 99 / 100).min(samples.len().saturating_sub(1)))
+        .map_or(0.0, Duration::as_secs_f64);
+    (mean, p99)
 }
 
 /// Pods change as fast as 16 writers can patch them while a "user" presses a key every

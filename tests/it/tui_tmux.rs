@@ -571,12 +571,13 @@ fn attach_mode_browses_a_running_cluster() {
         s.contains("no context \"nope\" in the kubeconfig")
     });
     tmux.keys(&["?"]);
+    // 30 rows: taller than the screen, help scrolls.
     tmux.wait_for("help", Duration::from_secs(5), |s| {
-        s.contains("any key closes this help")
+        s.contains("other key closes") && s.contains("pgup/pgdn scroll")
     });
     tmux.keys(&["Escape"]);
     tmux.wait_for("help closed", Duration::from_secs(5), |s| {
-        !s.contains("any key closes this help")
+        !s.contains("other key closes")
     });
     // The apiserver goes away: a banner says so, the screen stays; it comes back: so does
     // the list.
