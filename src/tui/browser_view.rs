@@ -304,21 +304,23 @@ fn wrapped_tail_top(lines: &[String], width: usize, rows: usize) -> usize {
 }
 
 /// A YAML line with its key in the header role.
+/// A YAML line coloured as the editor colours it (keys, comments, dashes).
 fn yaml_line<'a>(text: &'a str, theme: &Theme) -> Line<'a> {
-    let body = text.trim_start_matches([' ', '-']);
-    let indent = text.len() - body.len();
-    let key_end = body
-        .find(": ")
-        .or_else(|| body.ends_with(':').then(|| body.len() - 1))
-        .filter(|_| !body.starts_with('#') && !body.starts_with('"'));
-    match key_end {
-        Some(end) => Line::from(vec![
-            Span::styled(&text[..indent], theme.get("text")),
-            Span::styled(&body[..=end], theme.get("table.header")),
-            Span::styled(&body[end + 1..], theme.get("text")),
-        ]),
-        None => Line::from(Span::styled(text, theme.get("text"))),
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for (start, end, role) in super::editor_view::yaml_tokens(text) {
+        // The tokens end at ASCII delimiters, so these are character boundaries.
+        if start < at || end > text.len() {
+            continue;
+        }
+        if start > at {
+            spans.push(Span::styled(&text[at..start], theme.get("text")));
+        }
+        spans.push(Span::styled(&text[start..end], theme.get(role)));
+        at = end;
     }
+    spans.push(Span::styled(&text[at..], theme.get("text")));
+    Line::from(spans)
 }
 
 #[cfg(test)]
@@ -327,6 +329,29 @@ mod tests {
     use crate::cluster::table::{Column, Row, Update};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+
+    #[test]
+    fn the_yaml_view_colours_as_the_editor_does() {
+        let theme = Theme::dark();
+        let line = yaml_line("  - name: café # ü", &theme);
+        let parts: Vec<(&str, ratatui::style::Style)> = line
+            .spans
+            .iter()
+            .map(|s| (s.content.as_ref(), s.style))
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                ("  ", theme.get("text")),
+                ("-", theme.get("yaml.punct")),
+                (" ", theme.get("text")),
+                ("name", theme.get("yaml.key")),
+                (": café ", theme.get("text")),
+                ("# ü", theme.get("yaml.comment")),
+                ("", theme.get("text")),
+            ]
+        );
+    }
 
     fn browser(namespace: Option<&str>, rows: usize) -> Browser {
         let mut b = Browser::default();

@@ -171,8 +171,9 @@ fn draw_text(editor: &mut Editor, theme: &Theme, frame: &mut Frame, area: Rect) 
     }
 }
 
-/// Coloured spans of one (ASCII) YAML line: (start, end, role), by byte = column.
-fn yaml_tokens(line: &str) -> Vec<(usize, usize, &'static str)> {
+/// Coloured spans of one YAML line: (start, end, role) as byte offsets, which end at ASCII
+/// delimiters (the editor colours ASCII lines only, where a byte is a column).
+pub(super) fn yaml_tokens(line: &str) -> Vec<(usize, usize, &'static str)> {
     let mut out = Vec::new();
     let trimmed = line.trim_start();
     let mut at = line.len() - trimmed.len();
@@ -232,6 +233,14 @@ mod tests {
         assert_eq!(yaml_tokens("spec:"), vec![(0, 4, "yaml.key")]);
         assert_eq!(yaml_tokens("  - nginx"), vec![(2, 3, "yaml.punct")]);
         assert_eq!(yaml_tokens("x: \"a: b\""), vec![(0, 1, "yaml.key")]);
+        assert_eq!(
+            yaml_tokens("- café: ü # é"),
+            vec![
+                (0, 1, "yaml.punct"),
+                (2, 7, "yaml.key"),
+                (12, 16, "yaml.comment")
+            ]
+        );
     }
 
     fn render(editor: &mut Editor) -> (String, ratatui::buffer::Buffer) {
