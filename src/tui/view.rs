@@ -128,21 +128,23 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
         frame.render_widget(Paragraph::new(line).style(theme.get("footer.error")), area);
         return;
     }
+    // Room for " kwb " and the facts; on a narrow screen the least needed go first.
+    let room = usize::from(area.width).saturating_sub(6);
     if let Some(a) = &state.info.attached {
+        let facts = fit_facts(
+            &[
+                (format!("context {}", a.context), 0),
+                (format!("cluster {}", state.info.name), 3),
+                (format!("user {}", a.user), 2),
+                (state.browser.namespace_label(), 0),
+                (format!("server {}", a.server_version), 1),
+                (format!("kwb {}", env!("CARGO_PKG_VERSION")), 4),
+            ],
+            room.saturating_sub(readonly.len()),
+        );
         let line = Line::from(vec![
             Span::styled(" kwb ", theme.get("header.title")),
-            Span::styled(
-                format!(
-                    " context {} · cluster {} · user {} · {} · server {} · kwb {}{readonly}",
-                    a.context,
-                    state.info.name,
-                    a.user,
-                    state.browser.namespace_label(),
-                    a.server_version,
-                    env!("CARGO_PKG_VERSION")
-                ),
-                theme.get("header"),
-            ),
+            Span::styled(format!(" {facts}{readonly}"), theme.get("header")),
         ]);
         frame.render_widget(Paragraph::new(line).style(theme.get("header")), area);
         return;
@@ -151,21 +153,47 @@ fn draw_header(state: &State, theme: &Theme, frame: &mut Frame, area: Rect) {
     let (ready, total) = units.fold((0, 0), |(r, t), s| {
         (r + usize::from(s.phase == Phase::Ready), t + 1)
     });
+    let facts = fit_facts(
+        &[
+            (format!("cluster {}", state.info.name), 2),
+            ("local".to_string(), 3),
+            (format!("{ready}/{total} ready"), 0),
+            (state.info.apiserver_url.clone(), 1),
+            (state.browser.namespace_label(), 0),
+            (format!("kwb {}", env!("CARGO_PKG_VERSION")), 4),
+        ],
+        room.saturating_sub(readonly.len()),
+    );
     let line = Line::from(vec![
         Span::styled(" kwb ", theme.get("header.title")),
-        Span::styled(
-            format!(
-                " cluster {} · local · {ready}/{} ready · {} · {} · kwb {}{readonly}",
-                state.info.name,
-                total,
-                state.info.apiserver_url,
-                state.browser.namespace_label(),
-                env!("CARGO_PKG_VERSION")
-            ),
-            theme.get("header"),
-        ),
+        Span::styled(format!(" {facts}{readonly}"), theme.get("header")),
     ]);
     frame.render_widget(Paragraph::new(line).style(theme.get("header")), area);
+}
+
+/// The facts joined with ` · ` in their order, leaving out the ones with the highest `drop`
+/// rank first until the line fits `room` columns (rank 0 always stays).
+fn fit_facts(facts: &[(String, u8)], room: usize) -> String {
+    let mut kept: Vec<&(String, u8)> = facts.iter().collect();
+    loop {
+        let line = kept
+            .iter()
+            .map(|(f, _)| f.as_str())
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let droppable = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, rank))| *rank > 0)
+            .max_by_key(|(_, (_, rank))| *rank)
+            .map(|(i, _)| i);
+        match droppable {
+            Some(i) if line.chars().count() > room => {
+                kept.remove(i);
+            }
+            _ => return line,
+        }
+    }
 }
 
 /// Changes shown under the browser: the newest few of the log.
@@ -810,6 +838,27 @@ mod tests {
         assert!(screen.contains("↻ backing off"), "{screen}");
         assert!(screen.contains("exit 2"), "{screen}");
         assert!(screen.contains("? help"), "{screen}");
+    }
+
+    #[test]
+    fn a_narrow_header_leaves_out_the_least_needed_facts_first() {
+        let facts = [
+            ("context test".to_string(), 0),
+            ("cluster c".to_string(), 3),
+            ("user admin".to_string(), 2),
+            ("default".to_string(), 0),
+            ("server v1.33.0".to_string(), 1),
+            ("kwb 0.1.0".to_string(), 4),
+        ];
+        assert_eq!(
+            fit_facts(&facts, 200),
+            "context test · cluster c · user admin · default · server v1.33.0 · kwb 0.1.0"
+        );
+        assert_eq!(
+            fit_facts(&facts, 60),
+            "context test · user admin · default · server v1.33.0"
+        );
+        assert_eq!(fit_facts(&facts, 10), "context test · default");
     }
 
     #[test]
