@@ -387,6 +387,11 @@ impl TaintEdit {
 
 /// Cordons the node and evicts its pods but DaemonSet ones (and mirror pods of static
 /// ones), as `kubectl drain --ignore-daemonsets`; the pods go as their grace periods end.
+/// The list of the pods bound to `node`, in every namespace.
+fn pods_on(node: &ObjectRef) -> String {
+    format!("/api/v1/pods?fieldSelector=spec.nodeName%3D{}", node.name)
+}
+
 /// How long a drain waits for its evicted pods to be gone (their grace periods included).
 const DRAIN_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
@@ -398,8 +403,7 @@ async fn drain(
     let started = std::time::Instant::now();
     let cordon = json!({"spec": {"unschedulable": true}});
     let mut sent = vec![send(client, "PATCH", &node.path(), MERGE, &cordon).await?];
-    let list = format!("/api/v1/pods?fieldSelector=spec.nodeName%3D{}", node.name);
-    let request = Request::get(list)
+    let request = Request::get(pods_on(node))
         .body(Vec::new())
         .map_err(|e| e.to_string())?;
     let pods: Value = client.request(request).await.map_err(|e| e.to_string())?;
@@ -479,7 +483,7 @@ async fn wait_gone(
     progress: &(dyn Fn(String) + Send + Sync),
 ) -> Vec<String> {
     let deadline = std::time::Instant::now() + DRAIN_WAIT;
-    let list = format!("/api/v1/pods?fieldSelector=spec.nodeName%3D{}", node.name);
+    let list = pods_on(node);
     loop {
         let on_node: Vec<String> = match Request::get(list.as_str()).body(Vec::new()) {
             Ok(request) => client

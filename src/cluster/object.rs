@@ -38,6 +38,19 @@ impl ObjectRef {
     }
 }
 
+/// `pods default/web-1` of the test catalog, for unit tests of the views.
+#[cfg(test)]
+pub fn test_pod() -> ObjectRef {
+    ObjectRef {
+        resource: super::resources::test_catalog()
+            .resolve("po")
+            .expect("the test catalog has pods")
+            .clone(),
+        namespace: "default".into(),
+        name: "web-1".into(),
+    }
+}
+
 pub async fn get(client: &kube::Client, object: &ObjectRef) -> Result<Value, String> {
     let request = http::Request::get(object.path())
         .body(Vec::new())

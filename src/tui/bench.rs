@@ -131,14 +131,12 @@ async fn measure(args: &Args, config: &Path, data: &Path) -> anyhow::Result<()> 
         terminal.draw(|f| super::view::view(&mut state, &theme, &keymap, f))?;
         frames.push(t.elapsed());
     }
-    frames.sort();
-    let mean = frames.iter().sum::<Duration>() / frames.len().max(1) as u32;
-    let p99 = frames[(frames.len() * 99 / 100).min(frames.len() - 1)];
+    let (mean, p99) = mean_p99(&mut frames);
     println!(
         "frame render (200x60, {} rows listed): mean {:.2} ms, p99 {:.2} ms over {} frames",
         state.browser.table.rows().len(),
-        mean.as_secs_f64() * 1000.0,
-        p99.as_secs_f64() * 1000.0,
+        mean * 1000.0,
+        p99 * 1000.0,
         frames.len()
     );
 
@@ -335,14 +333,12 @@ async fn updates_while_typing(
     for w in writers {
         let _ = w.await;
     }
-    latencies.sort();
-    let mean = latencies.iter().sum::<Duration>() / latencies.len().max(1) as u32;
-    let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
+    let (mean, p99) = mean_p99(&mut latencies);
     println!(
         "typing under updates: {:.0} pod changes/s reached the table; key to frame mean {:.2} ms, p99 {:.2} ms over {} keys",
         applied as f64 / started.elapsed().as_secs_f64(),
-        mean.as_secs_f64() * 1000.0,
-        p99.as_secs_f64() * 1000.0,
+        mean * 1000.0,
+        p99 * 1000.0,
         latencies.len()
     );
     Ok(())

@@ -253,14 +253,7 @@ mod tests {
     use super::*;
 
     fn log(lines: usize) -> Detail {
-        let object = ObjectRef {
-            resource: crate::cluster::resources::test_catalog()
-                .resolve("po")
-                .unwrap()
-                .clone(),
-            namespace: "default".into(),
-            name: "web-1".into(),
-        };
+        let object = crate::cluster::object::test_pod();
         let mut d = Detail::new(DetailKind::Logs, object, LogOptions::default(), 1);
         for i in 0..lines {
             let what = if i % 10 == 0 { "GET /health" } else { "GET /" };

@@ -420,7 +420,7 @@ impl Editor {
         }
         if let Some(conflict) = reviewed
             .iter()
-            .find(|r| r.planned.way == Way::Update && matches!(&r.outcome, Err(f) if f.code == 409))
+            .find(|r| changed_behind(&r.planned, &r.outcome))
         {
             self.conflict(conflict.live.clone());
             return;
@@ -544,10 +544,7 @@ impl Editor {
         if generation != self.generation {
             return Some(vec![]);
         }
-        let conflict = results
-            .iter()
-            .any(|(p, r)| p.way == Way::Update && matches!(r, Err(f) if f.code == 409));
-        if conflict {
+        if results.iter().any(|(p, r)| changed_behind(p, r)) {
             // Changed between the dry run and the send: look again, which shows the conflict.
             return Some(self.check(catalog));
         }
@@ -593,6 +590,12 @@ impl Editor {
         self.step = Step::Editing;
         self.note = Some((why.to_string(), true));
     }
+}
+
+/// Whether an edit was refused because the object changed since it was opened: an update
+/// (it carries the resourceVersion opened at) answered 409.
+fn changed_behind(planned: &Planned, answer: &Result<Value, Failure>) -> bool {
+    planned.way == Way::Update && matches!(answer, Err(f) if f.code == 409)
 }
 
 /// A refused document's marks: the causes on their fields' lines, else the message on the

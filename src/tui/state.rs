@@ -1514,14 +1514,7 @@ mod tests {
         let km = Keymap::default_keymap();
         let mut s = State::new(Vec::new(), ClusterInfo::default());
         s.browser_focus = true;
-        let object = crate::cluster::object::ObjectRef {
-            resource: crate::cluster::resources::test_catalog()
-                .resolve("po")
-                .unwrap()
-                .clone(),
-            namespace: "default".into(),
-            name: "web-1".into(),
-        };
+        let object = crate::cluster::object::test_pod();
         let mut d =
             super::super::detail::Detail::new(DetailKind::Logs, object, Default::default(), 1);
         d.lines = vec!["GET /a".into(), "error: x".into(), "Error: y".into()];
